@@ -1,0 +1,24 @@
+# nerbench: time NER inference methods over a (method, device, batch size) grid with hyperfine,
+# check that they agree and are correct, and tabulate. See README.md.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/benchmark.smk"
+include: "workflow/rules/check.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        results("tables.md"),
+        results("summary.csv"),
+        results("verified.txt"),

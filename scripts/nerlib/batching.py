@@ -1,0 +1,43 @@
+"""Which sentences go together into a batch, and padding a batch to its own longest sentence."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Encoded:
+    """One tokenized sentence: ids, character offsets into its line, and which tokens are
+    special ([CLS], [SEP]). `cut_tokens` counts the tokens lost to truncation."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    special: list[int]
+    cut_tokens: int = 0
+
+
+def processing_order(lengths: list[int], sort_by_length: bool) -> list[int]:
+    """Input order, or sorted by token count (longest first, ties in input order) so that each
+    batch holds sentences of similar length and little padding; callers restore input order."""
+    order = list(range(len(lengths)))
+    if sort_by_length:
+        order.sort(key=lambda index: -lengths[index])
+    return order
+
+
+def batch_indices(lengths: list[int], batch_size: int, sort_by_length: bool) -> list[list[int]]:
+    """Indices of the sentences in each batch, in processing order."""
+    order = processing_order(lengths, sort_by_length)
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def pad_batch(batch: list[Encoded], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """input_ids and attention_mask (int64), padded on the right to the batch's longest
+    sentence, never to a fixed length."""
+    width = max(len(item.ids) for item in batch)
+    input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, item in enumerate(batch):
+        input_ids[row, : len(item.ids)] = item.ids
+        attention_mask[row, : len(item.ids)] = 1
+    return input_ids, attention_mask

@@ -1,0 +1,30 @@
+"""transformers helpers for the methods built on it (baseline, pipelines, ort-hf).
+Importing this module imports transformers; the lean methods never do."""
+
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from .batching import Encoded
+from .frame import MethodError, encoded_from_tokenizers, read_model_config
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+
+
+def load_tokenizer(model_dir: str):
+    missing = [name for name in TOKENIZER_FILES if not (Path(model_dir) / name).is_file()]
+    if missing:
+        raise MethodError(f"{model_dir}: tokenizer file(s) missing: {', '.join(missing)}")
+    return AutoTokenizer.from_pretrained(model_dir)
+
+
+class TransformersEncoder:
+    """Tokenizes with the model's fast tokenizer, truncating at the model's position limit."""
+
+    def __init__(self, model_dir: str):
+        self.tokenizer = load_tokenizer(model_dir)
+        self.max_length = read_model_config(model_dir)["max_position_embeddings"]
+        self.pad_id = self.tokenizer.pad_token_id
+
+    def encode(self, lines: list[str]) -> list[Encoded]:
+        return encoded_from_tokenizers(self.tokenizer(lines, truncation=True, max_length=self.max_length).encodings)

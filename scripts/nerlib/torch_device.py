@@ -1,0 +1,22 @@
+"""Choosing the torch device and thread count, shared by the torch methods."""
+
+import torch
+
+from .frame import MethodError
+
+
+def torch_device(device: str, threads: int) -> torch.device:
+    torch.set_num_threads(threads)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MethodError("-d cuda: no usable CUDA device (torch.cuda.is_available() is False)")
+    return torch.device(device)
+
+
+def load_torch_model(model_dir: str, device: torch.device):
+    from transformers import AutoModelForTokenClassification
+
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(model_dir, use_safetensors=True)
+    except (OSError, ValueError) as error:
+        raise MethodError(f"{model_dir}: cannot load model: {str(error).splitlines()[0]}") from None
+    return model.to(device).eval()

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""ort-hf: ONNX Runtime through optimum's ORTModelForTokenClassification on the optimum export,
+in the frame of baseline (transformers tokenizer, batches formed by hand)."""
+
+import numpy as np
+from nerlib.frame import MethodError, label_map, read_model_config, run
+from nerlib.hf import TransformersEncoder
+from nerlib.ort_session import execution_providers, session_options
+from optimum.onnxruntime import ORTModelForTokenClassification
+
+
+class OptimumBackend(TransformersEncoder):
+    def __init__(self, args):
+        super().__init__(args.model)
+        self.id2label = label_map(read_model_config(args.model))
+        provider = execution_providers(args.device)[0]
+        try:
+            self.model = ORTModelForTokenClassification.from_pretrained(
+                args.model, provider=provider, session_options=session_options(args.threads)
+            )
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise MethodError(f"{args.model}: cannot load ONNX model: {str(error).splitlines()[0]}") from None
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+if __name__ == "__main__":
+    run(__doc__, OptimumBackend)

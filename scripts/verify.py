@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""The pipeline's check target: fail when a cell failed or an fp32 method disagrees with the
+reference, naming the first differing sentence. Runs after the tables, so every timing already
+measured is kept and shown."""
+
+import json
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    out, check_files = sys.argv[1], sys.argv[2:]
+    problems = []
+    for path in check_files:
+        check = json.loads(Path(path).read_text())
+        cell = check["cell"]
+        name = f"{cell['method']} -d {cell['device']} -b {cell['batch_size']}"
+        if check["status"] != "ok":
+            problems.append(f"{name}: {check['status']} (log: {cell['log']})")
+        elif check["precision"] == "fp32" and check["agreement_pct"] < 100:
+            diff = check["first_difference"]
+            problems.append(
+                f"{name}: agrees {check['agreement_pct']:.2f}% with the reference; first difference at line "
+                f"{diff['line']} {diff['text']!r}: {json.dumps(diff['predicted'], ensure_ascii=False)} "
+                f"instead of {json.dumps(diff['reference'], ensure_ascii=False)}"
+            )
+    if problems:
+        print("verify: the grid has problems (the tables list them too):", file=sys.stderr)
+        for problem in problems:
+            print("  " + problem, file=sys.stderr)
+        sys.exit(1)
+    Path(out).write_text(f"{len(check_files)} cells checked: all ran, every fp32 method agrees with the reference\n")
+    print(Path(out).read_text(), end="")
+
+
+if __name__ == "__main__":
+    main()

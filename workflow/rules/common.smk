@@ -1,0 +1,188 @@
+# Helpers shared by every rule file: config validation, paths, the method registry, the grid
+# of timed cells and which devices this host can run.
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+REPO = Path(workflow.basedir)
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+METHODS = yaml.safe_load((REPO / "workflow" / "methods.yaml").read_text())
+SHARED_SOURCES = sorted(str(p) for p in (REPO / "scripts" / "nerlib").glob("*.py"))
+
+
+def config_error(message):
+    """One line, then stop: before any job runs."""
+    sys.exit(f"nerbench: config error: {message}")
+
+
+def key_path(error):
+    path = ".".join(
+        f"[{part}]" if isinstance(part, int) else str(part) for part in error.absolute_path
+    )
+    return path.replace(".[", "[") or "(top level)"
+
+
+def validate_config(config):
+    """JSON-schema validation that fills in defaults, with the first error as one line."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator_class = jsonschema.validators.validator_for(schema)
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, json.loads(json.dumps(subschema["default"])))
+        yield from validator_class.VALIDATORS["properties"](
+            validator, properties, instance, schema
+        )
+
+    with_defaults = jsonschema.validators.extend(
+        validator_class, {"properties": set_defaults}
+    )
+    errors = sorted(
+        with_defaults(schema).iter_errors(config), key=lambda e: list(e.absolute_path)
+    )
+    if errors:
+        error = errors[0]
+        if error.validator == "additionalProperties":
+            unknown = sorted(
+                set(error.instance) - set(error.schema.get("properties", {}))
+            )
+            config_error(f"{key_path(error)}: unknown key(s): {', '.join(unknown)}")
+        config_error(f"{key_path(error)}: {error.message}")
+    check_paths(config)
+
+
+def check_paths(config):
+    corpus = config["corpus"]["file"]
+    if corpus is not None and not Path(corpus).is_file():
+        config_error(f"corpus.file: {corpus}: no such file")
+    model = config["model"]
+    if (
+        model["source"] == "local"
+        and not (Path(model["local"]["path"]) / "config.json").is_file()
+    ):
+        config_error(
+            f"model.local.path: {model['local']['path']}: not a model directory (no config.json)"
+        )
+
+
+def available_devices():
+    """cpu always; cuda when nvidia-smi lists a GPU. Asked without importing torch, which
+    would cost seconds on every Snakemake start. NERBENCH_DEVICES=cpu,cuda overrides."""
+    if os.environ.get("NERBENCH_DEVICES"):
+        return set(os.environ["NERBENCH_DEVICES"].split(","))
+    devices = {"cpu"}
+    if shutil.which("nvidia-smi"):
+        listed = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30
+        )
+        if listed.returncode == 0 and "GPU" in listed.stdout:
+            devices.add("cuda")
+    return devices
+
+
+# ---- paths -------------------------------------------------------------------------------
+
+
+def results(path=""):
+    return str(Path(config["results"]) / path)
+
+
+def corpus_name():
+    corpus = config["corpus"]
+    if corpus["file"]:
+        return Path(corpus["file"]).stem
+    count = corpus["sentences"]
+    size = f"{count // 1000}k" if count % 1000 == 0 else str(count)
+    return f"{corpus['split']}-{size}"
+
+
+def corpus_text():
+    return config["corpus"]["file"] or f"data/{corpus_name()}.txt"
+
+
+def corpus_gold():
+    """Gold IOB2 tags exist for CoNLL-2003 only; a user's own text has none."""
+    return None if config["corpus"]["file"] else f"data/{corpus_name()}.gold"
+
+
+def model_dir(kind="torch"):
+    return f"data/models/{config['model']['name']}/{kind}"
+
+
+def method_model(method):
+    return model_dir(METHODS[method]["model"])
+
+
+def method_env(method):
+    return str(REPO / "envs" / f"{METHODS[method]['env']}.yaml")
+
+
+def method_sources(method):
+    return [str(REPO / source) for source in METHODS[method]["sources"]] + SHARED_SOURCES
+
+
+def method_program(method):
+    return str(REPO / METHODS[method]["program"])
+
+
+# ---- the grid ----------------------------------------------------------------------------
+
+
+def cell_name(method, device, batch_size):
+    return f"{method}/{device}-bs{batch_size}"
+
+
+def grid():
+    """Every (method, device, batch size) cell the config asks for, with whether it can run."""
+    bench = config["benchmark"]
+    return [
+        {
+            "method": method,
+            "device": device,
+            "batch_size": batch_size,
+            "available": device in DEVICES,
+        }
+        for method in bench["methods"]
+        for device in bench["devices"]
+        for batch_size in bench["batch_sizes"]
+    ]
+
+
+def runnable_cells(kind):
+    """Result paths of one kind (cells, predictions, checks, ...) for the cells this host can run."""
+    suffix = "jsonl" if kind == "predictions" else "json"
+    return [
+        results(
+            f"{kind}/{cell_name(c['method'], c['device'], c['batch_size'])}.{suffix}"
+        )
+        for c in grid()
+        if c["available"]
+    ]
+
+
+def unavailable_cells():
+    return [c for c in grid() if not c["available"]]
+
+
+validate_config(config)
+CONFIG_SHA256 = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+DEVICES = available_devices()
+if unavailable_cells():
+    skipped = sorted({c["device"] for c in unavailable_cells()})
+    print(
+        f"nerbench: device(s) {', '.join(skipped)} not available on this host: "
+        f"{len(unavailable_cells())} cell(s) skipped",
+        file=sys.stderr,
+    )
