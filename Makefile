@@ -15,8 +15,8 @@ CORES ?= 1
 LOCK_HASH := $(shell cat requirements.lock requirements-nodeps.txt | sha256sum | cut -c1-12)
 VENV ?= $(HOME)/.cache/nerbench/venv-$(LOCK_HASH)
 BIN := $(VENV)/bin
-RUN := PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-SNAKEMAKE := $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+RUN = PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 
 .PHONY: venv hyperfine bench smoke test lint cell tables report lock clean
 

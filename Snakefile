@@ -6,12 +6,13 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+configfile: f"{workflow.basedir}/config.yaml"
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/rust.smk"
 include: "workflow/rules/benchmark.smk"
 include: "workflow/rules/check.smk"
 include: "workflow/rules/report.smk"

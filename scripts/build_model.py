@@ -274,8 +274,10 @@ def save(model, tokenizer, out: Path, info: dict) -> None:
     limit = model.config.max_position_embeddings
     tokenizer.model_max_length = limit
     if model.config.model_type == "distilbert":
-        # MiniLM's BERT tokenizer would also emit token_type_ids, which DistilBERT does not take.
+        # MiniLM's BERT tokenizer would also emit token_type_ids, which DistilBERT does not take;
+        # init_kwargs is what save_pretrained writes to tokenizer_config.json.
         tokenizer.model_input_names = ["input_ids", "attention_mask"]
+        tokenizer.init_kwargs["model_input_names"] = tokenizer.model_input_names
     model.save_pretrained(partial, safe_serialization=True)
     tokenizer.save_pretrained(partial)
     info.update(

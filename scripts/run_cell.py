@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import environment  # noqa: E402
+import ort_dylib  # noqa: E402
 
 
 def method_command(args) -> list[str]:
@@ -79,6 +80,9 @@ def main() -> None:
     args.threads = args.threads or environment.physical_cores()
 
     command = method_command(args)
+    if not args.program.endswith(".py"):
+        # A native program loads the ONNX Runtime library of this environment's wheel.
+        os.environ["ORT_DYLIB_PATH"] = str(ort_dylib.library_path())
     cell = {"method": args.method, "device": args.device, "batch_size": args.batch_size,
             "command": shlex.join(command), "predictions": args.predictions, "phases": args.phases, "log": args.log}
     out = Path(args.out)

@@ -29,7 +29,7 @@ def key_path(error):
     path = ".".join(
         f"[{part}]" if isinstance(part, int) else str(part) for part in error.absolute_path
     )
-    return path.replace(".[", "[") or "(top level)"
+    return path.replace(".[", "[") or "config"
 
 
 def validate_config(config):
@@ -130,10 +130,16 @@ def method_env(method):
 
 
 def method_sources(method):
+    """What a method's cells must be re-timed after: its code, or its binary when it is built."""
+    if METHODS[method].get("built"):
+        return [METHODS[method]["program"]]
     return [str(REPO / source) for source in METHODS[method]["sources"]] + SHARED_SOURCES
 
 
 def method_program(method):
+    """A built program lives in the working directory; scripts in the repository."""
+    if METHODS[method].get("built"):
+        return METHODS[method]["program"]
     return str(REPO / METHODS[method]["program"])
 
 

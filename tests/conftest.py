@@ -1,0 +1,78 @@
+"""Shared fixtures: the repository, a Snakemake runner, and one end-to-end smoke run that the
+workflow and method tests reuse (it builds a small fine-tuned model, so it runs once)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPTS = REPO / "scripts"
+SMOKE = REPO / "configs" / "smoke.yaml"
+sys.path.insert(0, str(SCRIPTS))
+
+
+def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    if configfile:
+        command += ["--configfile", str(configfile)]
+    done = subprocess.run(
+        command + list(args), capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
+    return done
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Snakemake's dry-run 'Job stats' table as {rule: count}."""
+    jobs, in_table = {}, False
+    for line in output.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table, jobs = True, {}
+            continue
+        if in_table:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                jobs[parts[0]] = int(parts[1])
+            elif parts and parts[0] == "total":
+                in_table = False
+    return jobs
+
+
+def run_method(program: str, *args, check=True):
+    path = REPO / program
+    command = [sys.executable, str(path)] if program.endswith(".py") else [str(path)]
+    done = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{program} failed: {done.stderr[-3000:]}")
+    return done
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory):
+    """The smoke config run end to end in a scratch working directory."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    done = run_snakemake(workdir, "--cores", "2")
+    return {"workdir": workdir, "results": workdir / "results" / "smoke", "log": done.stderr}
+
+
+@pytest.fixture(scope="session")
+def smoke_models(smoke):
+    workdir = smoke["workdir"]
+    return {"torch": workdir / "data/models/smoke-minilm/torch", "onnx": workdir / "data/models/smoke-minilm/onnx",
+            "rust": workdir / "bin" / "onnxruntime-ner"}
+
+
+@pytest.fixture(scope="session")
+def ort_dylib():
+    import ort_dylib
+
+    return str(ort_dylib.library_path())
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())

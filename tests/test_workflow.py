@@ -1,0 +1,120 @@
+"""The Snakemake workflow: the full grid's plan, config validation, the smoke run's tables,
+re-running one cell and regenerating the tables alone."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, SMOKE, planned_jobs, run_snakemake
+
+DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
+
+
+def test_default_dry_run_lists_the_full_grid(tmp_path):
+    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu,cuda"})
+    jobs = planned_jobs(done.stdout)
+    cells = len(DEFAULT_METHODS) * 2 * 5
+    assert jobs["benchmark_cell"] == cells and jobs["check_cell"] == cells
+    for method in DEFAULT_METHODS:
+        for device in ("cpu", "cuda"):
+            for size in (1, 8, 32, 64, 128):
+                assert f"results/cells/{method}/{device}-bs{size}.json" in done.stdout
+    for rule in ("conll_corpus", "build_model", "export_onnx", "build_rust", "tables", "verify"):
+        assert jobs[rule] == 1
+
+
+def test_without_a_gpu_cuda_cells_are_skipped_and_said(tmp_path):
+    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu"})
+    assert planned_jobs(done.stdout)["benchmark_cell"] == len(DEFAULT_METHODS) * 5
+    assert "cuda not available on this host" in done.stderr
+    assert "/cuda-bs" not in done.stdout
+
+
+BAD_CONFIGS = [
+    ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' is not one of"),
+    ({"benchmark": {"batch_sizes": [8, 0]}}, "benchmark.batch_sizes[1]: 0 is less than the minimum of 1"),
+    ({"benchmark": {"devices": ["cpu", "tpu"]}}, "benchmark.devices[1]: 'tpu' is not one of"),
+    ({"benchmark": {"runs": "three"}}, "benchmark.runs: 'three' is not of type 'integer'"),
+    ({"benchmark": {"warp": 9}}, "benchmark: unknown key(s): warp"),
+    ({"colour": "blue"}, "config: unknown key(s): colour"),
+    ({"corpus": {"file": "no/such/corpus.txt"}}, "corpus.file: no/such/corpus.txt: no such file"),
+    ({"model": {"source": "local", "local": {"path": "no/such/model"}}}, "model.local.path: no/such/model: not a model directory"),
+    ({"model": {"source": "hub", "hub": {"id": "dslim/bert-base-NER", "revision": "main"}}}, "model.hub.revision: 'main' does not match"),
+    ({"model": {"source": "hub"}}, "model: 'hub' is a required property"),
+    ({"model": {"name": "a;rm -rf b"}}, "model.name: 'a;rm -rf b' does not match"),
+]
+
+
+@pytest.mark.parametrize("override,message", BAD_CONFIGS, ids=[m.split(":")[0] for _, m in BAD_CONFIGS])
+def test_bad_config_stops_with_one_line_naming_the_key(tmp_path, override, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(override))
+    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config, check=False)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if "config error" in line]
+    assert len(errors) == 1 and message in errors[0], done.stderr
+    assert "Traceback" not in done.stderr and "Job stats" not in done.stdout
+
+
+def test_smoke_tables_have_every_method(smoke):
+    tables = (smoke["results"] / "tables.md").read_text()
+    assert tables.splitlines()[2].startswith("Machine: ")
+    methods = yaml.safe_load(SMOKE.read_text())["benchmark"]["methods"]
+    cpu = tables.split("## CPU")[1].split("## CUDA")[0]
+    for method in methods:
+        assert re.search(rf"`{re.escape(method)} -b \d+` +\| [\d.]+ ± [\d.]+ +\| [\d.]+ … [\d.]+ +\| 100\.00%", cpu), method
+    if "cuda" not in os.environ.get("NERBENCH_DEVICES", ""):
+        assert "cuda: not available on this host" in tables
+    assert (smoke["results"] / "verified.txt").is_file()
+
+
+def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
+    import pandas as pd
+
+    summary = pd.read_csv(smoke["results"] / "summary.csv")
+    config = yaml.safe_load(SMOKE.read_text())["benchmark"]
+    assert len(summary) == len(config["methods"]) * len(config["devices"]) * len(config["batch_sizes"])
+    measured = summary[summary["status"] == "ok"]
+    assert len(measured) == len(config["methods"]) * len(config["batch_sizes"])
+    for column in ("mean", "stddev", "median", "min", "max", "user", "system", "agreement_pct", "f1",
+                   "pkg_torch", "pkg_onnxruntime", "cpu_model", "git_commit", "threads"):
+        assert column in summary.columns, column
+    assert (measured["agreement_pct"] == 100).all()
+    assert (measured["f1"] > 0).all()
+
+
+def test_rerunning_one_cell_plans_only_that_cell_and_the_tables(smoke):
+    cell = "results/smoke/cells/ort-hf/cpu-bs8.json"
+    done = run_snakemake(smoke["workdir"], "-n", "--cores", "1", "--forcerun", cell)
+    assert planned_jobs(done.stdout) == {"benchmark_cell": 1, "check_cell": 1, "tables": 1, "verify": 1, "all": 1}
+    assert cell in done.stdout
+
+
+def test_regenerating_the_tables_runs_no_benchmark(smoke):
+    done = run_snakemake(smoke["workdir"], "-n", "--cores", "1", "--forcerun", "tables")
+    assert planned_jobs(done.stdout) == {"tables": 1, "verify": 1, "all": 1}
+    before = (smoke["results"] / "cells/baseline/cpu-bs1.json").stat().st_mtime
+    run_snakemake(smoke["workdir"], "--cores", "1", "--forcerun", "tables")
+    assert (smoke["results"] / "cells/baseline/cpu-bs1.json").stat().st_mtime == before
+    assert (smoke["results"] / "tables.md").stat().st_mtime > before
+
+
+def test_editing_a_method_retimes_only_its_cells(smoke):
+    script = REPO / "scripts" / "ort-hf.py"
+    original = script.stat()
+    try:
+        os.utime(script, None)  # as if edited now
+        done = run_snakemake(smoke["workdir"], "-n", "--cores", "1")
+    finally:
+        os.utime(script, ns=(original.st_atime_ns, original.st_mtime_ns))
+    jobs = planned_jobs(done.stdout)
+    assert jobs["benchmark_cell"] == 2 and jobs["check_cell"] == 2
+    planned_cells = set(re.findall(r"results/smoke/cells/([\w-]+)/", done.stdout))
+    assert planned_cells == {"ort-hf"}
+
+
+def test_nothing_left_to_do_after_the_smoke_run(smoke):
+    done = run_snakemake(smoke["workdir"], "-n", "--cores", "1")
+    assert "Nothing to be done" in done.stdout + done.stderr
