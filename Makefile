@@ -18,7 +18,7 @@ BIN := $(VENV)/bin
 RUN = PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 
-.PHONY: venv hyperfine bench smoke test lint cell tables report lock clean
+.PHONY: venv hyperfine bench smoke test lint cell tables lock clean
 
 venv: $(VENV)/.installed
 
@@ -54,6 +54,7 @@ tables: venv
 	$(SNAKEMAKE) --forcerun tables
 
 test: venv hyperfine
+	cargo test --release --locked --manifest-path onnxruntime-ner/Cargo.toml
 	$(RUN) $(BIN)/python -m pytest -q tests
 
 lint: venv

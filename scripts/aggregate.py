@@ -23,9 +23,9 @@ def load_json(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def cell_row(results: Path, cell: dict, methods: dict) -> dict:
+def cell_row(results: Path, cell: dict) -> dict:
     name = f"{cell['method']}/{cell['device']}-bs{cell['batch_size']}"
-    row = {**{k: cell[k] for k in ("method", "device", "batch_size")}, "precision": methods[cell["method"]]["precision"]}
+    row = {**{k: cell[k] for k in ("method", "device", "batch_size", "precision")}}
     if not cell["available"]:
         return {**row, "status": "not available on this host"}
     timing = load_json(results / "cells" / f"{name}.json")
@@ -182,15 +182,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", required=True)
     parser.add_argument("--grid", required=True, help="JSON list of cells with their availability")
-    parser.add_argument("--methods", required=True, help="workflow/methods.yaml")
     parser.add_argument("--model-info", required=True)
     parser.add_argument("--corpus-info", required=True)
     args = parser.parse_args()
-    import yaml
-
     results = Path(args.results)
-    methods = yaml.safe_load(Path(args.methods).read_text())
-    frame = pd.DataFrame([cell_row(results, cell, methods) for cell in json.loads(args.grid)])
+    frame = pd.DataFrame([cell_row(results, cell) for cell in json.loads(args.grid)])
     model = json.loads(Path(args.model_info).read_text())
     corpus = json.loads(Path(args.corpus_info).read_text())
     model_text = f"`{Path(args.model_info).parent.parent.name}` ({model['source']}, {model['parameters']:,} parameters"

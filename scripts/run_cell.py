@@ -30,7 +30,7 @@ def method_command(args) -> list[str]:
         "-d", args.device, "-b", str(args.batch_size), "-m", args.model,
         "-o", args.predictions, "--timings", args.phases, "--threads", str(args.threads),
     ]
-    return command + args.extra + [args.corpus]
+    return command + (["--sort"] if args.sort else []) + [args.corpus]
 
 
 def run_group(argv: list[str], timeout: float) -> tuple[int | None, str]:
@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="0: physical cores")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--config-sha256")
-    parser.add_argument("extra", nargs="*", help="further method options, after --")
+    parser.add_argument("--sort", action="store_true", help="length-sorted batches (the method's --sort)")
     args = parser.parse_args()
     args.threads = args.threads or environment.physical_cores()
 

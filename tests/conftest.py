@@ -19,8 +19,11 @@ def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
     if configfile:
         command += ["--configfile", str(configfile)]
+    # Rules call `python`: the interpreter running the tests, as `make test` arranges too.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     done = subprocess.run(
-        command + list(args), capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+        command + list(args), capture_output=True, text=True,
+        env={**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")

@@ -33,7 +33,8 @@ def test_without_a_gpu_cuda_cells_are_skipped_and_said(tmp_path):
 
 
 BAD_CONFIGS = [
-    ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' is not one of"),
+    ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' does not match"),
+    ({"benchmark": {"methods": ["baseline@int8"]}}, "benchmark.methods[0]: baseline@int8: export variants (@int8) apply to ONNX methods only"),
     ({"benchmark": {"batch_sizes": [8, 0]}}, "benchmark.batch_sizes[1]: 0 is less than the minimum of 1"),
     ({"benchmark": {"devices": ["cpu", "tpu"]}}, "benchmark.devices[1]: 'tpu' is not one of"),
     ({"benchmark": {"runs": "three"}}, "benchmark.runs: 'three' is not of type 'integer'"),

@@ -8,17 +8,18 @@ rule check_cell:
         reference=results("reference.jsonl"),
         corpus=corpus_text(),
         gold=corpus_gold() or [],
+        script=script("check_cell.py"),
     output:
         results("checks/{method}/{device}-bs{batch_size}.json"),
-    params:
-        gold=f"--gold {shlex.quote(corpus_gold())}" if corpus_gold() else "",
-        precision=lambda w: METHODS[w.method]["precision"],
     log:
         results("logs/checks/{method}/{device}-bs{batch_size}.log"),
     conda:
         "../../envs/report.yaml"
+    params:
+        gold=f"--gold {shlex.quote(corpus_gold())}" if corpus_gold() else "",
+        precision=lambda w: method_precision(w.method),
     shell:
-        "python {REPO}/scripts/check_cell.py --cell {input.cell:q} --reference {input.reference:q}"
+        "python {input.script:q} --cell {input.cell:q} --reference {input.reference:q}"
         " --corpus {input.corpus:q} {params.gold} --precision {params.precision} --out {output:q}"
         " > {log:q} 2>&1"
 
@@ -27,6 +28,7 @@ rule verify:
     input:
         tables=results("tables.md"),
         checks=runnable_cells("checks"),
+        script=script("verify.py"),
     output:
         results("verified.txt"),
     log:
@@ -34,4 +36,4 @@ rule verify:
     conda:
         "../../envs/report.yaml"
     shell:
-        "python {REPO}/scripts/verify.py {output:q} {input.checks:q} 2> >(tee {log:q} >&2)"
+        "python {input.script:q} {output:q} {input.checks:q} 2> >(tee {log:q} >&2)"

@@ -1,5 +1,5 @@
-# Helpers shared by every rule file: config validation, paths, the method registry, the grid
-# of timed cells and which devices this host can run.
+# Helpers shared by the workflow: config validation, paths, the method registry, the grid of
+# timed cells, which devices this host can run, and the arguments the model build gets.
 
 import hashlib
 import json
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import jsonschema
 import yaml
-
 
 REPO = Path(workflow.basedir)
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -27,7 +26,8 @@ def config_error(message):
 
 def key_path(error):
     path = ".".join(
-        f"[{part}]" if isinstance(part, int) else str(part) for part in error.absolute_path
+        f"[{part}]" if isinstance(part, int) else str(part)
+        for part in error.absolute_path
     )
     return path.replace(".[", "[") or "config"
 
@@ -35,13 +35,20 @@ def key_path(error):
 def validate_config(config):
     """JSON-schema validation that fills in defaults, with the first error as one line."""
     schema = yaml.safe_load(SCHEMA.read_text())
+    # The method names come from the registry, so the schema cannot list them itself.
+    schema["properties"]["benchmark"]["properties"]["methods"]["items"] = {
+        "type": "string",
+        "pattern": f"^{METHOD_PATTERN}$",
+    }
     validator_class = jsonschema.validators.validator_for(schema)
 
     def set_defaults(validator, properties, instance, schema):
         if isinstance(instance, dict):
             for name, subschema in properties.items():
                 if "default" in subschema:
-                    instance.setdefault(name, json.loads(json.dumps(subschema["default"])))
+                    instance.setdefault(
+                        name, json.loads(json.dumps(subschema["default"]))
+                    )
         yield from validator_class.VALIDATORS["properties"](
             validator, properties, instance, schema
         )
@@ -60,7 +67,17 @@ def validate_config(config):
             )
             config_error(f"{key_path(error)}: unknown key(s): {', '.join(unknown)}")
         config_error(f"{key_path(error)}: {error.message}")
+    check_methods(config)
     check_paths(config)
+
+
+def check_methods(config):
+    for index, method in enumerate(config["benchmark"]["methods"]):
+        program, variant, _ = parse_method(method)
+        if variant and METHODS[program]["model"] != "onnx":
+            config_error(
+                f"benchmark.methods[{index}]: {method}: export variants (@{variant}) apply to ONNX methods only"
+            )
 
 
 def check_paths(config):
@@ -80,8 +97,9 @@ def check_paths(config):
 def available_devices():
     """cpu always; cuda when nvidia-smi lists a GPU. Asked without importing torch, which
     would cost seconds on every Snakemake start. NERBENCH_DEVICES=cpu,cuda overrides."""
-    if os.environ.get("NERBENCH_DEVICES"):
-        return set(os.environ["NERBENCH_DEVICES"].split(","))
+    override = os.environ.get("NERBENCH_DEVICES")
+    if override:
+        return set(override.split(","))
     devices = {"cpu"}
     if shutil.which("nvidia-smi"):
         listed = subprocess.run(
@@ -121,26 +139,114 @@ def model_dir(kind="torch"):
     return f"data/models/{config['model']['name']}/{kind}"
 
 
+# A grid method is a program of workflow/methods.yaml, optionally on an ONNX export variant
+# (@o2, @o3, @o4, @int8: scripts/export_variant.py) and with length-sorted batches (+sort).
+EXPORT_VARIANTS = {"o2": "fp32", "o3": "fp32-approx", "o4": "fp16", "int8": "int8"}
+METHOD_PATTERN = f"({'|'.join(METHODS)})(@({'|'.join(EXPORT_VARIANTS)}))?(\\+sort)?"
+
+
+def parse_method(method):
+    """("ort-lean", "int8", True) for "ort-lean@int8+sort"."""
+    program, _, sort = method.partition("+")
+    program, _, variant = program.partition("@")
+    return program, variant or None, sort == "sort"
+
+
+def method_precision(method):
+    program, variant, _ = parse_method(method)
+    return EXPORT_VARIANTS[variant] if variant else METHODS[program]["precision"]
+
+
 def method_model(method):
-    return model_dir(METHODS[method]["model"])
+    program, variant, _ = parse_method(method)
+    kind = METHODS[program]["model"]
+    return model_dir(f"{kind}-{variant}" if variant else kind)
 
 
 def method_env(method):
-    return str(REPO / "envs" / f"{METHODS[method]['env']}.yaml")
+    return str(REPO / "envs" / f"{METHODS[parse_method(method)[0]]['env']}.yaml")
 
 
 def method_sources(method):
     """What a method's cells must be re-timed after: its code, or its binary when it is built."""
-    if METHODS[method].get("built"):
-        return [METHODS[method]["program"]]
-    return [str(REPO / source) for source in METHODS[method]["sources"]] + SHARED_SOURCES
+    entry = METHODS[parse_method(method)[0]]
+    if entry.get("built"):
+        return [entry["program"]]
+    return [str(REPO / source) for source in entry["sources"]] + SHARED_SOURCES
+
+
+def script(name):
+    """A pipeline script; rules take it as an input so that editing it re-runs them."""
+    return str(REPO / "scripts" / name)
 
 
 def method_program(method):
     """A built program lives in the working directory; scripts in the repository."""
-    if METHODS[method].get("built"):
-        return METHODS[method]["program"]
-    return str(REPO / METHODS[method]["program"])
+    entry = METHODS[parse_method(method)[0]]
+    if entry.get("built"):
+        return entry["program"]
+    return str(REPO / entry["program"])
+
+
+def method_options(method):
+    return "--sort" if parse_method(method)[2] else ""
+
+
+# ---- inputs of rules ----
+
+
+def cell_inputs_for(method):
+    """A cell depends on its method's code, its model and the corpus: editing ort-hf.py
+    re-times only the ort-hf cells."""
+    return {
+        "sources": method_sources(method),
+        "model": method_model(method),
+        "corpus": corpus_text(),
+        "corpus_checked": results("corpus.json"),
+    }
+
+
+def model_build_args():
+    model = config["model"]
+    source = model["source"]
+    args = ["--source", source]
+    if source == "finetune":
+        tune = model["finetune"]
+        args += ["--seed", tune["seed"], "--epochs", tune["epochs"]]
+        args += [
+            "--learning-rate",
+            tune["learning_rate"],
+            "--batch-size",
+            tune["batch_size"],
+        ]
+        args += ["--max-train-sentences", tune["max_train_sentences"]]
+        args += ["--max-dev-sentences", tune["max_dev_sentences"]]
+        args += [
+            "--train",
+            "data/conll2003/train.jsonl",
+            "--dev",
+            "data/conll2003/valid.jsonl",
+        ]
+    elif source == "random":
+        args += [
+            "--preset",
+            model["random"]["preset"],
+            "--seed",
+            model["random"]["seed"],
+        ]
+    elif source == "hub":
+        args += ["--hub-id", model["hub"]["id"], "--revision", model["hub"]["revision"]]
+    else:
+        args += ["--path", model["local"]["path"]]
+    if model["allow_pickle"]:
+        args.append("--allow-pickle")
+    return " ".join(shlex.quote(str(arg)) for arg in args)
+
+
+def model_build_inputs(wildcards):
+    if config["model"]["source"] == "finetune":
+        return ["data/conll2003/train.jsonl", "data/conll2003/valid.jsonl"]
+    return []
 
 
 # ---- the grid ----------------------------------------------------------------------------
@@ -158,6 +264,7 @@ def grid():
             "method": method,
             "device": device,
             "batch_size": batch_size,
+            "precision": method_precision(method),
             "available": device in DEVICES,
         }
         for method in bench["methods"]

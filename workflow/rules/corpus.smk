@@ -3,21 +3,25 @@
 
 
 rule conll_corpus:
+    input:
+        script=script("conll.py"),
     output:
         text="data/{split}-{size}.txt",
         gold="data/{split}-{size}.gold",
-    params:
-        sentences=lambda w: config["corpus"]["sentences"],
     log:
         "logs/corpus/{split}-{size}.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        sentences=lambda w: config["corpus"]["sentences"],
     shell:
-        "python {REPO}/scripts/conll.py corpus --split {wildcards.split:q}"
+        "python {input.script:q} corpus --split {wildcards.split:q}"
         " --sentences {params.sentences} --text {output.text:q} --gold {output.gold:q} > {log:q} 2>&1"
 
 
 rule conll_split:
+    input:
+        script=script("conll.py"),
     output:
         "data/conll2003/{split}.jsonl",
     log:
@@ -25,13 +29,14 @@ rule conll_split:
     conda:
         "../../envs/data.yaml"
     shell:
-        "python {REPO}/scripts/conll.py split --split {wildcards.split:q} --out {output:q} > {log:q} 2>&1"
+        "python {input.script:q} split --split {wildcards.split:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule inspect_corpus:
     """Reads the corpus as every method will, so a bad file stops the run before any timing."""
     input:
-        corpus_text(),
+        corpus=corpus_text(),
+        script=script("inspect_corpus.py"),
     output:
         results("corpus.json"),
     log:
@@ -39,4 +44,4 @@ rule inspect_corpus:
     conda:
         "../../envs/data.yaml"
     shell:
-        "python {REPO}/scripts/inspect_corpus.py {input:q} {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.corpus:q} {output:q} > {log:q} 2>&1"

@@ -7,17 +7,18 @@ rule tables:
         checks=runnable_cells("checks"),
         model=model_dir("torch"),
         corpus=results("corpus.json"),
+        script=script("aggregate.py"),
     output:
         tables=results("tables.md"),
         summary=results("summary.csv"),
-    params:
-        grid=json.dumps(grid()),
-        results=results(),
     log:
         results("logs/tables.log"),
     conda:
         "../../envs/report.yaml"
+    params:
+        grid=json.dumps(grid()),
+        results=lambda w, output: str(Path(output.tables).parent),
     shell:
-        "python {REPO}/scripts/aggregate.py --results {params.results:q} --grid {params.grid:q}"
-        " --methods {REPO}/workflow/methods.yaml --model-info {input.model:q}/model_info.json"
+        "python {input.script:q} --results {params.results:q} --grid {params.grid:q}"
+        " --model-info {input.model:q}/model_info.json"
         " --corpus-info {input.corpus:q} > {log:q} 2>&1"

@@ -13,9 +13,11 @@ rule build_rust:
         "bin/onnxruntime-ner",
     log:
         "logs/build_rust.log",
-    threads: workflow.cores
     conda:
         "../../envs/rust.yaml"
+    threads: workflow.cores
+    params:
+        binary=f"{RUST_CRATE}/target/release/onnxruntime-ner",
     shell:
         "(cargo build --release --locked --manifest-path {input.manifest:q}"
-        " && cp {RUST_CRATE}/target/release/onnxruntime-ner {output:q}) > {log:q} 2>&1"
+        " && cp {params.binary:q} {output:q}) > {log:q} 2>&1"
