@@ -9,6 +9,9 @@ min_version("9.0")
 configfile: f"{workflow.basedir}/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/model.smk"
@@ -22,4 +25,5 @@ rule all:
     input:
         results("tables.md"),
         results("summary.csv"),
+        results("plots/time_vs_batch_size.png"),
         results("verified.txt"),

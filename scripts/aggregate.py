@@ -23,7 +23,7 @@ def load_json(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def cell_row(results: Path, cell: dict) -> dict:
+def cell_row(results: Path, cell: dict, roofline: dict | None) -> dict:
     name = f"{cell['method']}/{cell['device']}-bs{cell['batch_size']}"
     row = {**{k: cell[k] for k in ("method", "device", "batch_size", "precision")}}
     if not cell["available"]:
@@ -45,7 +45,29 @@ def cell_row(results: Path, cell: dict) -> dict:
     if check.get("first_difference"):
         row["first_difference_line"] = check["first_difference"]["line"]
     row.update(flatten_environment(timing["environment"]))
+    row.update(phase_columns(timing["cell"].get("phases"), cell, roofline))
     return row
+
+
+PHASES = ("startup", "load", "tokenize", "inference", "decode", "output")
+
+
+def phase_columns(path: str | None, cell: dict, roofline: dict | None) -> dict:
+    """Seconds per phase from the method's --timings file, and the inference phase's FLOP/s
+    against the measured fp32 GEMM peak."""
+    phases = load_json(Path(path)) if path else None
+    if not phases:
+        return {}
+    columns = {f"phase_{name}": phases["phases"].get(name) for name in PHASES}
+    key = f"{cell['batch_size']}{'+sort' if cell['method'].endswith('+sort') else ''}"
+    # The peak is the CPU's: a GPU cell's rate is not compared with it.
+    work = (roofline or {}).get("corpus_flops", {}).get(key) if cell["device"] == "cpu" else None
+    inference = phases["phases"].get("inference") or 0
+    if work and inference > 0:
+        columns["inference_gflops"] = work["flops"] / inference / 1e9
+        columns["pct_of_fp32_peak"] = 100 * work["flops"] / inference / roofline["gemm"]["peak_flops"]
+        columns["padding_overhead_pct"] = 100 * (work["flops"] / work["useful_flops"] - 1)
+    return columns
 
 
 def flatten_environment(env: dict) -> dict:
@@ -84,6 +106,7 @@ class Report:
     corpus: str
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    peak_gflops: float | None = None
 
     def measured(self) -> pd.DataFrame:
         return self.frame[self.frame["status"] == "ok"] if "mean" in self.frame else self.frame.iloc[0:0]
@@ -103,6 +126,29 @@ class Report:
                 f"{seconds(best['min'])} … {seconds(best['max'])}", agreement, f1,
             ])
         return tabulate(rows, headers=["Method (best batch size)", "Mean [s]", "Range [s]", "Agreement", "F1"], tablefmt="github")
+
+    def best_cells(self, device: str) -> pd.DataFrame:
+        done = self.measured()
+        done = done[done["device"] == device]
+        return done.loc[done.groupby("method", sort=False)["mean"].idxmin()] if not done.empty else done
+
+    def phase_table(self, device: str) -> str:
+        """Where each method's time goes, at its best batch size."""
+        rows = []
+        for _, cell in self.best_cells(device).iterrows():
+            if pd.isna(cell.get("phase_inference")):
+                continue
+            row = [f"`{cell['method']} -b {int(cell['batch_size'])}`"]
+            row += [f"{cell[f'phase_{name}']:.2f}" for name in PHASES]
+            row.append(f"{cell['mean']:.2f}")
+            if not pd.isna(cell.get("pct_of_fp32_peak", float("nan"))):
+                row += [f"{cell['inference_gflops']:.1f}", f"{cell['pct_of_fp32_peak']:.0f}%", f"{cell['padding_overhead_pct']:.0f}%"]
+            else:
+                row += ["", "", ""]
+            rows.append(row)
+        headers = ["Method (best batch size)"] + [f"{name} [s]" for name in PHASES] + [
+            "hyperfine mean [s]", "inference GFLOP/s", "of fp32 peak", "padding FLOPs"]
+        return tabulate(rows, headers=headers, tablefmt="github")
 
     def grid_table(self, device: str) -> str:
         frame = self.frame[self.frame["device"] == device]
@@ -155,6 +201,12 @@ class Report:
             parts.append(f"### {device.upper()}: every batch size (mean; in brackets, speed relative to "
                          f"`{REFERENCE_METHOD}` at the same batch size)\n")
             parts.append(self.grid_table(device) + "\n")
+            phases = self.phase_table(device)
+            if phases.count("\n") > 1:
+                peak = f" against the measured fp32 GEMM peak of {self.peak_gflops:.0f} GFLOP/s" if self.peak_gflops else ""
+                parts.append(f"### {device.upper()}: where the time goes (seconds per phase, as each program measured "
+                             f"itself; inference FLOP/s{peak}, padding included)\n")
+                parts.append(phases + "\n")
         problems = self.problems()
         if problems:
             parts.append("## Failed cells\n\n" + "\n".join(problems) + "\n")
@@ -162,6 +214,16 @@ class Report:
                      "F1: entity-level against the CoNLL-2003 gold labels (seqeval). Times: whole process, "
                      "measured by hyperfine, start-up and model load included.\n")
         return "\n".join(parts)
+
+
+def write_environment(results: Path, grid: list[dict]) -> None:
+    """environment.json: where the measurements came from, for the report (each cell file keeps its own)."""
+    environments = {}
+    for cell in grid:
+        timing = load_json(results / "cells" / f"{cell['method']}/{cell['device']}-bs{cell['batch_size']}.json")
+        if timing and timing["status"] == "ok":
+            environments.setdefault(timing["environment"]["python_executable"], timing["environment"])
+    (results / "environment.json").write_text(json.dumps(list(environments.values()), indent=1) + "\n")
 
 
 def machine_line(frame: pd.DataFrame) -> str:
@@ -184,9 +246,11 @@ def main() -> None:
     parser.add_argument("--grid", required=True, help="JSON list of cells with their availability")
     parser.add_argument("--model-info", required=True)
     parser.add_argument("--corpus-info", required=True)
+    parser.add_argument("--roofline", help="roofline.json: GEMM peak and the corpus's FLOPs")
     args = parser.parse_args()
     results = Path(args.results)
-    frame = pd.DataFrame([cell_row(results, cell) for cell in json.loads(args.grid)])
+    roofline = load_json(Path(args.roofline)) if args.roofline else None
+    frame = pd.DataFrame([cell_row(results, cell, roofline) for cell in json.loads(args.grid)])
     model = json.loads(Path(args.model_info).read_text())
     corpus = json.loads(Path(args.corpus_info).read_text())
     model_text = f"`{Path(args.model_info).parent.parent.name}` ({model['source']}, {model['parameters']:,} parameters"
@@ -195,8 +259,11 @@ def main() -> None:
     if model["source"] == "random":
         notes.append("**The model has random weights: its predictions are meaningless.** Times are faithful to the "
                      "model's shape; agreement still shows whether methods compute the same thing; F1 means nothing.")
-    report = Report(machine_line(frame), model_text, f"`{corpus['file']}`, {corpus['lines']} lines, {corpus['words']} words", frame, notes)
+    peak = roofline["gemm"]["peak_flops"] / 1e9 if roofline else None
+    report = Report(machine_line(frame), model_text, f"`{corpus['file']}`, {corpus['lines']} lines, {corpus['words']} words",
+                    frame, notes, peak)
     (results / "tables.md").write_text(report.markdown())
+    write_environment(results, json.loads(args.grid))
     frame.to_csv(results / "summary.csv", index=False)
     print(report.markdown())
 

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Pictures of summary.csv: time against batch size (a line per method, a panel per device),
+where the time goes (phases at each method's best batch size), and accuracy against time."""
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import pandas as pd  # noqa: E402
+
+PHASES = ("startup", "load", "tokenize", "inference", "decode", "output")
+
+
+def measured(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary[summary["status"] == "ok"] if "mean" in summary else summary.iloc[0:0]
+
+
+def time_against_batch_size(summary: pd.DataFrame, out: Path) -> None:
+    done = measured(summary)
+    devices = list(done["device"].unique()) or ["cpu"]
+    figure, axes = plt.subplots(1, len(devices), figsize=(6.5 * len(devices), 4.5), squeeze=False)
+    for axis, device in zip(axes[0], devices):
+        for method, cells in done[done["device"] == device].groupby("method", sort=False):
+            cells = cells.sort_values("batch_size")
+            axis.errorbar(cells["batch_size"], cells["mean"], yerr=cells["stddev"].fillna(0), marker="o", capsize=3, label=method)
+        axis.set(xscale="log", yscale="log", xlabel="batch size", ylabel="wall time per run [s] (log)", title=device.upper())
+        sizes = sorted(done["batch_size"].unique())
+        axis.set_xticks(sizes, labels=[str(b) for b in sizes])
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle("Whole-process time against batch size (mean ± σ of hyperfine runs)")
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+
+
+def phase_breakdown(summary: pd.DataFrame, out: Path) -> None:
+    done = measured(summary)
+    if "phase_inference" not in done:
+        done = done.iloc[0:0]
+    best = done.loc[done.groupby(["device", "method"], sort=False)["mean"].idxmin()] if not done.empty else done
+    figure, axis = plt.subplots(figsize=(9, 0.45 * max(len(best), 4) + 1.5))
+    labels = [f"{r['method']} ({r['device']}, bs {r['batch_size']})" for _, r in best.iterrows()]
+    left = pd.Series(0.0, index=best.index)
+    for phase in PHASES:
+        values = best[f"phase_{phase}"].fillna(0) if not best.empty else left
+        axis.barh(labels, values, left=left, label=phase)
+        left = left + values
+    axis.invert_yaxis()
+    axis.set(xlabel="seconds (one run, as the program measured itself)", title="Where the time goes, at each method's best batch size")
+    axis.legend(ncol=len(PHASES), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+
+
+def accuracy_against_time(summary: pd.DataFrame, out: Path) -> None:
+    done = measured(summary)
+    figure, axis = plt.subplots(figsize=(10, 5))
+    has_f1 = "f1" in done and done["f1"].notna().any()
+    column = "f1" if has_f1 else "agreement_pct"
+    # A legend rather than labels beside the points: methods that agree sit on one another.
+    for (method, device), cells in done.groupby(["method", "device"], sort=False):
+        best = cells.loc[cells["mean"].idxmin()]
+        axis.scatter(best["mean"], best[column], marker="o" if device == "cpu" else "s", s=40, alpha=0.8,
+                     label=f"{method} ({device}, bs {best['batch_size']})")
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    axis.set(xscale="log", xlabel="wall time at the best batch size [s] (log)",
+             ylabel="entity F1 against CoNLL gold" if has_f1 else "agreement with the reference [%]",
+             title="Accuracy against time (up and to the left is better)")
+    axis.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("summary")
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args()
+    summary = pd.read_csv(args.summary)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    time_against_batch_size(summary, args.out_dir / "time_vs_batch_size.png")
+    phase_breakdown(summary, args.out_dir / "phases.png")
+    accuracy_against_time(summary, args.out_dir / "accuracy_vs_time.png")
+
+
+if __name__ == "__main__":
+    main()
