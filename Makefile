@@ -18,7 +18,7 @@ BIN := $(VENV)/bin
 RUN = PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 
-.PHONY: venv hyperfine bench smoke test lint cell tables lock clean
+.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare
 
 venv: $(VENV)/.installed
 
@@ -69,3 +69,7 @@ lock:
 
 clean:
 	rm -rf results .snakemake
+
+compare: venv
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=results/before B=results/after" >&2; exit 2; }
+	$(RUN) $(BIN)/python scripts/compare.py $(A) $(B)

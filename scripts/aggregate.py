@@ -226,6 +226,12 @@ def write_environment(results: Path, grid: list[dict]) -> None:
     (results / "environment.json").write_text(json.dumps(list(environments.values()), indent=1) + "\n")
 
 
+def ort_version(row) -> str:
+    """onnxruntime-gpu when installed (it is the one imported), else onnxruntime."""
+    gpu = row.get("pkg_onnxruntime-gpu")
+    return f"{gpu} (gpu build)" if isinstance(gpu, str) else str(row.get("pkg_onnxruntime"))
+
+
 def machine_line(frame: pd.DataFrame) -> str:
     measured = frame[frame["status"] == "ok"] if "cpu_model" in frame else frame.iloc[0:0]
     if measured.empty:
@@ -236,7 +242,7 @@ def machine_line(frame: pd.DataFrame) -> str:
     dirty = " (uncommitted changes)" if row.get("git_dirty") is True else ""
     return (f"Machine: {row['cpu_model']}, {int(row['physical_cores'])} physical cores ({int(row['logical_cpus'])} logical), "
             f"{gpu}; {int(row['threads'])} intra-op threads per method; Python {row['python']}, "
-            f"torch {row.get('pkg_torch')}, onnxruntime {row.get('pkg_onnxruntime') or row.get('pkg_onnxruntime-gpu')}; "
+            f"torch {row.get('pkg_torch')}, onnxruntime {ort_version(row)}; "
             f"code {commit[:10]}{dirty}.")
 
 

@@ -33,7 +33,6 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer, DistilB
 
 sys.path.insert(0, str(Path(__file__).parent))
 from nerlib.cli import physical_cores  # noqa: E402
-from score import span_f1  # noqa: E402
 
 # The CoNLL-2003 label set, in the order used by the common CoNLL models.
 LABELS = ["O", "B-MISC", "I-MISC", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
@@ -224,6 +223,8 @@ def fine_tune(model, tokenizer, args) -> dict:
                 elapsed = time.time() - started
                 log(f"epoch {epoch + 1}/{args.epochs} step {step}/{total_steps} loss {loss.item():.4f} "
                     f"elapsed {elapsed:.0f}s eta {elapsed / step * (total_steps - step):.0f}s")
+    from score import span_f1  # only fine-tuning scores; the other sources do not need seqeval
+
     gold = [s["tags"] for s in dev]
     scores = span_f1(gold, word_tags(model, tokenizer, dev))
     log(f"dev set ({len(dev)} sentences): entity precision {scores['precision']:.4f} recall {scores['recall']:.4f} F1 {scores['f1']:.4f}")

@@ -14,9 +14,11 @@ class OptimumBackend(TransformersEncoder):
         super().__init__(args.model)
         self.id2label = label_map(read_model_config(args.model))
         provider = execution_providers(args.device)[0]
+        name, options = provider if isinstance(provider, tuple) else (provider, None)
         try:
             self.model = ORTModelForTokenClassification.from_pretrained(
-                args.model, provider=provider, session_options=session_options(args.threads)
+                args.model, provider=name, provider_options=options, session_options=session_options(args.threads),
+                use_io_binding=False,  # the frame passes numpy arrays, which IO binding refuses
             )
         except Exception as error:  # onnxruntime raises its own exception types
             raise MethodError(f"{args.model}: cannot load ONNX model: {str(error).splitlines()[0]}") from None

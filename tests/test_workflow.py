@@ -21,7 +21,7 @@ def test_default_dry_run_lists_the_full_grid(tmp_path):
         for device in ("cpu", "cuda"):
             for size in (1, 8, 32, 64, 128):
                 assert f"results/cells/{method}/{device}-bs{size}.json" in done.stdout
-    for rule in ("conll_corpus", "build_model", "export_onnx", "build_rust", "tables", "verify"):
+    for rule in ("conll_corpus", "build_model", "export_onnx", "build_rust", "roofline", "tables", "plots", "verify"):
         assert jobs[rule] == 1
 
 
@@ -89,13 +89,13 @@ def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
 def test_rerunning_one_cell_plans_only_that_cell_and_the_tables(smoke):
     cell = "results/smoke/cells/ort-hf/cpu-bs8.json"
     done = run_snakemake(smoke["workdir"], "-n", "--cores", "1", "--forcerun", cell)
-    assert planned_jobs(done.stdout) == {"benchmark_cell": 1, "check_cell": 1, "tables": 1, "verify": 1, "all": 1}
+    assert planned_jobs(done.stdout) == {"benchmark_cell": 1, "check_cell": 1, "tables": 1, "plots": 1, "verify": 1, "all": 1}
     assert cell in done.stdout
 
 
 def test_regenerating_the_tables_runs_no_benchmark(smoke):
     done = run_snakemake(smoke["workdir"], "-n", "--cores", "1", "--forcerun", "tables")
-    assert planned_jobs(done.stdout) == {"tables": 1, "verify": 1, "all": 1}
+    assert planned_jobs(done.stdout) == {"tables": 1, "plots": 1, "verify": 1, "all": 1}
     before = (smoke["results"] / "cells/baseline/cpu-bs1.json").stat().st_mtime
     run_snakemake(smoke["workdir"], "--cores", "1", "--forcerun", "tables")
     assert (smoke["results"] / "cells/baseline/cpu-bs1.json").stat().st_mtime == before

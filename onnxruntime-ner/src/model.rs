@@ -77,9 +77,10 @@ impl Model {
             .with_inter_threads(1)
             .map_err(|e| e.to_string())?;
         if device == "cuda" {
-            // error_on_failure: without it ort silently falls back to the CPU.
+            // error_on_failure: without it ort silently falls back to the CPU. No TF32: the
+            // provider's default would compute fp32 products in TF32 (see nerlib/ort_session.py).
             builder = builder
-                .with_execution_providers([ep::CUDA::default().build().error_on_failure()])
+                .with_execution_providers([ep::CUDA::default().with_tf32(false).build().error_on_failure()])
                 .map_err(|e| format!("-d cuda: the CUDA execution provider is not usable: {e}"))?;
         }
         let session = builder.commit_from_file(&onnx).map_err(|e| format!("{}: cannot load ONNX model: {e}", onnx.display()))?;

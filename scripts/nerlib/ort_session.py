@@ -6,7 +6,12 @@ import onnxruntime
 from .frame import MethodError
 
 
-def execution_providers(device: str) -> list[str]:
+# ONNX Runtime's CUDA provider computes fp32 matrix products in TF32 by default (PyTorch does
+# not): on the H200 that flipped 0.2% of entities against the CPU reference. fp32 means fp32.
+CUDA_OPTIONS = {"use_tf32": "0"}
+
+
+def execution_providers(device: str) -> list:
     if device == "cpu":
         return ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
@@ -14,7 +19,7 @@ def execution_providers(device: str) -> list[str]:
             "-d cuda: this ONNX Runtime has no CUDA execution provider "
             f"(available: {', '.join(onnxruntime.get_available_providers())}); install onnxruntime-gpu"
         )
-    return ["CUDAExecutionProvider"]
+    return [("CUDAExecutionProvider", CUDA_OPTIONS)]
 
 
 def session_options(threads: int) -> onnxruntime.SessionOptions:

@@ -1,5 +1,7 @@
 """Choosing the torch device and thread count, shared by the torch methods."""
 
+from pathlib import Path
+
 import torch
 
 from .frame import MethodError
@@ -15,8 +17,10 @@ def torch_device(device: str, threads: int) -> torch.device:
 def load_torch_model(model_dir: str, device: torch.device):
     from transformers import AutoModelForTokenClassification
 
+    weights = Path(model_dir) / "model.safetensors"
     try:
         model = AutoModelForTokenClassification.from_pretrained(model_dir, use_safetensors=True)
-    except (OSError, ValueError) as error:
-        raise MethodError(f"{model_dir}: cannot load model: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # safetensors, transformers and OS errors alike: name the file
+        where = weights if weights.is_file() else Path(model_dir)
+        raise MethodError(f"{where}: cannot load model: {str(error).splitlines()[0]}") from None
     return model.to(device).eval()

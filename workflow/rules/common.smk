@@ -82,8 +82,8 @@ def check_methods(config):
 
 def check_paths(config):
     corpus = config["corpus"]["file"]
-    if corpus is not None and not Path(corpus).is_file():
-        config_error(f"corpus.file: {corpus}: no such file")
+    if corpus is not None:
+        check_corpus(corpus)
     model = config["model"]
     if (
         model["source"] == "local"
@@ -91,6 +91,23 @@ def check_paths(config):
     ):
         config_error(
             f"model.local.path: {model['local']['path']}: not a model directory (no config.json)"
+        )
+
+
+def check_corpus(path):
+    """Read the user's corpus as every method will, so a bad file stops the run here."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from nerlib.corpus import CorpusError, read_corpus
+
+    if not Path(path).is_file():
+        config_error(f"corpus.file: {path}: no such file")
+    try:
+        lines = read_corpus(path)
+    except CorpusError as error:
+        config_error(f"corpus.file: {error}")
+    if not any(line.strip() for line in lines):
+        config_error(
+            f"corpus.file: {path}: no sentences (the file is empty or only blank lines)"
         )
 
 

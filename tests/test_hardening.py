@@ -1,0 +1,192 @@
+"""Bad input, faults and interruptions: each gives one clear line or keeps every other result."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, planned_jobs, read_json, run_method, run_snakemake
+
+LEAN = "scripts/ort-lean.py"
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+# ---- corpus --------------------------------------------------------------------------------
+
+ALIGNED_CORPORA = {
+    "windows line endings": b"EU rejects German call .\r\n\r\nPeter Blackburn\r\n",
+    "byte-order mark": b"\xef\xbb\xbfEU rejects German call .\nPeter Blackburn\n",
+    "tab-separated": b"EU\trejects\tGerman\tcall\nPeter\tBlackburn\n",
+    "line of 10,000 characters": ("Germany " * 1250).encode() + b"\nPeter Blackburn\n",
+}
+
+
+@pytest.mark.parametrize("name", ALIGNED_CORPORA)
+def test_awkward_corpora_give_line_aligned_predictions(name, smoke_models, ort_dylib, tmp_path):
+    corpus = write(tmp_path / "corpus.txt", ALIGNED_CORPORA[name])
+    lines = corpus.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").split("\n")[:-1]
+    run_method(LEAN, "-b", "2", "-m", smoke_models["onnx"], "-o", tmp_path / "lean.jsonl", corpus)
+    rust = subprocess.run([str(smoke_models["rust"]), "-b", "2", "-m", str(smoke_models["onnx"]), "-o",
+                           str(tmp_path / "rust.jsonl"), str(corpus)], capture_output=True, text=True,
+                          env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+    assert rust.returncode == 0, rust.stderr
+    predicted = [json.loads(line) for line in (tmp_path / "lean.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(predicted) == len(lines)
+    for line, entities in zip(lines, predicted):
+        for entity in entities:
+            assert line[entity["start"]: entity["end"]] == entity["text"]
+    assert (tmp_path / "rust.jsonl").read_bytes() == (tmp_path / "lean.jsonl").read_bytes()
+
+
+REFUSED_CORPORA = {
+    "empty": (b"", "no sentences"),
+    "only blank lines": (b"\n  \n\t\n", "no sentences"),
+    "invalid UTF-8": (b"fine\nstill fine\nbroken \xc3\x28 here\n", "corpus.txt:3: invalid UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED_CORPORA)
+def test_unusable_corpus_stops_the_run_before_any_job(name, tmp_path):
+    data, message = REFUSED_CORPORA[name]
+    corpus = write(tmp_path / "corpus.txt", data)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"corpus": {"file": str(corpus)}}))
+    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config, check=False)
+    assert done.returncode != 0 and "Job stats" not in done.stdout
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "corpus.file" in errors[0] and message in errors[0], done.stderr
+
+
+def test_invalid_utf8_names_the_line_in_every_method(smoke_models, ort_dylib, tmp_path):
+    corpus = write(tmp_path / "c.txt", b"ok\n\xff\n")
+    lean = run_method(LEAN, "-m", smoke_models["onnx"], corpus, check=False)
+    rust = subprocess.run([str(smoke_models["rust"]), "-m", str(smoke_models["onnx"]), str(corpus)],
+                          capture_output=True, text=True, env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+    for done in (lean, rust):
+        assert done.returncode != 0
+        assert done.stderr.strip().endswith(f"{corpus}:2: invalid UTF-8 (byte 0xff)")
+
+
+# ---- model files ---------------------------------------------------------------------------
+
+
+def test_corrupt_onnx_model_is_named(smoke_models, ort_dylib, tmp_path):
+    broken = tmp_path / "onnx"
+    shutil.copytree(smoke_models["onnx"], broken)
+    write(broken / "model.onnx", (smoke_models["onnx"] / "model.onnx").read_bytes()[:1000])
+    lean = run_method(LEAN, "-m", broken, REPO / "tests/data/tricky.txt", check=False)
+    rust = subprocess.run([str(smoke_models["rust"]), "-m", str(broken), str(REPO / "tests/data/tricky.txt")],
+                          capture_output=True, text=True, env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+    for done in (lean, rust):
+        assert done.returncode != 0 and "Traceback" not in done.stderr
+        assert f"{broken}/model.onnx: cannot load ONNX model" in done.stderr.strip().splitlines()[-1]
+
+
+def test_truncated_safetensors_is_named(smoke_models, tmp_path):
+    broken = tmp_path / "torch"
+    shutil.copytree(smoke_models["torch"], broken)
+    write(broken / "model.safetensors", (smoke_models["torch"] / "model.safetensors").read_bytes()[:100_000])
+    done = run_method("scripts/baseline.py", "-m", broken, REPO / "tests/data/tricky.txt", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"{broken}/model.safetensors: cannot load model" in done.stderr.strip().splitlines()[-1]
+
+
+# ---- shell safety --------------------------------------------------------------------------
+
+
+def test_paths_with_spaces_quotes_and_semicolons_run_nothing_unintended(tmp_path):
+    strange = tmp_path / "we'ird \"dir\"; touch PWNED"
+    strange.mkdir()
+    corpus = strange / "my corpus; rm -rf x.txt"
+    corpus.write_text("Peter Blackburn visited Brussels .\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"corpus": {"file": str(corpus)}, "results": str(strange / "res ults")}))
+    run_snakemake(tmp_path, "--cores", "1", str(strange / "res ults" / "corpus.json"), configfile=config)
+    assert read_json(strange / "res ults" / "corpus.json")["lines"] == 1
+    assert not list(tmp_path.rglob("PWNED")) and not (Path.cwd() / "PWNED").exists()
+
+
+# ---- faults in cells -----------------------------------------------------------------------
+
+
+def fault_config(tmp_path, **benchmark):
+    """The smoke config (its model is built already) with a grid of its own."""
+    settings = yaml.safe_load((REPO / "configs/smoke.yaml").read_text())
+    settings["results"] = "results/faults"
+    settings["benchmark"].update(warmup=0, runs=1, batch_sizes=[4], **benchmark)
+    config = tmp_path / "faults.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    return config
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
+def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(smoke, tmp_path):
+    """CUDA forced on a host without a GPU: those cells fail, the CPU cells and tables survive."""
+    config = fault_config(tmp_path, methods=["ort-lean", "onnxruntime-ner"], devices=["cpu", "cuda"])
+    done = run_snakemake(smoke["workdir"], "--cores", "1", configfile=config, check=False,
+                         env={"NERBENCH_DEVICES": "cpu,cuda"})
+    assert done.returncode != 0
+    assert "verify: the grid has problems" in done.stderr and "ort-lean -d cuda -b 4: not checked: the cell failed" in done.stderr
+    results = smoke["workdir"] / "results" / "faults"
+    tables = (results / "tables.md").read_text()
+    assert "## Failed cells" in tables and "logs/cells/ort-lean/cuda-bs4.log" in tables
+    for method in ("ort-lean", "onnxruntime-ner"):
+        assert read_json(results / f"cells/{method}/cpu-bs4.json")["status"] == "ok"
+        failed = read_json(results / f"cells/{method}/cuda-bs4.json")
+        assert failed["status"] == "failed" and "-d cuda" in failed["reason"]
+
+
+def test_a_hung_cell_is_stopped_by_the_time_limit(smoke, tmp_path):
+    config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"], timeout_s=1)
+    done = run_snakemake(smoke["workdir"], "--cores", "1", "--forcerun", "benchmark_cell", configfile=config, check=False)
+    assert done.returncode != 0
+    cell = read_json(smoke["workdir"] / "results/faults/cells/baseline/cpu-bs4.json")
+    assert cell["status"] == "failed" and "timed out after 1 s" in cell["reason"]
+    assert not subprocess.run(["pgrep", "-f", "baseline.py -d cpu -b 4"], capture_output=True).stdout
+
+
+def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke):
+    workdir, results = smoke["workdir"], smoke["results"]
+    cell = results / "cells/baseline/cpu-bs8.json"
+    log = results / "logs/cells/baseline/cpu-bs8.log"
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(REPO / "configs/smoke.yaml"), "--cores", "1", "--forcerun", str(cell.relative_to(workdir))]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.is_file() and "$ hyperfine" in log.read_text()):
+        time.sleep(0.2)
+    time.sleep(1.5)  # inside the timed program now
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
+    process.wait(timeout=120)
+    assert not cell.exists(), "an interrupted cell left a result that a later run would take as done"
+    assert not list(cell.parent.glob("*.partial"))
+    plan = run_snakemake(workdir, "-n", "--cores", "1", "--rerun-incomplete")
+    assert planned_jobs(plan.stdout).get("benchmark_cell") == 1
+    run_snakemake(workdir, "--cores", "1", "--rerun-incomplete")
+    assert read_json(cell)["status"] == "ok"
+
+
+def test_report_builds(smoke):
+    report = smoke["workdir"] / "report.html"
+    run_snakemake(smoke["workdir"], "--report", str(report))
+    html = report.read_text(errors="replace")
+    assert report.stat().st_size > 10_000 and "time_vs_batch_size.png" in html
+
+
+def test_compare_prints_ratios(smoke, tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "scripts/compare.py"), str(smoke["results"]), str(smoke["results"])],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "| `ort-lean` | cpu" in done.stdout.replace("  ", " ").replace("  ", " ") or "ort-lean" in done.stdout
+    assert "1.00×" in done.stdout
