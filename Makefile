@@ -4,6 +4,8 @@
 #   make test         unit tests and an end-to-end smoke run (what .ci/run calls)
 #   make cell METHOD=ort-hf DEVICE=cpu BS=8    re-time one cell, then the tables
 #   make tables       rebuild tables.md and summary.csv from the cells already measured
+#   make report       the HTML report (snakemake --report) beside tables.md
+#   make compare A=results/x B=results/y   side-by-side ratios of two results directories
 #   make lint         snakemake --lint and snakefmt --check
 
 SHELL := /bin/bash
@@ -17,8 +19,10 @@ VENV ?= $(HOME)/.cache/nerbench/venv-$(LOCK_HASH)
 BIN := $(VENV)/bin
 RUN = PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+# The config's results folder (expanded when a recipe runs, after the venv exists).
+RESULTS = $(shell $(BIN)/python -c "import yaml; print(yaml.safe_load(open('$(CONFIG)')).get('results', 'results'))")
 
-.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare
+.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report
 
 venv: $(VENV)/.installed
 
@@ -48,10 +52,13 @@ smoke: bench
 
 cell: venv hyperfine
 	@test -n "$(METHOD)" -a -n "$(DEVICE)" -a -n "$(BS)" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8" >&2; exit 2; }
-	$(SNAKEMAKE) --forcerun $$($(RUN) $(BIN)/python -c "import yaml; print(yaml.safe_load(open('$(CONFIG)')).get('results', 'results'))")/cells/$(METHOD)/$(DEVICE)-bs$(BS).json
+	$(SNAKEMAKE) --forcerun $(RESULTS)/cells/$(METHOD)/$(DEVICE)-bs$(BS).json
 
 tables: venv
 	$(SNAKEMAKE) --forcerun tables
+
+report: venv
+	$(SNAKEMAKE) --report $(RESULTS)/report.html
 
 test: venv hyperfine
 	cargo test --release --locked --manifest-path onnxruntime-ner/Cargo.toml

@@ -54,6 +54,7 @@ def write_atomically(path: Path, record: dict) -> None:
     with os.fdopen(handle, "w") as stream:
         json.dump(record, stream, indent=1)
         stream.write("\n")
+    os.chmod(partial, 0o644)  # mkstemp's 0600 would hide results from other users
     os.replace(partial, path)
 
 

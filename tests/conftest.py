@@ -39,10 +39,10 @@ def planned_jobs(output: str) -> dict[str, int]:
             continue
         if in_table:
             parts = line.split()
-            if len(parts) == 2 and parts[1].isdigit():
-                jobs[parts[0]] = int(parts[1])
-            elif parts and parts[0] == "total":
+            if parts and parts[0] == "total":
                 in_table = False
+            elif len(parts) == 2 and parts[1].isdigit():
+                jobs[parts[0]] = int(parts[1])
     return jobs
 
 
