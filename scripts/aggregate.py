@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from nerlib.timings import PHASES
 from tabulate import tabulate
 
 REFERENCE_METHOD = "baseline"
@@ -49,7 +50,6 @@ def cell_row(results: Path, cell: dict, roofline: dict | None) -> dict:
     return row
 
 
-PHASES = ("startup", "load", "tokenize", "inference", "decode", "output")
 
 
 def phase_columns(path: str | None, cell: dict, roofline: dict | None) -> dict:
@@ -58,7 +58,7 @@ def phase_columns(path: str | None, cell: dict, roofline: dict | None) -> dict:
     phases = load_json(Path(path)) if path else None
     if not phases:
         return {}
-    columns = {f"phase_{name}": phases["phases"].get(name) for name in PHASES}
+    columns = {f"phase_{name}": phases["phases"].get(name, 0.0) for name in PHASES}
     key = f"{cell['batch_size']}{'+sort' if cell['method'].endswith('+sort') else ''}"
     # The peak is the CPU's: a GPU cell's rate is not compared with it.
     work = (roofline or {}).get("corpus_flops", {}).get(key) if cell["device"] == "cpu" else None

@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
+from nerlib.timings import PHASES  # noqa: E402
 
-PHASES = ("startup", "load", "tokenize", "inference", "decode", "output")
 
 
 def measured(summary: pd.DataFrame) -> pd.DataFrame:

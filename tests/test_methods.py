@@ -61,7 +61,7 @@ def test_the_long_sentence_is_truncated_and_counted_the_same_everywhere(tricky_p
 
 def test_timings_cover_every_phase(tricky_predictions):
     for method, (_, _, timings) in tricky_predictions.items():
-        assert set(timings["phases"]) == {"startup", "load", "tokenize", "inference", "decode", "output"}, method
+        assert set(timings["phases"]) == {"startup", "load", "tokenize", "transfer", "inference", "decode", "output"}, method
         assert timings["phases"]["inference"] > 0, method
 
 
@@ -104,3 +104,19 @@ def test_model_directory_without_tokenizer_is_named(method, smoke_models, tmp_pa
     done = run_method(f"scripts/{method}.py", "-m", broken, TRICKY, check=False)
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert "tokenizer" in done.stderr.strip().splitlines()[-1]
+
+
+def test_io_binding_gives_the_same_logits_as_a_plain_run(smoke_models):
+    """The CUDA path of the ONNX methods, exercised on the CPU device: upload, run, download."""
+    import numpy as np
+    import onnxruntime
+    from nerlib.ort_session import IOBinding
+
+    session = onnxruntime.InferenceSession(str(smoke_models["onnx"] / "model.onnx"), providers=["CPUExecutionProvider"])
+    ids = np.array([[101, 7592, 2088, 102], [101, 2088, 102, 0]], dtype=np.int64)
+    mask = (ids != 0).astype(np.int64)
+    binding = IOBinding(session, "cpu")
+    bound = binding.upload(ids, mask)
+    binding.run(bound)
+    expected = session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
+    assert np.array_equal(binding.download(bound), expected)

@@ -121,3 +121,32 @@ def test_editing_a_method_retimes_only_its_cells(smoke):
 def test_nothing_left_to_do_after_the_smoke_run(smoke):
     done = run_snakemake(smoke["workdir"], "-n", "--cores", "1")
     assert "Nothing to be done" in done.stdout + done.stderr
+
+
+def schema_leaves(schema, path=()):
+    """Every settable key of the config schema, as a path of keys."""
+    properties = schema.get("properties", {})
+    if not properties:
+        yield path
+    for name, subschema in properties.items():
+        yield from schema_leaves(subschema, path + (name,))
+
+
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+# Siblings a leaf needs so that its own error is the first one (hub needs both id and revision).
+COMPLETE = {("model", "hub"): {"id": "dslim/bert-base-NER", "revision": "0" * 40}}
+
+
+@pytest.mark.parametrize("leaf", list(schema_leaves(SCHEMA)), ids=".".join)
+def test_every_config_key_rejects_a_wrong_type_naming_the_key(tmp_path, leaf):
+    override = node = {}
+    for depth, name in enumerate(leaf[:-1]):
+        node[name] = dict(COMPLETE.get(leaf[: depth + 1], {}))
+        node = node[name]
+    node[leaf[-1]] = {"not": "a valid value"}
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(override))
+    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config, check=False)
+    errors = [line for line in done.stderr.splitlines() if "config error" in line]
+    assert done.returncode != 0 and len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"nerbench: config error: {'.'.join(leaf)}: "), errors[0]

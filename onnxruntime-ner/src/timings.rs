@@ -1,4 +1,4 @@
-//! Seconds per phase (startup, load, tokenize, inference, decode, output), written with
+//! Seconds per phase (startup, load, tokenize, transfer, inference, decode, output), written with
 //! --timings in the same JSON shape as scripts/nerlib/timings.py.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-const PHASES: [&str; 6] = ["startup", "load", "tokenize", "inference", "decode", "output"];
+// "transfer" stays 0: ONNX Runtime copies inputs to the GPU inside run(); see the README.
+const PHASES: [&str; 7] = ["startup", "load", "tokenize", "transfer", "inference", "decode", "output"];
 
 pub struct PhaseTimer {
     seconds: BTreeMap<&'static str, f64>,

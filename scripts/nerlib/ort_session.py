@@ -27,3 +27,25 @@ def session_options(threads: int) -> onnxruntime.SessionOptions:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     return options
+
+
+class IOBinding:
+    """Runs a session with its inputs copied to, and its logits copied from, the device as
+    separate steps, so that host-device copies are timed apart from the computation."""
+
+    def __init__(self, session: onnxruntime.InferenceSession, device: str):
+        self.session, self.device = session, device
+
+    def upload(self, input_ids, attention_mask) -> onnxruntime.IOBinding:
+        binding = self.session.io_binding()
+        for name, array in (("input_ids", input_ids), ("attention_mask", attention_mask)):
+            binding.bind_ortvalue_input(name, onnxruntime.OrtValue.ortvalue_from_numpy(array, self.device, 0))
+        binding.bind_output("logits", self.device)
+        return binding
+
+    def run(self, binding: onnxruntime.IOBinding) -> onnxruntime.IOBinding:
+        self.session.run_with_iobinding(binding)
+        return binding
+
+    def download(self, binding: onnxruntime.IOBinding):
+        return binding.copy_outputs_to_cpu()[0]

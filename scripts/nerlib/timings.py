@@ -1,7 +1,8 @@
 """Where a method's time goes: seconds per phase, written with --timings PATH.
 
 Phases: startup (interpreter start and imports, up to the frame's entry), load (model and
-tokenizer), tokenize, inference, decode, output. Measured as context managers around each
+tokenizer), tokenize, transfer (host-device copies, where a method separates them), inference,
+decode, output. Measured as context managers around each
 phase so every method reports the same split.
 """
 
@@ -11,7 +12,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-PHASES = ("startup", "load", "tokenize", "inference", "decode", "output")
+PHASES = ("startup", "load", "tokenize", "transfer", "inference", "decode", "output")
 
 
 def seconds_since_process_start() -> float | None:
