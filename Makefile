@@ -24,9 +24,13 @@ RESULTS = $(shell $(BIN)/python -c "import yaml; print(yaml.safe_load(open('$(CO
 
 .PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report
 
-venv: $(VENV)/.installed
+# The stamp names the lock's hash rather than depending on the lock files' times, which are new
+# in every fresh clone: the same lock never installs twice.
+STAMP := $(VENV)/.installed-$(LOCK_HASH)
 
-$(VENV)/.installed: requirements.lock requirements-nodeps.txt
+venv: $(STAMP)
+
+$(STAMP):
 	@echo "creating $(VENV) from requirements.lock (torch is a large download on first install)"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
