@@ -6,17 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from nerlib.corpus import CorpusError, read_corpus
+from nerlib.corpus import CorpusError, read_sentences
 
 
 def main() -> None:
     corpus, out = sys.argv[1], sys.argv[2]
     try:
-        lines = read_corpus(corpus)
+        lines = read_sentences(corpus)
     except CorpusError as error:
         sys.exit(f"inspect_corpus.py: error: {error}")
-    if not any(line.strip() for line in lines):
-        sys.exit(f"inspect_corpus.py: error: {corpus}: no sentences (the file is empty or only blank lines)")
     shape = {
         "file": corpus,
         "lines": len(lines),

@@ -27,3 +27,13 @@ def test_invalid_utf8_names_file_and_line():
 def test_missing_file_is_one_line(tmp_path):
     with pytest.raises(CorpusError, match="cannot read corpus"):
         read_corpus(tmp_path / "nope.txt")
+
+
+def test_a_corpus_without_sentences_is_refused(tmp_path):
+    from nerlib.corpus import read_sentences
+
+    (tmp_path / "blank.txt").write_bytes(b"\n \n\t\n")
+    with pytest.raises(CorpusError, match=r"blank\.txt: no sentences"):
+        read_sentences(tmp_path / "blank.txt")
+    (tmp_path / "one.txt").write_bytes(b"\nPeter Blackburn\n")
+    assert read_sentences(tmp_path / "one.txt") == ["", "Peter Blackburn"]

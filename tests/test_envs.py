@@ -2,7 +2,6 @@
 names an env file that exists, and every pin in envs/ agrees with requirements.lock."""
 
 import re
-from pathlib import Path
 
 import yaml
 from conftest import REPO

@@ -5,9 +5,8 @@ import os
 import subprocess
 import sys
 
-import pytest
 import torch
-from conftest import REPO, SCRIPTS
+from conftest import SCRIPTS
 
 
 def test_minilm_maps_onto_distilbert_exactly():

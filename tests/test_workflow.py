@@ -3,7 +3,6 @@ re-running one cell and regenerating the tables alone."""
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 import yaml

@@ -35,3 +35,11 @@ def read_corpus(path: str | Path) -> list[str]:
     except OSError as error:
         raise CorpusError(f"{path}: cannot read corpus: {error.strerror}") from None
     return decode_corpus(data, str(path))
+
+
+def read_sentences(path: str | Path) -> list[str]:
+    """The corpus, refused when it holds no sentence at all: nothing to time."""
+    lines = read_corpus(path)
+    if not any(line.strip() for line in lines):
+        raise CorpusError(f"{path}: no sentences (the file is empty or only blank lines)")
+    return lines

@@ -97,18 +97,14 @@ def check_paths(config):
 def check_corpus(path):
     """Read the user's corpus as every method will, so a bad file stops the run here."""
     sys.path.insert(0, str(REPO / "scripts"))
-    from nerlib.corpus import CorpusError, read_corpus
+    from nerlib.corpus import CorpusError, read_sentences
 
     if not Path(path).is_file():
         config_error(f"corpus.file: {path}: no such file")
     try:
-        lines = read_corpus(path)
+        read_sentences(path)
     except CorpusError as error:
         config_error(f"corpus.file: {error}")
-    if not any(line.strip() for line in lines):
-        config_error(
-            f"corpus.file: {path}: no sentences (the file is empty or only blank lines)"
-        )
 
 
 def available_devices():
