@@ -83,4 +83,4 @@ clean:
 
 compare: venv
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=results/before B=results/after" >&2; exit 2; }
-	$(RUN) $(BIN)/python scripts/compare.py $(A) $(B)
+	$(RUN) $(BIN)/python workflow/scripts/compare.py $(A) $(B)

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPTS = REPO / "scripts"
+SCRIPTS = REPO / "scripts"  # the timed programs and nerlib
+STEPS = REPO / "workflow" / "scripts"  # the pipeline's steps
 SMOKE = REPO / "configs" / "smoke.yaml"
 sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(STEPS))
 
 
 def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):

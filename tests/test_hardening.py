@@ -189,7 +189,7 @@ def test_report_builds(smoke):
 
 
 def test_compare_prints_ratios(smoke, tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "scripts/compare.py"), str(smoke["results"]), str(smoke["results"])],
+    done = subprocess.run([sys.executable, str(REPO / "workflow/scripts/compare.py"), str(smoke["results"]), str(smoke["results"])],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "| `ort-lean` | cpu" in done.stdout.replace("  ", " ").replace("  ", " ") or "ort-lean" in done.stdout

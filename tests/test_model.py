@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import torch
-from conftest import SCRIPTS
+from conftest import STEPS
 
 
 def test_minilm_maps_onto_distilbert_exactly():
@@ -35,7 +35,7 @@ def test_smoke_model_records_its_dev_score_and_provenance(smoke_models):
 
 
 def build_model(*args, env=None):
-    return subprocess.run([sys.executable, str(SCRIPTS / "build_model.py"), *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, str(STEPS / "build_model.py"), *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
 
 

@@ -4,7 +4,7 @@
 rule benchmark_cell:
     input:
         unpack(lambda w: cell_inputs_for(w.method)),
-        script=script("run_cell.py"),
+        script=step("run_cell.py"),
     output:
         results("cells/{method}/{device}-bs{batch_size}.json"),
     log:

@@ -8,7 +8,7 @@ rule check_cell:
         reference=results("reference.jsonl"),
         corpus=corpus_text(),
         gold=corpus_gold() or [],
-        script=script("check_cell.py"),
+        script=step("check_cell.py"),
     output:
         results("checks/{method}/{device}-bs{batch_size}.json"),
     log:
@@ -28,7 +28,7 @@ rule verify:
     input:
         tables=results("tables.md"),
         checks=runnable_cells("checks"),
-        script=script("verify.py"),
+        script=step("verify.py"),
     output:
         results("verified.txt"),
     log:

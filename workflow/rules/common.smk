@@ -96,7 +96,7 @@ def check_paths(config):
 
 def check_corpus(path):
     """Read the user's corpus as every method will, so a bad file stops the run here."""
-    sys.path.insert(0, str(REPO / "scripts"))
+    sys.path.insert(0, script(""))
     from nerlib.corpus import CorpusError, read_sentences
 
     if not Path(path).is_file():
@@ -189,8 +189,13 @@ def method_sources(method):
 
 
 def script(name):
-    """A pipeline script; rules take it as an input so that editing it re-runs them."""
+    """A timed program or a file it imports (scripts/)."""
     return str(REPO / "scripts" / name)
+
+
+def step(name):
+    """A pipeline step (workflow/scripts/); rules take it as an input so that editing it re-runs them."""
+    return str(REPO / "workflow" / "scripts" / name)
 
 
 def method_program(method):

@@ -4,7 +4,7 @@
 
 rule conll_corpus:
     input:
-        script=script("conll.py"),
+        script=step("conll.py"),
     output:
         text="data/{split}-{size}.txt",
         gold="data/{split}-{size}.gold",
@@ -21,7 +21,7 @@ rule conll_corpus:
 
 rule conll_split:
     input:
-        script=script("conll.py"),
+        script=step("conll.py"),
     output:
         "data/conll2003/{split}.jsonl",
     log:
@@ -36,7 +36,7 @@ rule inspect_corpus:
     """Reads the corpus as every method will, so a bad file stops the run before any timing."""
     input:
         corpus=corpus_text(),
-        script=script("inspect_corpus.py"),
+        script=step("inspect_corpus.py"),
     output:
         results("corpus.json"),
     log:

@@ -4,7 +4,7 @@
 rule build_model:
     input:
         model_build_inputs,
-        script=script("build_model.py"),
+        script=step("build_model.py"),
     output:
         directory(model_dir("torch")),
     log:
@@ -36,7 +36,7 @@ rule export_variant:
     """Graph-optimised (O2, O3), fp16 (O4, CUDA) and int8 variants of the export."""
     input:
         export=model_dir("onnx"),
-        script=script("export_variant.py"),
+        script=step("export_variant.py"),
     output:
         directory(model_dir("onnx-{variant}")),
     log:

@@ -6,7 +6,7 @@ rule roofline:
     input:
         model=model_dir("onnx"),
         corpus=corpus_text(),
-        script=script("roofline.py"),
+        script=step("roofline.py"),
     output:
         results("roofline.json"),
     log:
@@ -30,7 +30,7 @@ rule tables:
         model=model_dir("torch"),
         corpus=results("corpus.json"),
         roofline=results("roofline.json"),
-        script=script("aggregate.py"),
+        script=step("aggregate.py"),
     output:
         tables=report(
             results("tables.md"),
@@ -54,7 +54,7 @@ rule tables:
 rule plots:
     input:
         summary=results("summary.csv"),
-        script=script("plots.py"),
+        script=step("plots.py"),
     output:
         report(
             results("plots/time_vs_batch_size.png"),

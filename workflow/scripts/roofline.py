@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import common  # noqa: F401  (puts scripts/ on the path)
 import numpy as np
 from nerlib.batching import batch_indices
 from nerlib.cli import physical_cores

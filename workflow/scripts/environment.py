@@ -17,6 +17,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import common  # noqa: F401  (puts scripts/ on the path)
 from nerlib.cli import physical_cores
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import common  # noqa: F401  (puts scripts/ on the path)
 import pandas as pd
 from nerlib.timings import PHASES
 from tabulate import tabulate

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import environment  # noqa: E402
-import ort_dylib  # noqa: E402
+import common  # noqa: F401  (puts scripts/ on the path)
+import environment
+import ort_dylib
 
 
 def method_command(args) -> list[str]:

@@ -2,7 +2,7 @@
 """Compare two results directories (two machines, or before and after a change): one
 side-by-side table of every cell measured in both, with the time ratio.
 
-  python scripts/compare.py results/before results/after
+  python workflow/scripts/compare.py results/before results/after
 """
 
 import argparse

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+import common  # noqa: F401  (puts scripts/ on the path)
 from nerlib.corpus import read_corpus
 from score import span_f1, tags_from_entities
 

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer, DistilBertConfig, DistilBertForTokenClassification
 
-sys.path.insert(0, str(Path(__file__).parent))
-from nerlib.cli import physical_cores  # noqa: E402
+import common  # noqa: F401  (puts scripts/ on the path)
+from nerlib.cli import physical_cores
 
 # The CoNLL-2003 label set, in the order used by the common CoNLL models.
 LABELS = ["O", "B-MISC", "I-MISC", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
+import common  # noqa: F401,E402  (puts scripts/ on the path)
 from nerlib.timings import PHASES  # noqa: E402
 
 

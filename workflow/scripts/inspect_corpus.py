@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import common  # noqa: F401  (puts scripts/ on the path)
 from nerlib.corpus import CorpusError, read_sentences
 
 
