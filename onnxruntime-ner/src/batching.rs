@@ -14,24 +14,34 @@ pub fn batch_indices(lengths: &[usize], batch_size: usize, sort_by_length: bool)
     processing_order(lengths, sort_by_length).chunks(batch_size).map(<[usize]>::to_vec).collect()
 }
 
-/// Row-major input_ids and attention_mask for the batch, and its width.
+/// Row-major input_ids, attention_mask and token_type_ids for the batch, and its width; the
+/// model passes on the ones its graph declares (scripts/nerlib/batching.py).
 pub struct Padded {
     pub input_ids: Vec<i64>,
     pub attention_mask: Vec<i64>,
+    pub token_type_ids: Vec<i64>,
     pub width: usize,
 }
 
-pub fn pad_batch(batch: &[&[u32]], pad_id: u32) -> Padded {
-    let width = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+/// One sentence's token ids and token types.
+pub struct Row<'a> {
+    pub ids: &'a [u32],
+    pub type_ids: &'a [u32],
+}
+
+pub fn pad_batch(batch: &[Row], pad_id: u32) -> Padded {
+    let width = batch.iter().map(|row| row.ids.len()).max().unwrap_or(0);
     let mut input_ids = vec![pad_id as i64; batch.len() * width];
     let mut attention_mask = vec![0i64; batch.len() * width];
-    for (row, ids) in batch.iter().enumerate() {
-        for (column, &id) in ids.iter().enumerate() {
+    let mut token_type_ids = vec![0i64; batch.len() * width];
+    for (row, sentence) in batch.iter().enumerate() {
+        for (column, &id) in sentence.ids.iter().enumerate() {
             input_ids[row * width + column] = id as i64;
             attention_mask[row * width + column] = 1;
+            token_type_ids[row * width + column] = sentence.type_ids.get(column).copied().unwrap_or(0) as i64;
         }
     }
-    Padded { input_ids, attention_mask, width }
+    Padded { input_ids, attention_mask, token_type_ids, width }
 }
 
 #[cfg(test)]
@@ -48,9 +58,11 @@ mod tests {
 
     #[test]
     fn pads_to_the_longest_sentence_of_the_batch() {
-        let padded = pad_batch(&[&[101, 7, 102], &[101, 102]], 0);
+        let rows = [Row { ids: &[101, 7, 102], type_ids: &[0, 0, 0] }, Row { ids: &[101, 102], type_ids: &[0, 1] }];
+        let padded = pad_batch(&rows, 1);
         assert_eq!(padded.width, 3);
-        assert_eq!(padded.input_ids, vec![101, 7, 102, 101, 102, 0]);
+        assert_eq!(padded.input_ids, vec![101, 7, 102, 101, 102, 1]);
         assert_eq!(padded.attention_mask, vec![1, 1, 1, 1, 1, 0]);
+        assert_eq!(padded.token_type_ids, vec![0, 0, 0, 0, 1, 0]);
     }
 }

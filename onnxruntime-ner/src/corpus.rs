@@ -11,7 +11,8 @@ pub fn decode_corpus(data: &[u8], name: &str) -> Result<Vec<String>, String> {
         let line = data[..at].iter().filter(|&&b| b == b'\n').count() + 1;
         format!("{name}:{line}: invalid UTF-8 (byte 0x{:02x})", data[at])
     })?;
-    let mut lines: Vec<String> = text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line).to_string()).collect();
+    let mut lines: Vec<String> =
+        text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line).to_string()).collect();
     if text.is_empty() || text.ends_with('\n') {
         lines.pop();
     }

@@ -1,32 +1,34 @@
 //! The backend: the exported tokenizer.json through the `tokenizers` crate and model.onnx
-//! through ONNX Runtime (`ort`, loaded from ORT_DYLIB_PATH).
+//! through ONNX Runtime (`ort`, on the library runtime.rs finds).
 
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::path::Path;
 
 use ort::ep;
-use ort::session::Session;
+use ort::session::{Session, SessionInputValue};
 use ort::value::Tensor;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::batching::Padded;
+use crate::model_inputs::{pad_token, read_json, truncation_limit};
+
+/// The inputs the frame can give a token-classification graph (scripts/nerlib/ort_session.py).
+const KNOWN_INPUTS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];
 
 pub struct Encoded {
     pub ids: Vec<u32>,
     pub offsets: Vec<(usize, usize)>,
     pub special: Vec<u32>,
+    pub type_ids: Vec<u32>,
     pub cut_tokens: usize,
 }
 
 pub struct Model {
     session: Session,
     tokenizer: Tokenizer,
+    input_names: Vec<String>,
     pub id2label: Vec<String>,
     pub pad_id: u32,
-}
-
-fn read_json(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", path.display()))
 }
 
 fn labels(config: &serde_json::Value, path: &Path) -> Result<Vec<String>, String> {
@@ -40,12 +42,48 @@ fn labels(config: &serde_json::Value, path: &Path) -> Result<Vec<String>, String
     Ok(labels)
 }
 
-fn onnxruntime_library() -> Result<PathBuf, String> {
-    std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from).ok_or_else(|| {
-        "ORT_DYLIB_PATH is not set: point it at the libonnxruntime.so.* of the onnxruntime wheel \
-         (python scripts/ort_dylib.py prints it)"
-            .to_string()
-    })
+/// The tokenizer set up as every method tokenizes, and the id it pads with.
+fn load_tokenizer(dir: &Path, config: &serde_json::Value) -> Result<(Tokenizer, u32), String> {
+    let tokenizer_config_path = dir.join("tokenizer_config.json");
+    let tokenizer_config = read_json(&tokenizer_config_path)?;
+    let max_length = truncation_limit(config, &tokenizer_config).ok_or_else(|| {
+        format!("{}: no max_position_embeddings: cannot tell its limit", dir.join("config.json").display())
+    })?;
+    let tokenizer_path = dir.join("tokenizer.json");
+    let mut tokenizer =
+        Tokenizer::from_file(&tokenizer_path).map_err(|e| format!("{}: {e}", tokenizer_path.display()))?;
+    tokenizer
+        .with_truncation(Some(TruncationParams { max_length, ..Default::default() }))
+        .map_err(|e| e.to_string())?;
+    tokenizer.with_padding(None);
+    let pad_id = pad_token(&tokenizer_config)
+        .and_then(|token| tokenizer.token_to_id(&token))
+        .or_else(|| config["pad_token_id"].as_u64().map(|id| id as u32))
+        .ok_or_else(|| {
+            format!("{}: names no pad token (tokenizer_config.json pad_token, config.json pad_token_id)", dir.display())
+        })?;
+    Ok((tokenizer, pad_id))
+}
+
+/// The graph's declared inputs, refused by name when the frame cannot give one.
+fn graph_inputs(session: &Session, onnx: &Path) -> Result<Vec<String>, String> {
+    let names: Vec<String> = session.inputs().iter().map(|input| input.name().to_string()).collect();
+    if names.iter().any(|name| !KNOWN_INPUTS.contains(&name.as_str())) || !names.iter().any(|n| n == "input_ids") {
+        return Err(format!(
+            "{}: the graph's inputs {names:?} are not a token classifier's ({})",
+            onnx.display(),
+            KNOWN_INPUTS.join(", ")
+        ));
+    }
+    if !session.outputs().iter().any(|output| output.name() == "logits") {
+        let outputs: Vec<&str> = session.outputs().iter().map(|output| output.name()).collect();
+        return Err(format!(
+            "{}: the graph has no output named logits (outputs: {})",
+            onnx.display(),
+            outputs.join(", ")
+        ));
+    }
+    Ok(names)
 }
 
 impl Model {
@@ -53,18 +91,9 @@ impl Model {
         let config_path = dir.join("config.json");
         let config = read_json(&config_path)?;
         let id2label = labels(&config, &config_path)?;
-        let max_length = config["max_position_embeddings"].as_u64().unwrap_or(512) as usize;
+        let (tokenizer, pad_id) = load_tokenizer(dir, &config)?;
 
-        let tokenizer_path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| format!("{}: {e}", tokenizer_path.display()))?;
-        tokenizer
-            .with_truncation(Some(TruncationParams { max_length, ..Default::default() }))
-            .map_err(|e| e.to_string())?;
-        tokenizer.with_padding(None);
-        let pad_token = read_json(&dir.join("tokenizer_config.json"))?["pad_token"].as_str().unwrap_or("[PAD]").to_string();
-        let pad_id = tokenizer.token_to_id(&pad_token).unwrap_or(0);
-
-        let library = onnxruntime_library()?;
+        let library = crate::runtime::onnxruntime_library()?;
         let environment = ort::init_from(&library)
             .map_err(|e| format!("{}: cannot load ONNX Runtime: {e}", library.display()))?
             .build()
@@ -77,14 +106,19 @@ impl Model {
             .with_inter_threads(1)
             .map_err(|e| e.to_string())?;
         if device == "cuda" {
+            for failure in crate::runtime::preload_cuda_libraries(&library) {
+                eprintln!("note: not loaded: {failure}");
+            }
             // error_on_failure: without it ort silently falls back to the CPU. No TF32: the
             // provider's default would compute fp32 products in TF32 (see nerlib/ort_session.py).
             builder = builder
                 .with_execution_providers([ep::CUDA::default().with_tf32(false).build().error_on_failure()])
                 .map_err(|e| format!("-d cuda: the CUDA execution provider is not usable: {e}"))?;
         }
-        let session = builder.commit_from_file(&onnx).map_err(|e| format!("{}: cannot load ONNX model: {e}", onnx.display()))?;
-        Ok(Model { session, tokenizer, id2label, pad_id })
+        let session =
+            builder.commit_from_file(&onnx).map_err(|e| format!("{}: cannot load ONNX model: {e}", onnx.display()))?;
+        let input_names = graph_inputs(&session, &onnx)?;
+        Ok(Model { session, tokenizer, input_names, id2label, pad_id })
     }
 
     pub fn encode(&self, lines: &[String]) -> Result<Vec<Encoded>, String> {
@@ -100,6 +134,7 @@ impl Model {
                 ids: encoding.get_ids().to_vec(),
                 offsets: encoding.get_offsets().to_vec(),
                 special: encoding.get_special_tokens_mask().to_vec(),
+                type_ids: encoding.get_type_ids().to_vec(),
             })
             .collect())
     }
@@ -107,12 +142,17 @@ impl Model {
     /// Logits for the padded batch, row-major [rows, width, labels].
     pub fn logits(&mut self, batch: &Padded, rows: usize) -> Result<Vec<f32>, String> {
         let shape = [rows, batch.width];
-        let input_ids = Tensor::from_array((shape, batch.input_ids.clone())).map_err(|e| e.to_string())?;
-        let attention_mask = Tensor::from_array((shape, batch.attention_mask.clone())).map_err(|e| e.to_string())?;
-        let outputs = self
-            .session
-            .run(ort::inputs!["input_ids" => input_ids, "attention_mask" => attention_mask])
-            .map_err(|e| format!("inference failed: {e}"))?;
+        let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::new();
+        for name in &self.input_names {
+            let values = match name.as_str() {
+                "input_ids" => &batch.input_ids,
+                "attention_mask" => &batch.attention_mask,
+                _ => &batch.token_type_ids,
+            };
+            let tensor = Tensor::from_array((shape, values.clone())).map_err(|e| e.to_string())?;
+            inputs.push((Cow::Owned(name.clone()), tensor.into()));
+        }
+        let outputs = self.session.run(inputs).map_err(|e| format!("inference failed: {e}"))?;
         let (_, logits) = outputs["logits"].try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
         Ok(logits.to_vec())
     }

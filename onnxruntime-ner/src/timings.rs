@@ -15,35 +15,69 @@ pub struct PhaseTimer {
     notes: Map<String, Value>,
 }
 
-/// Seconds since the kernel started this process (Linux), as the Python side measures it.
+/// Seconds since the kernel started this process (Linux), measured as the Python methods measure
+/// it (scripts/nerlib/timings.py): the start is recorded in clock ticks (10 ms), "now" is the same
+/// boot-time clock in nanoseconds, so a start-up of a few milliseconds reads 0 to 10 ms.
 fn seconds_since_process_start() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let uptime = std::fs::read_to_string("/proc/uptime").unwrap_or_default();
-    let started_ticks = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(19)?.parse::<f64>().ok());
-    let uptime = uptime.split_whitespace().next().and_then(|s| s.parse::<f64>().ok());
-    match (started_ticks, uptime) {
-        // USER_HZ is 100 on every Linux target Rust supports here.
-        (Some(ticks), Some(up)) => (up - ticks / 100.0).max(0.0),
+    let started_ticks =
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(19)?.parse::<f64>().ok());
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given and nothing else.
+    let clock = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
+    // SAFETY: sysconf only reads a system setting.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    match started_ticks {
+        Some(ticks) if clock == 0 && ticks_per_second > 0.0 => {
+            (now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9 - ticks / ticks_per_second).max(0.0)
+        }
         _ => 0.0,
     }
 }
 
-/// Physical cores from /proc/cpuinfo (distinct physical id / core id pairs), else logical CPUs.
+/// Physical cores this process may run on (scripts/nerlib/cli.py): distinct physical id / core id
+/// pairs of the CPUs in its affinity mask (a SLURM job is bound to the CPUs it was allocated).
 pub fn physical_cores() -> usize {
+    let allowed = allowed_cpus();
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let mut cores = std::collections::HashSet::new();
     for block in info.split("\n\n") {
         let field = |name: &str| {
-            block.lines().find(|l| l.split(':').next().map(str::trim) == Some(name)).and_then(|l| l.split(':').nth(1)).map(str::trim)
+            block
+                .lines()
+                .find(|l| l.split(':').next().map(str::trim) == Some(name))
+                .and_then(|l| l.split(':').nth(1))
+                .map(str::trim)
         };
-        if let Some(core) = field("core id") {
-            cores.insert((field("physical id").unwrap_or("").to_string(), core.to_string()));
+        let processor = field("processor").and_then(|p| p.parse::<usize>().ok());
+        if let (Some(core), Some(processor)) = (field("core id"), processor) {
+            if allowed.contains(&processor) {
+                cores.insert((field("physical id").unwrap_or("").to_string(), core.to_string()));
+            }
         }
     }
     if cores.is_empty() {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        allowed.len().max(1)
     } else {
         cores.len()
+    }
+}
+
+/// The CPUs of this process's affinity mask.
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set, and sched_getaffinity fills the one given.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
+        }
+        (0..libc::CPU_SETSIZE as usize).filter(|&cpu| libc::CPU_ISSET(cpu, &set)).collect()
+    }
+}
+
+impl Default for PhaseTimer {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -71,17 +105,6 @@ impl PhaseTimer {
         record.insert("phases".into(), Value::Object(phases));
         record.extend(self.notes.clone());
         let text = serde_json::to_string_pretty(&Value::Object(record)).map_err(|e| e.to_string())? + "\n";
-        write_atomically(path, text.as_bytes())
+        crate::output::write_atomically(path, text.as_bytes())
     }
-}
-
-/// Written beside the target and renamed, so a killed run never leaves a partial file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    }
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    std::fs::write(&partial, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
 }
