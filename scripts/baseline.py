@@ -3,26 +3,27 @@
 
 import numpy as np
 import torch
+
 from nerlib.frame import label_map, run
 from nerlib.hf import TransformersEncoder
 from nerlib.torch_device import load_torch_model, torch_device
 
 
 class TorchBackend(TransformersEncoder):
+    io_binding = None  # torch copies to the device inside logits()
+
     def __init__(self, args):
         super().__init__(args.model)
         self.device = torch_device(args.device, args.threads)
         self.model = load_torch_model(args.model, self.device)
         self.id2label = label_map(self.model.config.to_dict())
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        # What the tokenizer returns (token_type_ids for BERT-like tokenizers), as a model expects.
+        tensors = {name: torch.from_numpy(inputs[name]).to(self.device) for name in self.input_names}
         with torch.inference_mode():
-            output = self.model(
-                input_ids=torch.from_numpy(input_ids).to(self.device),
-                attention_mask=torch.from_numpy(attention_mask).to(self.device),
-            )
-        return output.logits.float().cpu().numpy()
+            return self.model(**tensors).logits.float().cpu().numpy()
 
 
 if __name__ == "__main__":
-    run(__doc__, TorchBackend)
+    run(__doc__, "torch", TorchBackend)

@@ -3,13 +3,16 @@
 in the frame of baseline (transformers tokenizer, batches formed by hand)."""
 
 import numpy as np
+from optimum.onnxruntime import ORTModelForTokenClassification
+
 from nerlib.frame import MethodError, label_map, read_model_config, run
 from nerlib.hf import TransformersEncoder
-from nerlib.ort_session import execution_providers, session_options
-from optimum.onnxruntime import ORTModelForTokenClassification
+from nerlib.ort_session import check_providers, execution_providers, graph_inputs, graph_logits, session_options
 
 
 class OptimumBackend(TransformersEncoder):
+    io_binding = None  # optimum's own IO binding takes torch tensors only; the frame passes numpy arrays
+
     def __init__(self, args):
         super().__init__(args.model)
         self.id2label = label_map(read_model_config(args.model))
@@ -17,15 +20,22 @@ class OptimumBackend(TransformersEncoder):
         name, options = provider if isinstance(provider, tuple) else (provider, None)
         try:
             self.model = ORTModelForTokenClassification.from_pretrained(
-                args.model, provider=name, provider_options=options, session_options=session_options(args.threads),
+                args.model,
+                provider=name,
+                provider_options=options,
+                session_options=session_options(args.threads),
                 use_io_binding=False,  # the frame passes numpy arrays, which IO binding refuses
             )
         except Exception as error:  # onnxruntime raises its own exception types
             raise MethodError(f"{args.model}: cannot load ONNX model: {str(error).splitlines()[0]}") from None
+        check_providers(self.model.session, args.device)
+        graph_logits(self.model.session, args.model)
+        # Exactly the inputs the graph declares, from what the tokenizer gave.
+        self.input_names = graph_inputs(self.model.session, args.model)
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return self.model(**{name: inputs[name] for name in self.input_names}).logits
 
 
 if __name__ == "__main__":
-    run(__doc__, OptimumBackend)
+    run(__doc__, "onnx", OptimumBackend)

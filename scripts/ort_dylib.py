@@ -22,8 +22,10 @@ def library_path() -> Path:
     library = libraries[-1]
     version = tuple(int(part) for part in re.findall(r"\d+", library.name.split(".so.")[1])[:2])
     if version < MINIMUM:
-        sys.exit(f"ort_dylib.py: error: {library} is ONNX Runtime {'.'.join(map(str, version))}; "
-                 f"onnxruntime-ner needs {'.'.join(map(str, MINIMUM))} or newer")
+        sys.exit(
+            f"ort_dylib.py: error: {library} is ONNX Runtime {'.'.join(map(str, version))}; "
+            f"onnxruntime-ner needs {'.'.join(map(str, MINIMUM))} or newer"
+        )
     return library
 
 

@@ -2,11 +2,12 @@
 """pipelines: the transformers token-classification pipeline with aggregation_strategy="simple".
 Its grouping of tokens into entities is the reference that nerlib/decode.py reproduces."""
 
+from transformers import pipeline
+
 from nerlib.batching import processing_order
 from nerlib.frame import run_predictor
 from nerlib.hf import load_tokenizer
 from nerlib.torch_device import load_torch_model, torch_device
-from transformers import pipeline
 
 
 def predict(args, lines, timer):
@@ -26,7 +27,7 @@ def predict(args, lines, timer):
         # The pipeline tokenizes, batches, runs the model and groups entities in one call.
         found = ner([lines[index] for index in order], batch_size=args.batch_size) if lines else []
     with timer.phase("decode"):
-        for index, entities in zip(order, found):
+        for index, entities in zip(order, found, strict=True):
             predictions[index] = [as_entity(lines[index], entity) for entity in entities]
     return predictions
 
@@ -43,4 +44,4 @@ def as_entity(line: str, entity: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run_predictor(__doc__, predict)
+    run_predictor(__doc__, "torch", predict)

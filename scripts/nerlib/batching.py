@@ -7,12 +7,14 @@ import numpy as np
 
 @dataclass
 class Encoded:
-    """One tokenized sentence: ids, character offsets into its line, and which tokens are
-    special ([CLS], [SEP]). `cut_tokens` counts the tokens lost to truncation."""
+    """One tokenized sentence: ids, character offsets into its line, which tokens are special
+    ([CLS], [SEP]) and their token types (all 0 for one sentence, but a model that takes
+    token_type_ids gets them). `cut_tokens` counts the tokens lost to truncation."""
 
     ids: list[int]
     offsets: list[tuple[int, int]]
     special: list[int]
+    type_ids: list[int] | None = None
     cut_tokens: int = 0
 
 
@@ -31,13 +33,16 @@ def batch_indices(lengths: list[int], batch_size: int, sort_by_length: bool) -> 
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
-def pad_batch(batch: list[Encoded], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """input_ids and attention_mask (int64), padded on the right to the batch's longest
-    sentence, never to a fixed length."""
+def pad_batch(batch: list[Encoded], pad_id: int) -> dict[str, np.ndarray]:
+    """input_ids, attention_mask and token_type_ids (int64), padded on the right to the batch's
+    longest sentence, never to a fixed length; a backend passes on the ones its model takes."""
     width = max(len(item.ids) for item in batch)
     input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
     attention_mask = np.zeros((len(batch), width), dtype=np.int64)
+    token_type_ids = np.zeros((len(batch), width), dtype=np.int64)
     for row, item in enumerate(batch):
         input_ids[row, : len(item.ids)] = item.ids
         attention_mask[row, : len(item.ids)] = 1
-    return input_ids, attention_mask
+        if item.type_ids:
+            token_type_ids[row, : len(item.ids)] = item.type_ids
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}

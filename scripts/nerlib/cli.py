@@ -4,28 +4,35 @@ import argparse
 import os
 from pathlib import Path
 
+CONFIG = Path("config.yaml")  # in the working directory, where `make bench` ran
+
 
 def physical_cores() -> int:
-    """Physical cores, not hardware threads: ONNX Runtime and torch both run slower when their
-    intra-op pools use hyper-threads of cores already busy."""
+    """Physical cores this process may run on, not hardware threads: ONNX Runtime and torch both
+    run slower when their intra-op pools use hyper-threads of cores already busy, and under a
+    scheduler (SLURM binds a job to the CPUs it allocated) only the allowed CPUs count."""
+    allowed = os.sched_getaffinity(0)
     try:
         cores = set()
-        physical_id = core_id = None
+        processor = physical_id = core_id = None
         for line in Path("/proc/cpuinfo").read_text().splitlines() + [""]:
             key, _, value = line.partition(":")
             key = key.strip()
-            if key == "physical id":
+            if key == "processor":
+                processor = int(value)
+            elif key == "physical id":
                 physical_id = value.strip()
             elif key == "core id":
                 core_id = value.strip()
             elif not key and core_id is not None:
-                cores.add((physical_id, core_id))
-                physical_id = core_id = None
+                if processor in allowed:
+                    cores.add((physical_id, core_id))
+                processor = physical_id = core_id = None
         if cores:
             return len(cores)
-    except OSError:
+    except (OSError, ValueError):
         pass
-    return os.cpu_count() or 1
+    return len(allowed) or 1
 
 
 def positive_int(text: str) -> int:
@@ -35,22 +42,21 @@ def positive_int(text: str) -> int:
     return value
 
 
-def parse_args(description: str, argv=None) -> argparse.Namespace:
+def parse_args(description: str, model_kind: str, argv=None) -> argparse.Namespace:
+    """`model_kind` is the directory the method reads: "torch" (transformers) or "onnx" (the export)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("file", help="UTF-8 text, one sentence per line")
     parser.add_argument("-d", "--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("-b", "--batch-size", type=positive_int, default=1)
     parser.add_argument(
-        "-m", "--model", default="data/model", help="model directory (the ONNX export for ONNX methods)"
+        "-m", "--model", help=f"the model directory (default: data/models/<model.name of {CONFIG}>/{model_kind})"
     )
     parser.add_argument("-o", "--output", help="write predictions here as JSON Lines")
     parser.add_argument("--timings", help="write seconds per phase here as JSON")
     parser.add_argument(
         "--sort", action="store_true", help="batch sentences sorted by token count (output stays in input order)"
     )
-    parser.add_argument(
-        "--threads", type=positive_int, default=None, help="intra-op threads (default: physical cores)"
-    )
+    parser.add_argument("--threads", type=positive_int, default=None, help="intra-op threads (default: physical cores)")
     args = parser.parse_args(argv)
     if args.threads is None:
         args.threads = physical_cores()

@@ -46,7 +46,7 @@ def decode_sentence(line, label_ids, offsets, special, id2label) -> list[dict]:
     """Entities of one sentence from its predicted label ids (one per token, padding excluded)."""
     tokens = [
         (id2label[int(label_id)], int(start), int(end))
-        for label_id, (start, end), is_special in zip(label_ids, offsets, special)
+        for label_id, (start, end), is_special in zip(label_ids, offsets, special, strict=True)
         if not is_special
     ]
     return group_entities(line, tokens)

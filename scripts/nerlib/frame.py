@@ -1,20 +1,21 @@
 """The frame every method runs in: arguments, corpus, tokenize once, batch, infer, decode, write.
 
-A method supplies a backend (`load_backend(args)` returning an object with `id2label`,
-`pad_id`, `encode(lines)` and `logits(input_ids, attention_mask)`) and calls `run`; or, when a
+A method supplies a backend (`load_backend(args)` returning a `Backend`: `id2label`, `pad_id`,
+`io_binding`, `encode(lines)` and `logits(inputs)`) and calls `run`; or, when a
 library does everything itself (the transformers pipeline), a `predict(args, lines, timer)`
 function and calls `run_predictor`.
 """
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from .batching import Encoded, batch_indices, pad_batch
-from .cli import parse_args
+from .cli import CONFIG, parse_args
 from .corpus import CorpusError, read_corpus
 from .decode import decode_sentence
 from .output import write_predictions
@@ -25,13 +26,38 @@ class MethodError(RuntimeError):
     """A failure the user can act on (no GPU, unreadable model): one line, no traceback."""
 
 
+class DeviceCopies(Protocol):
+    """Inference in three steps, so that host-device copies are timed apart (ONNX Runtime on CUDA)."""
+
+    def upload(self, inputs: dict[str, np.ndarray]): ...
+
+    def run(self, bound): ...
+
+    def download(self, bound) -> np.ndarray: ...
+
+
 class Backend(Protocol):
     id2label: dict[int, str]
     pad_id: int
+    io_binding: DeviceCopies | None  # None: logits() does the copies inside the inference phase
 
     def encode(self, lines: list[str]) -> list[Encoded]: ...
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """[rows, width, labels] for a padded batch (input_ids, attention_mask, token_type_ids)."""
+
+
+def configured_model(kind: str) -> str:
+    """The model `make bench` built: data/models/<model.name of ./config.yaml>/<kind>, so that the
+    original benchmark's command lines (`python scripts/baseline.py -d cpu -b 8 data/test-1k.txt`)
+    run as written from the repository."""
+    import yaml  # only when -m is left out: the timed runs always pass it
+
+    try:
+        name = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["model"]["name"]
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
+        raise MethodError(f"no -m MODEL_DIR given, and {CONFIG} here names no model (model.name)") from None
+    return str(Path("data") / "models" / name / kind)
 
 
 def read_model_config(model_dir: str | Path) -> dict:
@@ -57,15 +83,16 @@ def encoded_from_tokenizers(encodings) -> list[Encoded]:
             ids=encoding.ids,
             offsets=encoding.offsets,
             special=encoding.special_tokens_mask,
-            cut_tokens=sum(
-                1 for overflow in encoding.overflowing for flag in overflow.special_tokens_mask if not flag
-            ),
+            type_ids=encoding.type_ids,
+            cut_tokens=sum(1 for overflow in encoding.overflowing for flag in overflow.special_tokens_mask if not flag),
         )
         for encoding in encodings
     ]
 
 
 def predict_with_backend(backend: Backend, args, lines: list[str], timer: PhaseTimer) -> list[list[dict]]:
+    if not lines:
+        return []  # an empty corpus: an empty predictions file, as from every method
     with timer.phase("tokenize"):
         encoded = backend.encode(lines)
     note_truncation(timer, encoded)
@@ -73,8 +100,8 @@ def predict_with_backend(backend: Backend, args, lines: list[str], timer: PhaseT
     for indices in batch_indices([len(item.ids) for item in encoded], args.batch_size, args.sort):
         batch = [encoded[index] for index in indices]
         with timer.phase("tokenize"):
-            input_ids, attention_mask = pad_batch(batch, backend.pad_id)
-        logits = infer(backend, input_ids, attention_mask, timer)
+            inputs = pad_batch(batch, backend.pad_id)
+        logits = infer(backend, inputs, timer)
         with timer.phase("decode"):
             label_ids = logits.argmax(axis=-1)
             for row, index in enumerate(indices):
@@ -85,19 +112,31 @@ def predict_with_backend(backend: Backend, args, lines: list[str], timer: PhaseT
     return predictions
 
 
-def infer(backend: Backend, input_ids: np.ndarray, attention_mask: np.ndarray, timer: PhaseTimer) -> np.ndarray:
+def infer(backend: Backend, inputs: dict[str, np.ndarray], timer: PhaseTimer) -> np.ndarray:
     """Logits for a batch; a backend with an `io_binding` (ONNX Runtime on CUDA) has its
     host-device copies timed as "transfer" rather than as inference."""
-    binding = getattr(backend, "io_binding", None)
+    binding = backend.io_binding
     if binding is None:
         with timer.phase("inference"):
-            return backend.logits(input_ids, attention_mask)
+            return backend.logits(inputs)
     with timer.phase("transfer"):
-        bound = binding.upload(input_ids, attention_mask)
+        bound = binding.upload(inputs)
     with timer.phase("inference"):
         binding.run(bound)
     with timer.phase("transfer"):
         return binding.download(bound)
+
+
+def torch_cuda_memory() -> dict:
+    """The torch allocator's peaks, for a method that ran torch on the GPU (NVML, in
+    workflow/scripts/gpu_memory.py, measures every method's whole process alike)."""
+    torch = sys.modules.get("torch")  # never imported here: only a torch method has it
+    if torch is None or not torch.cuda.is_initialized():
+        return {}
+    return {
+        "torch_max_memory_allocated_bytes": torch.cuda.max_memory_allocated(),
+        "torch_max_memory_reserved_bytes": torch.cuda.max_memory_reserved(),
+    }
 
 
 def note_truncation(timer: PhaseTimer, encoded: list[Encoded]) -> None:
@@ -112,27 +151,35 @@ def note_truncation(timer: PhaseTimer, encoded: list[Encoded]) -> None:
         )
 
 
-def run_predictor(description: str, predict: Callable, argv=None) -> None:
+def run_predictor(description: str, model_kind: str, predict: Callable, argv=None) -> None:
+    """`model_kind`: the model directory the method reads, "torch" (transformers) or "onnx" (the export)."""
     timer = PhaseTimer()
-    args = parse_args(description, argv)
+    args = parse_args(description, model_kind, argv)
     program = Path(sys.argv[0]).name
     try:
+        args.model = args.model or configured_model(model_kind)
         lines = read_corpus(args.file)
         predictions = predict(args, lines, timer)
     except (CorpusError, MethodError) as error:
         sys.exit(f"{program}: error: {error}")
-    with timer.phase("output"):
-        if args.output:
-            write_predictions(args.output, predictions)
-    if args.timings:
-        timer.notes.update(sentences=len(lines), batch_size=args.batch_size, threads=args.threads, sort=args.sort)
-        timer.write(args.timings)
+    target = args.output
+    try:
+        with timer.phase("output"):
+            if args.output:
+                write_predictions(args.output, predictions)
+        if args.timings:
+            target = args.timings
+            timer.notes.update(sentences=len(lines), batch_size=args.batch_size, threads=args.threads, sort=args.sort)
+            timer.notes.update(torch_cuda_memory())
+            timer.write(args.timings)
+    except OSError as error:  # a full disk, a folder that cannot be written
+        sys.exit(f"{program}: error: {target}: cannot write: {error.strerror or error}")
 
 
-def run(description: str, load_backend: Callable[..., Backend], argv=None) -> None:
+def run(description: str, model_kind: str, load_backend: Callable[..., Backend], argv=None) -> None:
     def predict(args, lines, timer):
         with timer.phase("load"):
             backend = load_backend(args)
         return predict_with_backend(backend, args, lines, timer)
 
-    run_predictor(description, predict, argv)
+    run_predictor(description, model_kind, predict, argv)

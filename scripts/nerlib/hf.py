@@ -6,7 +6,8 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from .batching import Encoded
-from .frame import MethodError, encoded_from_tokenizers, read_model_config
+from .frame import MethodError, encoded_from_tokenizers
+from .model_inputs import pad_id, read_model_inputs
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
@@ -19,12 +20,15 @@ def load_tokenizer(model_dir: str):
 
 
 class TransformersEncoder:
-    """Tokenizes with the model's fast tokenizer, truncating at the model's position limit."""
+    """Tokenizes with the model's fast tokenizer, truncating at the limit every method uses
+    (nerlib/model_inputs.py); `input_names` are the inputs the tokenizer gives the model."""
 
     def __init__(self, model_dir: str):
         self.tokenizer = load_tokenizer(model_dir)
-        self.max_length = read_model_config(model_dir)["max_position_embeddings"]
-        self.pad_id = self.tokenizer.pad_token_id
+        inputs = read_model_inputs(model_dir)
+        self.max_length = inputs.max_length
+        self.pad_id = pad_id(inputs, self.tokenizer.backend_tokenizer.token_to_id, model_dir)
+        self.input_names = list(self.tokenizer.model_input_names)
 
     def encode(self, lines: list[str]) -> list[Encoded]:
         return encoded_from_tokenizers(self.tokenizer(lines, truncation=True, max_length=self.max_length).encodings)

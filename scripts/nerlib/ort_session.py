@@ -1,10 +1,12 @@
 """ONNX Runtime session settings shared by the ONNX methods, so they differ only in what
 they are meant to compare."""
 
+import contextlib
+import sys
+
 import onnxruntime
 
 from .frame import MethodError
-
 
 # ONNX Runtime's CUDA provider computes fp32 matrix products in TF32 by default (PyTorch does
 # not): on the H200 that flipped 0.2% of entities against the CPU reference. fp32 means fp32.
@@ -19,7 +21,44 @@ def execution_providers(device: str) -> list:
             "-d cuda: this ONNX Runtime has no CUDA execution provider "
             f"(available: {', '.join(onnxruntime.get_available_providers())}); install onnxruntime-gpu"
         )
+    # The CUDA and cuDNN libraries come from the nvidia-* wheels, which are not on the loader's
+    # path; the GPU wheel loads them itself (torch, where imported first, has already done so).
+    # It reports what it cannot load on stdout, which is not ours to write to.
+    with contextlib.redirect_stdout(sys.stderr):
+        onnxruntime.preload_dlls()
     return [("CUDAExecutionProvider", CUDA_OPTIONS)]
+
+
+def check_providers(session: onnxruntime.InferenceSession, device: str) -> None:
+    """The providers the session really runs on: ONNX Runtime lists the CUDA provider as
+    available whenever the GPU wheel is installed, and when it cannot start it (no GPU, no driver,
+    a missing library) it logs a warning and runs the whole graph on the CPU."""
+    if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
+        raise MethodError(
+            "-d cuda: ONNX Runtime could not start its CUDA provider and fell back to the CPU "
+            f"(session providers: {', '.join(session.get_providers())}; its log above says why)"
+        )
+
+
+# The inputs nerbench can feed a token-classification graph: what the frame pads.
+KNOWN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def graph_inputs(session: onnxruntime.InferenceSession, path) -> list[str]:
+    """The inputs the graph declares, in order; one the frame cannot give is refused by name."""
+    names = [item.name for item in session.get_inputs()]
+    unknown = [name for name in names if name not in KNOWN_INPUTS]
+    if unknown or "input_ids" not in names:
+        raise MethodError(
+            f"{path}: the graph's inputs {names} are not a token classifier's ({', '.join(KNOWN_INPUTS)})"
+        )
+    return names
+
+
+def graph_logits(session: onnxruntime.InferenceSession, path) -> None:
+    if "logits" not in [item.name for item in session.get_outputs()]:
+        outputs = [item.name for item in session.get_outputs()]
+        raise MethodError(f"{path}: the graph has no output named logits (outputs: {', '.join(outputs)})")
 
 
 def session_options(threads: int) -> onnxruntime.SessionOptions:
@@ -33,13 +72,13 @@ class IOBinding:
     """Runs a session with its inputs copied to, and its logits copied from, the device as
     separate steps, so that host-device copies are timed apart from the computation."""
 
-    def __init__(self, session: onnxruntime.InferenceSession, device: str):
-        self.session, self.device = session, device
+    def __init__(self, session: onnxruntime.InferenceSession, device: str, input_names: list[str]):
+        self.session, self.device, self.input_names = session, device, input_names
 
-    def upload(self, input_ids, attention_mask) -> onnxruntime.IOBinding:
+    def upload(self, inputs: dict) -> onnxruntime.IOBinding:
         binding = self.session.io_binding()
-        for name, array in (("input_ids", input_ids), ("attention_mask", attention_mask)):
-            binding.bind_ortvalue_input(name, onnxruntime.OrtValue.ortvalue_from_numpy(array, self.device, 0))
+        for name in self.input_names:
+            binding.bind_ortvalue_input(name, onnxruntime.OrtValue.ortvalue_from_numpy(inputs[name], self.device, 0))
         binding.bind_output("logits", self.device)
         return binding
 

@@ -2,12 +2,14 @@
 {"label", "start", "end", "text"} with character offsets into that line.
 
 Compact separators and raw UTF-8 match serde_json's defaults, so the Rust binary writes the
-same bytes.
+same bytes. A line of the file ends at "\\n" only: the text of an entity may hold other Unicode
+line breaks (U+2028, U+0085, ...) raw, as JSON allows, so readers must not split there.
 """
 
 import json
-import os
 from pathlib import Path
+
+from .atomic import atomic_file
 
 
 def format_entities(entities: list[dict]) -> str:
@@ -15,11 +17,15 @@ def format_entities(entities: list[dict]) -> str:
 
 
 def write_predictions(path: str | Path, per_line: list[list[dict]]) -> None:
-    """Written to a temporary file and renamed, so a killed run never leaves a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8", newline="\n") as stream:
+    with atomic_file(path) as stream:
         for entities in per_line:
             stream.write(format_entities(entities) + "\n")
-    os.replace(partial, path)
+
+
+def read_json_lines(path: str | Path) -> list:
+    """Every JSON Lines file of the project (predictions, training splits), split at "\\n" only."""
+    text = Path(path).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [json.loads(line) for line in lines]

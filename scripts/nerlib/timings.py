@@ -12,19 +12,23 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .atomic import write_text_atomically
+
 PHASES = ("startup", "load", "tokenize", "transfer", "inference", "decode", "output")
 
 
 def seconds_since_process_start() -> float | None:
     """From the kernel's record of when this process started (Linux), so interpreter start-up
-    and imports are counted even though they happen before any of our code runs."""
+    and imports are counted even though they happen before any of our code runs. The kernel
+    records the start in clock ticks (10 ms), so this may read up to one tick long; "now" is
+    the same boot-time clock in nanoseconds. The Rust binary measures it the same way."""
     try:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
         started_ticks = int(fields[19])  # field 22 of stat(5), counted after "pid (comm)"
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
     except (OSError, IndexError, ValueError):
         return None
-    return max(0.0, uptime - started_ticks / os.sysconf("SC_CLK_TCK"))
+    now = time.clock_gettime(time.CLOCK_BOOTTIME)
+    return max(0.0, now - started_ticks / os.sysconf("SC_CLK_TCK"))
 
 
 class PhaseTimer:
@@ -43,5 +47,4 @@ class PhaseTimer:
 
     def write(self, path: str | Path) -> None:
         record = {"phases": self.seconds, **self.notes}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(record, indent=1) + "\n")
+        write_text_atomically(path, json.dumps(record, indent=1) + "\n")
