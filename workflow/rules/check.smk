@@ -4,30 +4,32 @@
 
 rule check_cell:
     input:
-        cell=results("cells/{method}/{device}-bs{batch_size}.json"),
+        cell=cell_file("result"),
         reference=results("reference.jsonl"),
         corpus=corpus_text(),
         gold=corpus_gold() or [],
         script=step("check_cell.py"),
     output:
-        results("checks/{method}/{device}-bs{batch_size}.json"),
+        cell_file("check"),
     log:
-        results("logs/checks/{method}/{device}-bs{batch_size}.log"),
+        cell_file("check_log"),
+    wildcard_constraints:
+        **CELL_WILDCARDS,
     conda:
         "../../envs/report.yaml"
     params:
         gold=f"--gold {shlex.quote(corpus_gold())}" if corpus_gold() else "",
-        precision=lambda w: method_precision(w.method),
+        dtype=lambda w: wildcard_cell(w)["dtype"],
     shell:
         "python {input.script:q} --cell {input.cell:q} --reference {input.reference:q}"
-        " --corpus {input.corpus:q} {params.gold} --precision {params.precision} --out {output:q}"
+        " --corpus {input.corpus:q} {params.gold} --dtype {params.dtype} --out {output:q}"
         " > {log:q} 2>&1"
 
 
 rule verify:
     input:
         tables=results("tables.md"),
-        checks=runnable_cells("checks"),
+        checks=runnable("check"),
         script=step("verify.py"),
     output:
         results("verified.txt"),

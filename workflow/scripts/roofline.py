@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""A roofline reference for the inference phase.
+"""A roofline reference for the inference phase, one ceiling per number format.
 
-1. The machine's fp32 GEMM peak: the best of repeated square matrix products (torch and numpy,
-   whichever is faster), with the thread count the methods use.
+1. Matrix-product peaks, measured on this machine with the thread count the methods use, each
+   the best of repeated products:
+   - CPU fp32: square products in torch and numpy, whichever is faster;
+   - CPU int8: ONNX Runtime's MatMulInteger (uint8 activations × int8 weights, int32 sums: the
+     kernel its quantized operators run) on the model's largest product (a batch of 2048 tokens
+     through the feed-forward layer) and on a square one, whichever is faster;
+   - CPU bf16: square products in torch, where the CPU has bf16 instructions (AVX512-BF16, AMX);
+   - GPU (when torch sees one): fp32 with TF32 off, fp16 and bf16 square products in torch.
 2. The model's FLOPs for this corpus at each batch size, counting the padding each batch really
-   carries (batches padded to their longest sentence, in input order or length-sorted):
-   per layer and sequence of padded length n, 8·n·d² (Q, K, V, output projections)
-   + 4·n²·d (scores and weighted sum) + 4·n·d·f (feed-forward), d the hidden size, f the
-   feed-forward size; embeddings, layer norms and the classifier are left out (under 1%).
+   carries (batches padded to their longest sentence, in input order or length-sorted): per
+   layer and sequence of padded length n, 8·n·d² (Q, K, V, output projections) + 4·n²·d (scores
+   and weighted sum) + 4·n·d·f (feed-forward; 6·n·d·f for a gated one), d the hidden size, f the
+   feed-forward size; embeddings, layer norms and the classifier are left out (under 1%), and so
+   are DeBERTa's relative-position terms.
 
-Each method's inference-phase FLOP/s divided by the peak is reported in tables.md.
+tables.md reports each cell's inference-phase FLOP/s against the peak of its own format and
+device (the format is the first part of the method's dtype: int8 for int8-static).
 """
 
 import argparse
@@ -18,23 +26,33 @@ import sys
 import time
 from pathlib import Path
 
-import common  # noqa: F401  (puts scripts/ on the path)
 import numpy as np
+
+from common import cpu_flags, flops_key
+from nerlib.atomic import write_text_atomically
 from nerlib.batching import batch_indices
 from nerlib.cli import physical_cores
 from nerlib.corpus import read_corpus
-from tokenizers import Tokenizer
+from nerlib.tokenizer import load_tokenizer
+
+CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 
 
 def model_shape(config: dict) -> dict:
     if "dim" in config:  # DistilBERT
-        return {"layers": config["n_layers"], "hidden": config["dim"], "ffn": config["hidden_dim"]}
-    return {"layers": config["num_hidden_layers"], "hidden": config["hidden_size"], "ffn": config["intermediate_size"]}
+        return {"layers": config["n_layers"], "hidden": config["dim"], "ffn": config["hidden_dim"], "gated": False}
+    return {
+        "layers": config["num_hidden_layers"],
+        "hidden": config["hidden_size"],
+        "ffn": config["intermediate_size"],
+        "gated": config.get("model_type") == "modernbert",  # GeGLU: the input projection is twice as wide
+    }
 
 
 def sequence_flops(length: int, shape: dict) -> float:
     d, f = shape["hidden"], shape["ffn"]
-    return shape["layers"] * (8 * length * d * d + 4 * length * length * d + 4 * length * d * f)
+    feed_forward = (6 if shape["gated"] else 4) * length * d * f
+    return shape["layers"] * (8 * length * d * d + 4 * length * length * d + feed_forward)
 
 
 def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict) -> dict:
@@ -47,31 +65,101 @@ def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict) -
     return {"flops": total, "useful_flops": useful, "padded_tokens": padded_tokens, "tokens": sum(lengths)}
 
 
-def gemm_peak(threads: int, size: int = 2048, repeats: int = 10) -> dict:
-    """Best sustained fp32 matrix-product rate, in FLOP/s."""
-    found = {}
-    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
-    b = np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)
-    candidates = {"numpy": lambda: a @ b}
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        candidates["torch"] = lambda: torch.mm(ta, tb)
-    except ImportError:
-        pass
-    for name, product in candidates.items():
-        product()  # warm-up
-        best = min(timed(product) for _ in range(repeats))
-        found[name] = 2 * size**3 / best
-    return {"peak_flops": max(found.values()), "by_library": found, "matrix_size": size, "threads": threads}
-
-
 def timed(work) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
+
+
+def best_rate(candidates: dict, flops: dict, repeats: int = 10) -> dict:
+    """{"peak_flops", "by_candidate"}: the best sustained FLOP/s of each product, after a warm-up."""
+    found = {}
+    for name, product in candidates.items():
+        product()
+        found[name] = flops[name] / min(timed(product) for _ in range(repeats))
+    return {"peak_flops": max(found.values()), "by_candidate": found}
+
+
+def cpu_fp32_peak(threads: int, size: int = 2048) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    flops = 2 * size**3
+    return best_rate({"numpy": lambda: a @ b, "torch": lambda: torch.mm(ta, tb)}, {"numpy": flops, "torch": flops})
+
+
+def matmul_integer_session(k: int, n: int, threads: int):
+    """An ONNX graph of one MatMulInteger, uint8 [M, K] × int8 weights [K, N] -> int32 [M, N]."""
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(2).integers(-127, 128, size=(k, n), dtype=np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "matmul_integer",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, ["m", k])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, ["m", n])],
+        [numpy_helper.from_array(weights, "b")],
+    )
+    # IR version 10: what this ONNX Runtime reads (onnx 1.23 would write a newer one by default).
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    return onnxruntime.InferenceSession(
+        onnx.shape_inference.infer_shapes(model).SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def cpu_int8_peak(threads: int, shape: dict, tokens: int = 2048, square: int = 2048) -> dict:
+    candidates, flops = {}, {}
+    for name, (k, n) in {"feed_forward": (shape["hidden"], shape["ffn"]), "square": (square, square)}.items():
+        session = matmul_integer_session(k, n, threads)
+        a = np.random.default_rng(3).integers(0, 256, size=(tokens, k), dtype=np.uint8)
+        candidates[name] = lambda session=session, a=a: session.run(None, {"a": a})
+        flops[name] = 2 * tokens * k * n
+    return {**best_rate(candidates, flops), "kernel": "onnxruntime MatMulInteger (u8 x s8 -> s32)"}
+
+
+def cpu_bf16_peak(threads: int, size: int = 2048) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = (torch.randn(size, size, dtype=torch.bfloat16) for _ in range(2))
+    return best_rate({"torch": lambda: torch.mm(a, b)}, {"torch": 2 * size**3})
+
+
+def gpu_peaks(size: int = 8192) -> dict:
+    """fp32 (TF32 off, as the fp32 methods run), fp16 and bf16 products on the first GPU."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    peaks = {}
+    for name, dtype in {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}.items():
+        a, b = (torch.randn(size, size, dtype=dtype, device="cuda") for _ in range(2))
+
+        def product(a=a, b=b):
+            torch.mm(a, b)
+            torch.cuda.synchronize()
+
+        peaks[name] = {**best_rate({"torch": product}, {"torch": 2 * size**3}), "matrix_size": size}
+    return {**peaks, "gpu": torch.cuda.get_device_name(0)}
+
+
+def measure_peaks(threads: int, shape: dict) -> dict:
+    cpu = {"fp32": cpu_fp32_peak(threads), "int8": cpu_int8_peak(threads, shape)}
+    flags = cpu_flags()
+    if flags & CPU_BF16_FLAGS:
+        cpu["bf16"] = cpu_bf16_peak(threads)
+    peaks = {"cpu": {**cpu, "threads": threads, "bf16_instructions": sorted(flags & CPU_BF16_FLAGS)}}
+    import torch
+
+    if torch.cuda.is_available():
+        peaks["cuda"] = gpu_peaks()
+    return peaks
 
 
 def main() -> None:
@@ -79,28 +167,28 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="the model directory (config.json, tokenizer.json)")
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, required=True, help="0: physical cores")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     threads = args.threads or physical_cores()
 
-    config = json.loads((Path(args.model) / "config.json").read_text())
-    shape = model_shape(config)
-    tokenizer = Tokenizer.from_file(str(Path(args.model) / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(config["max_position_embeddings"])
+    shape = model_shape(json.loads((Path(args.model) / "config.json").read_text()))
+    tokenizer = load_tokenizer(args.model)
     lengths = [len(e.ids) for e in tokenizer.encode_batch(read_corpus(args.corpus))]
     record = {
         "model_shape": shape,
-        "gemm": gemm_peak(threads),
+        "peaks": measure_peaks(threads, shape),
         "corpus_flops": {
-            f"{size}{'+sort' if sort else ''}": corpus_flops(lengths, size, sort, shape)
-            for size in args.batch_sizes for sort in (False, True)
+            flops_key(size, sort): corpus_flops(lengths, size, sort, shape)
+            for size in args.batch_sizes
+            for sort in (False, True)
         },
     }
-    Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
-    gemm = record["gemm"]
-    print(f"fp32 GEMM peak: {gemm['peak_flops'] / 1e9:.1f} GFLOP/s ({', '.join(f'{k} {v / 1e9:.1f}' for k, v in gemm['by_library'].items())})")
+    write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")
+    for device, peaks in record["peaks"].items():
+        for number_format, peak in peaks.items():
+            if isinstance(peak, dict):
+                print(f"{device} {number_format} peak: {peak['peak_flops'] / 1e9:.1f} GFLOP/s")
 
 
 if __name__ == "__main__":

@@ -4,38 +4,63 @@
 The timed command is the method's own command line, which also writes the cell's predictions
 (checked later) and phase timings. The result is written only when hyperfine finishes: a
 killed or interrupted run leaves no result file that a later run would take as done. A
-program that fails or outlasts the time limit gives a result marked "failed" with the reason
-and the log's path, so the rest of the grid and the tables go on and the failure is listed.
+program that fails or outlasts the time limit, or a host without hyperfine, gives a result
+marked "failed" with the reason and the log's path, so the rest of the grid and the tables go
+on and the failure is listed.
+
+Ended by a signal the way a scheduler ends a job (SIGTERM at a time limit, `scancel`,
+pre-emption; SIGHUP when its terminal goes), it stops hyperfine and the timed program with it,
+records nothing and exits non-zero, so a requeued job times the cell again.
 """
 
 import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import common  # noqa: F401  (puts scripts/ on the path)
 import environment
 import ort_dylib
+from gpu_memory import GroupGpuMemory
+from nerlib.atomic import write_text_atomically
+
+STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """A stopping signal arrived while the cell was being timed."""
 
 
 def method_command(args) -> list[str]:
     program = [sys.executable, args.program] if args.program.endswith(".py") else [args.program]
-    command = program + [
-        "-d", args.device, "-b", str(args.batch_size), "-m", args.model,
-        "-o", args.predictions, "--timings", args.phases, "--threads", str(args.threads),
-    ]
-    return command + (["--sort"] if args.sort else []) + [args.corpus]
+    options = ["-d", args.device, "-b", str(args.batch_size), "-m", args.model, "-o", args.predictions]
+    options += ["--timings", args.phases, "--threads", str(args.threads)] + (["--sort"] if args.sort else [])
+    # "--": a corpus whose name starts with "-" is still a file.
+    return program + options + ["--", args.corpus]
 
 
-def run_group(argv: list[str], timeout: float) -> tuple[int | None, str]:
-    """Run in its own process group so a timeout stops the timed program too, not just hyperfine."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+def run_group(argv: list[str], timeout: float, on_start=None) -> tuple[int | None, str]:
+    """Run in a process group of its own, so that a timeout or a stopping signal ends the timed
+    program too, not just hyperfine. None for the code when the time ran out. `on_start` is
+    given the group's id once it runs."""
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    if on_start:
+        on_start(process.pid)
+
+    def stop(signum, _frame):
+        raise Stopped(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOPPING_SIGNALS}
     try:
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output
@@ -44,18 +69,13 @@ def run_group(argv: list[str], timeout: float) -> tuple[int | None, str]:
         output, _ = process.communicate()
         return None, output
     except BaseException:
-        os.killpg(process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         raise
-
-
-def write_atomically(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
-    with os.fdopen(handle, "w") as stream:
-        json.dump(record, stream, indent=1)
-        stream.write("\n")
-    os.chmod(partial, 0o644)  # mkstemp's 0600 would hide results from other users
-    os.replace(partial, path)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def failure_reason(command: list[str], timeout: float) -> str:
@@ -66,15 +86,42 @@ def failure_reason(command: list[str], timeout: float) -> str:
     return lines[-1].strip() if lines else f"exit code {code}"
 
 
+def hyperfine_command(args, command: list[str], export: Path) -> list[str]:
+    return [
+        *("hyperfine", "--style", "basic", "-N", "--warmup", str(args.warmup), "--runs", str(args.runs)),
+        *("--export-json", str(export), "--command-name", f"{args.method} -d {args.device} -b {args.batch_size}"),
+        shlex.join(command),
+    ]
+
+
+def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
+    """hyperfine's export (with the peak GPU memory of a CUDA cell), the status and, for a
+    failure, its reason."""
+    if shutil.which("hyperfine") is None:
+        return {"results": []}, "failed", "hyperfine is not on the PATH (`make hyperfine` installs it)"
+    with tempfile.TemporaryDirectory() as scratch, GroupGpuMemory() as gpu_memory:
+        export = Path(scratch) / "hyperfine.json"
+        hyperfine = hyperfine_command(args, command, export)
+        print("$", shlex.join(hyperfine), flush=True)
+        code, output = run_group(hyperfine, args.timeout, on_start=gpu_memory.watch if args.device == "cuda" else None)
+        print(output, end="", flush=True)
+        if code == 0:
+            return {**json.loads(export.read_text()), "gpu_memory_peak_bytes": gpu_memory.peak_bytes}, "ok", None
+    if code is None:
+        return {"results": []}, "failed", f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)"
+    return {"results": []}, "failed", failure_reason(command, args.timeout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name in ("method", "device", "program", "model", "corpus", "out", "predictions", "phases", "log"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--batch-size", type=int, required=True)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="0: physical cores")
-    parser.add_argument("--timeout", type=float, default=3600)
+    # No defaults here: the config schema holds them (benchmark.warmup, runs, threads, timeout_s).
+    parser.add_argument("--warmup", type=int, required=True)
+    parser.add_argument("--runs", type=int, required=True)
+    parser.add_argument("--threads", type=int, required=True, help="0: the physical cores this process may use")
+    parser.add_argument("--timeout", type=float, required=True, help="seconds")
     parser.add_argument("--config-sha256")
     parser.add_argument("--sort", action="store_true", help="length-sorted batches (the method's --sort)")
     args = parser.parse_args()
@@ -84,33 +131,21 @@ def main() -> None:
     if not args.program.endswith(".py"):
         # A native program loads the ONNX Runtime library of this environment's wheel.
         os.environ["ORT_DYLIB_PATH"] = str(ort_dylib.library_path())
-    cell = {"method": args.method, "device": args.device, "batch_size": args.batch_size,
-            "command": shlex.join(command), "predictions": args.predictions, "phases": args.phases, "log": args.log}
-    out = Path(args.out)
-    with tempfile.TemporaryDirectory() as scratch:
-        export = Path(scratch) / "hyperfine.json"
-        hyperfine = [
-            "hyperfine", "--style", "basic", "-N", "--warmup", str(args.warmup), "--runs", str(args.runs),
-            "--export-json", str(export), "--command-name", f"{args.method} -d {args.device} -b {args.batch_size}",
-            shlex.join(command),
-        ]
-        print("$", shlex.join(hyperfine), flush=True)
-        started = time.time()
-        code, output = run_group(hyperfine, args.timeout)
-        print(output, end="", flush=True)
-        if code == 0:
-            record = json.loads(export.read_text())
-            status, reason = "ok", None
-        else:
-            record = {"results": []}
-            status = "failed"
-            reason = (f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)" if code is None
-                      else failure_reason(command, args.timeout))
+    cell = {"method": args.method, "device": args.device, "batch_size": args.batch_size}
+    cell.update(command=shlex.join(command), predictions=args.predictions, phases=args.phases, log=args.log)
+    started = time.time()
+    try:
+        record, status, reason = time_cell(args, command)
+    except Stopped as stopped:
+        sys.exit(f"run_cell.py: stopped by {stopped}: hyperfine and the timed program were ended; nothing recorded")
     record.update(
-        cell=cell, status=status, reason=reason, wall_seconds=round(time.time() - started, 2),
+        cell=cell,
+        status=status,
+        reason=reason,
+        wall_seconds=round(time.time() - started, 2),
         environment=environment.collect(args.model, args.config_sha256, args.threads),
     )
-    write_atomically(out, record)
+    write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")
     print(f"cell {args.method} {args.device} bs {args.batch_size}: {status}" + (f": {reason}" if reason else ""))
 
 

@@ -26,10 +26,10 @@ def tags_from_entities(line: str, entities: list[dict]) -> list[str]:
 
 
 def span_f1(gold: list[list[str]], predicted: list[list[str]]) -> dict:
-    if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
+    if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted, strict=True)):
         raise ValueError("gold and predicted tags are not aligned sentence by sentence and word by word")
     return {
-        "precision": float(precision_score(gold, predicted, zero_division=0)),
-        "recall": float(recall_score(gold, predicted, zero_division=0)),
+        "entity_precision": float(precision_score(gold, predicted, zero_division=0)),
+        "entity_recall": float(recall_score(gold, predicted, zero_division=0)),
         "f1": float(f1_score(gold, predicted, zero_division=0)),
     }

@@ -7,6 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+import common  # noqa: F401  (puts scripts/ on the path)
+from nerlib.atomic import write_text_atomically
+
 
 def main() -> None:
     out, check_files = sys.argv[1], sys.argv[2:]
@@ -17,7 +20,7 @@ def main() -> None:
         name = f"{cell['method']} -d {cell['device']} -b {cell['batch_size']}"
         if check["status"] != "ok":
             problems.append(f"{name}: {check['status']} (log: {cell['log']})")
-        elif check["precision"] == "fp32" and check["agreement_pct"] < 100:
+        elif check["dtype"] == "fp32" and check["agreement_pct"] < 100:
             diff = check["first_difference"]
             problems.append(
                 f"{name}: agrees {check['agreement_pct']:.2f}% with the reference; first difference at line "
@@ -29,8 +32,9 @@ def main() -> None:
         for problem in problems:
             print("  " + problem, file=sys.stderr)
         sys.exit(1)
-    Path(out).write_text(f"{len(check_files)} cells checked: all ran, every fp32 method agrees with the reference\n")
-    print(Path(out).read_text(), end="")
+    verdict = f"{len(check_files)} cells checked: all ran, every fp32 method agrees with the reference\n"
+    write_text_atomically(out, verdict)
+    print(verdict, end="")
 
 
 if __name__ == "__main__":
