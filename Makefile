@@ -1,12 +1,14 @@
 # nerbench without conda: a virtual environment from the lock file, hyperfine, then Snakemake.
 #   make bench        the full grid of config.yaml
 #   make smoke        the tiny grid of configs/smoke.yaml (< 3 minutes)
-#   make test         unit tests and an end-to-end smoke run (what .ci/run calls)
+#   make test         lint, unit tests and an end-to-end smoke run (what .ci/run calls)
 #   make cell METHOD=ort-hf DEVICE=cpu BS=8    re-time one cell, then the tables
 #   make tables       rebuild tables.md and summary.csv from the cells already measured
 #   make report       the HTML report (snakemake --report) beside tables.md
 #   make compare A=results/x B=results/y   side-by-side ratios of two results directories
-#   make lint         snakemake --lint and snakefmt --check
+#   make lint         snakemake --lint, snakefmt --check, ruff, cargo fmt --check, cargo clippy
+#   make wheels       a folder of every wheel the lock names, for an offline install (WHEELS=dir)
+# Options: CONFIG=configs/x.yaml, CORES=N, SNAKEMAKE_ARGS="-n ...", VENV=dir, WHEELS=dir, HOST_TORCH=1.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -15,38 +17,49 @@ CORES ?= 1
 # The environment is keyed by the lock files' contents: a new clone with the same lock reuses
 # it, and any change to the lock builds a fresh one.
 LOCK_HASH := $(shell cat requirements.lock requirements-nodeps.txt | sha256sum | cut -c1-12)
-VENV ?= $(HOME)/.cache/nerbench/venv-$(LOCK_HASH)
+VENV ?= $(HOME)/.cache/nerbench/venv-$(LOCK_HASH)$(if $(HOST_TORCH),-host-torch)
 BIN := $(VENV)/bin
-RUN = PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
-# The config's results folder (expanded when a recipe runs, after the venv exists).
-RESULTS = $(shell $(BIN)/python -c "import yaml; print(yaml.safe_load(open('$(CONFIG)')).get('results', 'results'))")
-
-.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report
-
 # The stamp names the lock's hash rather than depending on the lock files' times, which are new
 # in every fresh clone: the same lock never installs twice.
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
+TOOLS := $(HOME)/.cache/nerbench/tools
+
+# What the command line gives reaches the recipes as environment variables, always quoted there,
+# never pasted into a shell command: a path with a space or a ';' stays a path.
+export NERBENCH_CONFIG = $(CONFIG)
+export METHOD DEVICE BS A B WHEELS HOST_TORCH PYTHON
+RUN = PATH="$(abspath $(BIN)):$(TOOLS)/bin:$$PATH" TOKENIZERS_PARALLELISM=false
+# The Snakefile reads config.yaml itself; another config extends it key by key.
+CONFIG_ARGS = $(if $(filter config.yaml,$(CONFIG)),,--configfile "$$NERBENCH_CONFIG")
+SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) $(CONFIG_ARGS) $(SNAKEMAKE_ARGS)
+CRATE = --manifest-path onnxruntime-ner/Cargo.toml
+# The results folder the config names (a recipe sets `results` to it before use).
+RESULTS_FOLDER = results="$$($(BIN)/python workflow/scripts/config_value.py results config.yaml "$$NERBENCH_CONFIG")"
+
+.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report wheels
 
 venv: $(STAMP)
 
 $(STAMP):
-	@echo "creating $(VENV) from requirements.lock (torch is a large download on first install)"
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
-	touch $@
+	tools/install-venv "$(VENV)" requirements.lock requirements-nodeps.txt "$(STAMP)"
 
+# hyperfine 1.20 measures each run's peak memory too; it builds from the crate registry into the
+# project's tool folder in about a minute. Where cargo is missing, Debian's 1.15 (no memory).
+HYPERFINE_VERSION := 1.20.0
 hyperfine:
-	@command -v hyperfine >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; \
-	  else \
-	    echo "hyperfine is missing: install it with 'sudo apt-get install hyperfine' or 'cargo install hyperfine'" >&2; exit 1; \
-	  fi; }
-	@hyperfine --version
+	@if ! "$(TOOLS)/bin/hyperfine" --version 2>/dev/null | grep -qx "hyperfine $(HYPERFINE_VERSION)"; then \
+	  if command -v cargo >/dev/null; then \
+	    echo "building hyperfine $(HYPERFINE_VERSION) into $(TOOLS)"; \
+	    cargo install --quiet --locked "hyperfine@$(HYPERFINE_VERSION)" --root "$(TOOLS)"; \
+	  elif ! command -v hyperfine >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; \
+	    else \
+	      echo "hyperfine is missing: install cargo (then make hyperfine), or 'sudo apt-get install hyperfine'" >&2; exit 1; \
+	    fi; \
+	  fi; \
+	fi
+	@$(RUN) hyperfine --version
 
 bench: venv hyperfine
 	$(SNAKEMAKE)
@@ -55,22 +68,28 @@ smoke: CONFIG = configs/smoke.yaml
 smoke: bench
 
 cell: venv hyperfine
-	@test -n "$(METHOD)" -a -n "$(DEVICE)" -a -n "$(BS)" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8" >&2; exit 2; }
-	$(SNAKEMAKE) --forcerun $(RESULTS)/cells/$(METHOD)/$(DEVICE)-bs$(BS).json
+	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8" >&2; exit 2; }
+	$(RESULTS_FOLDER); $(SNAKEMAKE) --forcerun "$$results/cells/$$METHOD/$$DEVICE-bs$$BS.json"
 
 tables: venv
 	$(SNAKEMAKE) --forcerun tables
 
 report: venv
-	$(SNAKEMAKE) --report $(RESULTS)/report.html
+	$(RESULTS_FOLDER); $(SNAKEMAKE) --report "$$results/report.html"
 
-test: venv hyperfine
-	cargo test --release --locked --manifest-path onnxruntime-ner/Cargo.toml
-	$(RUN) $(BIN)/python -m pytest -q tests
+# Tests never reach the Hugging Face Hub (the machines they run on cannot); the pipeline itself
+# is offline only where it means to be (the ONNX export), so `model.source: hub` downloads.
+test: venv hyperfine lint
+	cargo test --release --locked $(CRATE)
+	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q tests
 
 lint: venv
-	$(RUN) $(BIN)/snakemake --lint --configfile $(CONFIG)
+	$(RUN) $(BIN)/snakemake --lint $(CONFIG_ARGS)
 	$(RUN) $(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cargo fmt --check $(CRATE)
+	cargo clippy --release --locked --all-targets $(CRATE) -- -D warnings
 
 lock:
 	rm -rf /tmp/nerbench-lock && $(PYTHON) -m venv /tmp/nerbench-lock
@@ -78,9 +97,17 @@ lock:
 	/tmp/nerbench-lock/bin/pip install --quiet -r requirements.in
 	{ head -2 requirements.lock; /tmp/nerbench-lock/bin/pip freeze; } > requirements.lock.new && mv requirements.lock.new requirements.lock
 
+# On a machine that reaches the package index: every wheel of the lock, for hosts that do not
+# (`make bench WHEELS=dir` there). With HOST_TORCH=1, without torch: the host brings its own.
+wheels:
+	@test -n "$$WHEELS" || { echo "usage: make wheels WHEELS=dir [HOST_TORCH=1]" >&2; exit 2; }
+	if [ "$$HOST_TORCH" = 1 ]; then grep -v -E "^(torch|triton)==" requirements.lock; else cat requirements.lock; fi \
+	  | $(PYTHON) -m pip download --quiet --no-deps --dest "$$WHEELS" -r /dev/stdin
+	$(PYTHON) -m pip download --quiet --no-deps --dest "$$WHEELS" -r requirements-nodeps.txt
+
 clean:
 	rm -rf results .snakemake
 
 compare: venv
-	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=results/before B=results/after" >&2; exit 2; }
-	$(RUN) $(BIN)/python workflow/scripts/compare.py $(A) $(B)
+	@test -n "$$A" -a -n "$$B" || { echo "usage: make compare A=results/before B=results/after" >&2; exit 2; }
+	$(RUN) $(BIN)/python workflow/scripts/compare.py "$$A" "$$B"
