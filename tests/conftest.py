@@ -1,13 +1,16 @@
 """Shared fixtures: the repository, a Snakemake runner, and one end-to-end smoke run that the
 workflow and method tests reuse (it builds a small fine-tuned model, so it runs once)."""
 
+import copy
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"  # the timed programs and nerlib
@@ -24,12 +27,35 @@ def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
     # Rules call `python`: the interpreter running the tests, as `make test` arranges too.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     done = subprocess.run(
-        command + list(args), capture_output=True, text=True,
+        command + list(args),
+        capture_output=True,
+        text=True,
         env={**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
     return done
+
+
+def config_error_of(override: dict, workdir) -> str | None:
+    """What workflow/rules/common.smk says of config.yaml extended by `override` (as Snakemake
+    would extend it): its one-line error, or None. Run in this process, which is 20 times faster
+    than starting Snakemake; tests/test_workflow.py checks the same through Snakemake itself."""
+    from config_value import extend
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    extend(config, copy.deepcopy(override))
+    namespace = {"workflow": SimpleNamespace(basedir=str(REPO), cores=1), "config": config}
+    code = compile((REPO / "workflow" / "rules" / "common.smk").read_text(), "common.smk", "exec")
+    previous = os.getcwd()
+    os.chdir(workdir)
+    try:
+        exec(code, namespace)
+    except SystemExit as stop:
+        return str(stop)
+    finally:
+        os.chdir(previous)
+    return None
 
 
 def planned_jobs(output: str) -> dict[str, int]:
@@ -48,12 +74,28 @@ def planned_jobs(output: str) -> dict[str, int]:
     return jobs
 
 
-def run_method(program: str, *args, check=True):
+# The method registry: which programs the grid can time, and which model directory each reads.
+REGISTRY = yaml.safe_load((REPO / "workflow" / "methods.yaml").read_text())
+PYTHON_METHODS = {name: entry["model"] for name, entry in REGISTRY["methods"].items() if not entry.get("built")}
+
+
+def run_method(program: str, *args, check=True, python_flags=(), **kwargs):
     path = REPO / program
-    command = [sys.executable, str(path)] if program.endswith(".py") else [str(path)]
-    done = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True)
+    command = [sys.executable, *python_flags, str(path)] if program.endswith(".py") else [str(path)]
+    done = subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, **kwargs)
     if check and done.returncode != 0:
         raise AssertionError(f"{program} failed: {done.stderr[-3000:]}")
+    return done
+
+
+def run_rust(binary, *args, check=True, **kwargs):
+    """The Rust binary, on the ONNX Runtime library of this environment's wheel."""
+    import ort_dylib
+
+    env = {**os.environ, "ORT_DYLIB_PATH": str(ort_dylib.library_path()), **kwargs.pop("env", {})}
+    done = subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True, env=env, **kwargs)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{binary} failed: {done.stderr[-3000:]}")
     return done
 
 
@@ -68,8 +110,11 @@ def smoke(tmp_path_factory):
 @pytest.fixture(scope="session")
 def smoke_models(smoke):
     workdir = smoke["workdir"]
-    return {"torch": workdir / "data/models/smoke-minilm/torch", "onnx": workdir / "data/models/smoke-minilm/onnx",
-            "rust": workdir / "bin" / "onnxruntime-ner"}
+    return {
+        "torch": workdir / "data/models/smoke-minilm/torch",
+        "onnx": workdir / "data/models/smoke-minilm/onnx",
+        "rust": workdir / "bin" / "onnxruntime-ner",
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The corpus reader's rules (the Rust reader has the same, tested by cargo test)."""
 
 import pytest
+
 from nerlib.corpus import CorpusError, decode_corpus, read_corpus
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import REPO, planned_jobs, read_json, run_method, run_snakemake
 
 LEAN = "scripts/ort-lean.py"
@@ -36,15 +37,27 @@ def test_awkward_corpora_give_line_aligned_predictions(name, smoke_models, ort_d
     corpus = write(tmp_path / "corpus.txt", ALIGNED_CORPORA[name])
     lines = corpus.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").split("\n")[:-1]
     run_method(LEAN, "-b", "2", "-m", smoke_models["onnx"], "-o", tmp_path / "lean.jsonl", corpus)
-    rust = subprocess.run([str(smoke_models["rust"]), "-b", "2", "-m", str(smoke_models["onnx"]), "-o",
-                           str(tmp_path / "rust.jsonl"), str(corpus)], capture_output=True, text=True,
-                          env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+    rust = subprocess.run(
+        [
+            str(smoke_models["rust"]),
+            "-b",
+            "2",
+            "-m",
+            str(smoke_models["onnx"]),
+            "-o",
+            str(tmp_path / "rust.jsonl"),
+            str(corpus),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
+    )
     assert rust.returncode == 0, rust.stderr
     predicted = [json.loads(line) for line in (tmp_path / "lean.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(predicted) == len(lines)
-    for line, entities in zip(lines, predicted):
+    for line, entities in zip(lines, predicted, strict=True):
         for entity in entities:
-            assert line[entity["start"]: entity["end"]] == entity["text"]
+            assert line[entity["start"] : entity["end"]] == entity["text"]
     assert (tmp_path / "rust.jsonl").read_bytes() == (tmp_path / "lean.jsonl").read_bytes()
 
 
@@ -70,8 +83,12 @@ def test_unusable_corpus_stops_the_run_before_any_job(name, tmp_path):
 def test_invalid_utf8_names_the_line_in_every_method(smoke_models, ort_dylib, tmp_path):
     corpus = write(tmp_path / "c.txt", b"ok\n\xff\n")
     lean = run_method(LEAN, "-m", smoke_models["onnx"], corpus, check=False)
-    rust = subprocess.run([str(smoke_models["rust"]), "-m", str(smoke_models["onnx"]), str(corpus)],
-                          capture_output=True, text=True, env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+    rust = subprocess.run(
+        [str(smoke_models["rust"]), "-m", str(smoke_models["onnx"]), str(corpus)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
+    )
     for done in (lean, rust):
         assert done.returncode != 0
         assert done.stderr.strip().endswith(f"{corpus}:2: invalid UTF-8 (byte 0xff)")
@@ -85,8 +102,12 @@ def test_corrupt_onnx_model_is_named(smoke_models, ort_dylib, tmp_path):
     shutil.copytree(smoke_models["onnx"], broken)
     write(broken / "model.onnx", (smoke_models["onnx"] / "model.onnx").read_bytes()[:1000])
     lean = run_method(LEAN, "-m", broken, REPO / "tests/data/tricky.txt", check=False)
-    rust = subprocess.run([str(smoke_models["rust"]), "-m", str(broken), str(REPO / "tests/data/tricky.txt")],
-                          capture_output=True, text=True, env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+    rust = subprocess.run(
+        [str(smoke_models["rust"]), "-m", str(broken), str(REPO / "tests/data/tricky.txt")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
+    )
     for done in (lean, rust):
         assert done.returncode != 0 and "Traceback" not in done.stderr
         assert f"{broken}/model.onnx: cannot load ONNX model" in done.stderr.strip().splitlines()[-1]
@@ -105,7 +126,7 @@ def test_truncated_safetensors_is_named(smoke_models, tmp_path):
 
 
 def test_paths_with_spaces_quotes_and_semicolons_run_nothing_unintended(tmp_path):
-    strange = tmp_path / "we'ird \"dir\"; touch PWNED"
+    strange = tmp_path / 'we\'ird "dir"; touch PWNED'
     strange.mkdir()
     corpus = strange / "my corpus; rm -rf x.txt"
     corpus.write_text("Peter Blackburn visited Brussels .\n", encoding="utf-8")
@@ -133,10 +154,14 @@ def fault_config(tmp_path, **benchmark):
 def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(smoke, tmp_path):
     """CUDA forced on a host without a GPU: those cells fail, the CPU cells and tables survive."""
     config = fault_config(tmp_path, methods=["ort-lean", "onnxruntime-ner"], devices=["cpu", "cuda"])
-    done = run_snakemake(smoke["workdir"], "--cores", "1", configfile=config, check=False,
-                         env={"NERBENCH_DEVICES": "cpu,cuda"})
+    done = run_snakemake(
+        smoke["workdir"], "--cores", "1", configfile=config, check=False, env={"NERBENCH_DEVICES": "cpu,cuda"}
+    )
     assert done.returncode != 0
-    assert "verify: the grid has problems" in done.stderr and "ort-lean -d cuda -b 4: not checked: the cell failed" in done.stderr
+    assert (
+        "verify: the grid has problems" in done.stderr
+        and "ort-lean -d cuda -b 4: not checked: the cell failed" in done.stderr
+    )
     results = smoke["workdir"] / "results" / "faults"
     tables = (results / "tables.md").read_text()
     assert "## Failed cells" in tables and "logs/cells/ort-lean/cuda-bs4.log" in tables
@@ -148,7 +173,9 @@ def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(
 
 def test_a_hung_cell_is_stopped_by_the_time_limit(smoke, tmp_path):
     config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"], timeout_s=1)
-    done = run_snakemake(smoke["workdir"], "--cores", "1", "--forcerun", "benchmark_cell", configfile=config, check=False)
+    done = run_snakemake(
+        smoke["workdir"], "--cores", "1", "--forcerun", "benchmark_cell", configfile=config, check=False
+    )
     assert done.returncode != 0
     cell = read_json(smoke["workdir"] / "results/faults/cells/baseline/cpu-bs4.json")
     assert cell["status"] == "failed" and "timed out after 1 s" in cell["reason"]
@@ -161,11 +188,24 @@ def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
     config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"])
     results = workdir / "results" / "faults"
     cell, log = results / "cells/baseline/cpu-bs4.json", results / "logs/cells/baseline/cpu-bs4.log"
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(config), "--cores", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "1",
+    ]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     shutil.rmtree(results, ignore_errors=True)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 180
     while time.time() < deadline and not (log.is_file() and "$ hyperfine" in log.read_text()):
         time.sleep(0.2)
@@ -189,8 +229,11 @@ def test_report_builds(smoke):
 
 
 def test_compare_prints_ratios(smoke, tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "workflow/scripts/compare.py"), str(smoke["results"]), str(smoke["results"])],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "workflow/scripts/compare.py"), str(smoke["results"]), str(smoke["results"])],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "| `ort-lean` | cpu" in done.stdout.replace("  ", " ").replace("  ", " ") or "ort-lean" in done.stdout
     assert "1.00×" in done.stdout

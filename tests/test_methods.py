@@ -7,12 +7,22 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import REPO, read_json, run_method
+import yaml
+
+from conftest import PYTHON_METHODS, REGISTRY, REPO, read_json, run_method
 
 TRICKY = REPO / "tests" / "data" / "tricky.txt"
-PYTHON_METHODS = {"baseline": "torch", "pipelines": "torch", "ort-hf": "onnx", "ort-lean": "onnx"}
+
+
+def nerlib_modules(importtime: str) -> set[str]:
+    """The scripts/nerlib files a `python -X importtime` run imported."""
+    names = {line.split("|")[-1].strip() for line in importtime.splitlines() if "|" in line}
+    return {f"scripts/{name.replace('.', '/')}.py" for name in names if name.startswith("nerlib.")} | (
+        {"scripts/nerlib/__init__.py"} if "nerlib" in names else set()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +30,37 @@ def tricky_predictions(smoke_models, ort_dylib, tmp_path_factory):
     out = tmp_path_factory.mktemp("tricky")
     found = {}
     for method, model in PYTHON_METHODS.items():
-        done = run_method(f"scripts/{method}.py", "-b", "4", "-m", smoke_models[model], "-o", out / f"{method}.jsonl",
-                          "--timings", out / f"{method}.timings.json", TRICKY)
+        done = run_method(
+            REGISTRY["methods"][method]["program"],
+            "-b",
+            "4",
+            "-m",
+            smoke_models[model],
+            "-o",
+            out / f"{method}.jsonl",
+            "--timings",
+            out / f"{method}.timings.json",
+            TRICKY,
+            python_flags=["-X", "importtime"],
+        )
         found[method] = (out / f"{method}.jsonl").read_bytes(), done.stderr, read_json(out / f"{method}.timings.json")
-    rust = subprocess.run([str(smoke_models["rust"]), "-b", "4", "-m", str(smoke_models["onnx"]), "-o", str(out / "rust.jsonl"),
-                           "--timings", str(out / "rust.timings.json"), str(TRICKY)],
-                          capture_output=True, text=True, env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+    rust = subprocess.run(
+        [
+            str(smoke_models["rust"]),
+            "-b",
+            "4",
+            "-m",
+            str(smoke_models["onnx"]),
+            "-o",
+            str(out / "rust.jsonl"),
+            "--timings",
+            str(out / "rust.timings.json"),
+            str(TRICKY),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
+    )
     assert rust.returncode == 0, rust.stderr
     found["onnxruntime-ner"] = (out / "rust.jsonl").read_bytes(), rust.stderr, read_json(out / "rust.timings.json")
     return found
@@ -41,11 +76,11 @@ def test_one_line_per_input_line_and_blank_lines_are_empty(tricky_predictions):
     lines = TRICKY.read_text(encoding="utf-8").split("\n")[:-1]
     predicted = [json.loads(line) for line in tricky_predictions["pipelines"][0].decode().splitlines()]
     assert len(predicted) == len(lines)
-    for line, entities in zip(lines, predicted):
+    for line, entities in zip(lines, predicted, strict=True):
         if not line.strip():
             assert entities == []
         for entity in entities:
-            assert line[entity["start"]: entity["end"]] == entity["text"]
+            assert line[entity["start"] : entity["end"]] == entity["text"]
 
 
 def test_the_long_sentence_is_truncated_and_counted_the_same_everywhere(tricky_predictions):
@@ -60,7 +95,9 @@ def test_the_long_sentence_is_truncated_and_counted_the_same_everywhere(tricky_p
 
 def test_timings_cover_every_phase(tricky_predictions):
     for method, (_, _, timings) in tricky_predictions.items():
-        assert set(timings["phases"]) == {"startup", "load", "tokenize", "transfer", "inference", "decode", "output"}, method
+        assert set(timings["phases"]) == {"startup", "load", "tokenize", "transfer", "inference", "decode", "output"}, (
+            method
+        )
         assert timings["phases"]["inference"] > 0, method
 
 
@@ -72,13 +109,54 @@ def test_smoke_cells_byte_identical_to_the_reference(smoke):
         assert path.read_bytes() == reference, path
 
 
-def test_ort_lean_imports_neither_torch_nor_transformers(smoke_models):
-    done = subprocess.run([sys.executable, "-X", "importtime", str(REPO / "scripts/ort-lean.py"), "-m",
-                           str(smoke_models["onnx"]), str(TRICKY)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+def test_ort_lean_imports_neither_torch_nor_transformers(tricky_predictions):
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in tricky_predictions["ort-lean"][1].splitlines()}
     assert "onnxruntime" in imported
     assert not imported & {"torch", "transformers", "optimum"}
+
+
+def test_the_registry_lists_exactly_the_nerlib_modules_each_method_imports(tricky_predictions):
+    """An edit re-times the methods whose cells depend on the edited file, and only those."""
+    for method in PYTHON_METHODS:
+        expected = set(REGISTRY["shared"]) | set(REGISTRY["methods"][method]["imports"])
+        assert nerlib_modules(tricky_predictions[method][1]) == expected, method
+
+
+def test_every_export_variant_of_the_registry_has_a_derivation():
+    from export_variant import DERIVATIONS
+
+    assert set(DERIVATIONS) == set(REGISTRY["variants"])
+
+
+def test_the_original_command_lines_run_as_written(smoke, smoke_models, tmp_path):
+    """From the working directory `make bench` ran in: no -m (the model config.yaml names), and
+    the Rust binary without ORT_DYLIB_PATH (it asks the environment's python3 for the library)."""
+    workdir = smoke["workdir"]
+    config = workdir / "config.yaml"
+    config.write_text(yaml.safe_dump({"model": {"name": smoke_models["torch"].parent.name}}))
+    corpus = "data/test-50.txt"
+    reference = (smoke["results"] / "reference.jsonl").read_bytes()
+    env = {key: value for key, value in os.environ.items() if key != "ORT_DYLIB_PATH"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    try:
+        for method in PYTHON_METHODS:
+            out = tmp_path / f"{method}.jsonl"
+            run_method(REGISTRY["methods"][method]["program"], "-d", "cpu", "-b", "8", "-o", out, corpus, cwd=workdir)
+            assert out.read_bytes() == reference, method
+        rust = subprocess.run(
+            ["bin/onnxruntime-ner", "-d", "cpu", "-b", "8", "-o", tmp_path / "rust.jsonl", corpus],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert rust.returncode == 0, rust.stderr
+        assert (tmp_path / "rust.jsonl").read_bytes() == reference
+    finally:
+        config.unlink()
+    done = run_method("scripts/ort-lean.py", corpus, cwd=workdir, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().endswith("no -m MODEL_DIR given, and config.yaml here names no model (model.name)")
 
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
@@ -86,8 +164,12 @@ def test_ort_lean_imports_neither_torch_nor_transformers(smoke_models):
 def test_cuda_without_a_gpu_is_one_clear_line(method, smoke_models, ort_dylib):
     model = smoke_models["torch" if PYTHON_METHODS.get(method) == "torch" else "onnx"]
     if method == "onnxruntime-ner":
-        done = subprocess.run([str(smoke_models["rust"]), "-d", "cuda", "-m", str(model), str(TRICKY)],
-                              capture_output=True, text=True, env={**os.environ, "ORT_DYLIB_PATH": ort_dylib})
+        done = subprocess.run(
+            [str(smoke_models["rust"]), "-d", "cuda", "-m", str(model), str(TRICKY)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
+        )
     else:
         done = run_method(f"scripts/{method}.py", "-d", "cuda", "-m", model, TRICKY, check=False)
     assert done.returncode != 0
@@ -109,13 +191,14 @@ def test_io_binding_gives_the_same_logits_as_a_plain_run(smoke_models):
     """The CUDA path of the ONNX methods, exercised on the CPU device: upload, run, download."""
     import numpy as np
     import onnxruntime
+
     from nerlib.ort_session import IOBinding
 
     session = onnxruntime.InferenceSession(str(smoke_models["onnx"] / "model.onnx"), providers=["CPUExecutionProvider"])
     ids = np.array([[101, 7592, 2088, 102], [101, 2088, 102, 0]], dtype=np.int64)
     mask = (ids != 0).astype(np.int64)
-    binding = IOBinding(session, "cpu")
-    bound = binding.upload(ids, mask)
+    binding = IOBinding(session, "cpu", ["input_ids", "attention_mask"])
+    bound = binding.upload({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
     binding.run(bound)
     expected = session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
     assert np.array_equal(binding.download(bound), expected)

@@ -1,12 +1,13 @@
 """Entity-level scoring against hand-computed cases."""
 
 import pytest
+
 from score import span_f1, tags_from_entities
 
 
 def test_perfect_prediction():
     gold = [["B-PER", "I-PER", "O", "B-LOC"]]
-    assert span_f1(gold, gold) == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert span_f1(gold, gold) == {"entity_precision": 1.0, "entity_recall": 1.0, "f1": 1.0}
 
 
 def test_hand_computed_partial_credit():
@@ -15,21 +16,21 @@ def test_hand_computed_partial_credit():
     predicted = [["B-PER", "O", "O", "B-LOC"], ["O", "B-MISC"]]
     scores = span_f1(gold, predicted)
     # 3 gold, 3 predicted, 1 correct: P = R = 1/3, F1 = 1/3
-    assert scores["precision"] == pytest.approx(1 / 3)
-    assert scores["recall"] == pytest.approx(1 / 3)
+    assert scores["entity_precision"] == pytest.approx(1 / 3)
+    assert scores["entity_recall"] == pytest.approx(1 / 3)
     assert scores["f1"] == pytest.approx(1 / 3)
 
 
 def test_wrong_type_is_wrong():
     scores = span_f1([["B-PER", "I-PER"]], [["B-ORG", "I-ORG"]])
-    assert scores == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    assert scores == {"entity_precision": 0.0, "entity_recall": 0.0, "f1": 0.0}
 
 
 def test_precision_and_recall_differ():
     gold = [["B-PER", "O", "B-LOC", "O"]]
     predicted = [["B-PER", "O", "O", "O"]]
     scores = span_f1(gold, predicted)
-    assert (scores["precision"], scores["recall"]) == (1.0, 0.5)
+    assert (scores["entity_precision"], scores["entity_recall"]) == (1.0, 0.5)
     assert scores["f1"] == pytest.approx(2 / 3)
 
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO, SMOKE, planned_jobs, run_snakemake
+
+from conftest import REPO, SMOKE, config_error_of, planned_jobs, run_snakemake
 
 DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
 
@@ -33,22 +34,45 @@ def test_without_a_gpu_cuda_cells_are_skipped_and_said(tmp_path):
 
 BAD_CONFIGS = [
     ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' does not match"),
-    ({"benchmark": {"methods": ["baseline@int8"]}}, "benchmark.methods[0]: baseline@int8: export variants (@int8) apply to ONNX methods only"),
+    (
+        {"benchmark": {"methods": ["baseline@int8"]}},
+        "benchmark.methods[0]: baseline@int8: export variants (@int8) apply to ONNX methods only",
+    ),
     ({"benchmark": {"batch_sizes": [8, 0]}}, "benchmark.batch_sizes[1]: 0 is less than the minimum of 1"),
     ({"benchmark": {"devices": ["cpu", "tpu"]}}, "benchmark.devices[1]: 'tpu' is not one of"),
     ({"benchmark": {"runs": "three"}}, "benchmark.runs: 'three' is not of type 'integer'"),
     ({"benchmark": {"warp": 9}}, "benchmark: unknown key(s): warp"),
     ({"colour": "blue"}, "config: unknown key(s): colour"),
     ({"corpus": {"file": "no/such/corpus.txt"}}, "corpus.file: no/such/corpus.txt: no such file"),
-    ({"model": {"source": "local", "local": {"path": "no/such/model"}}}, "model.local.path: no/such/model: not a model directory"),
-    ({"model": {"source": "hub", "hub": {"id": "dslim/bert-base-NER", "revision": "main"}}}, "model.hub.revision: 'main' does not match"),
+    (
+        {"model": {"source": "local", "local": {"path": "no/such/model"}}},
+        "model.local.path: no/such/model: not a model directory",
+    ),
+    (
+        {"model": {"source": "hub", "hub": {"id": "dslim/bert-base-NER", "revision": "main"}}},
+        "model.hub.revision: 'main' does not match",
+    ),
     ({"model": {"source": "hub"}}, "model: 'hub' is a required property"),
     ({"model": {"name": "a;rm -rf b"}}, "model.name: 'a;rm -rf b' does not match"),
+    # Whole-number floats would name files bs8.0 or test-1.0k; braces would become wildcards.
+    ({"benchmark": {"batch_sizes": [8.0]}}, "benchmark.batch_sizes[0]: 8.0 is not of type 'integer'"),
+    ({"benchmark": {"runs": 3.0}}, "benchmark.runs: 3.0 is not of type 'integer'"),
+    ({"corpus": {"sentences": 1000.0}}, "corpus.sentences: 1000.0 is not of type 'integer'"),
+    ({"results": "out/{x}"}, "results: out/{x}: braces are not allowed in paths"),
+    ({"corpus": {"file": "my{corpus}.txt"}}, "corpus.file: my{corpus}.txt: braces are not allowed in paths"),
+    ({"model": {"source": "local", "local": {"path": "m{x}"}}}, "model.local.path: m{x}: braces are not allowed"),
 ]
 
 
 @pytest.mark.parametrize("override,message", BAD_CONFIGS, ids=[m.split(":")[0] for _, m in BAD_CONFIGS])
-def test_bad_config_stops_with_one_line_naming_the_key(tmp_path, override, message):
+def test_bad_config_is_one_line_naming_the_key(tmp_path, override, message):
+    error = config_error_of(override, tmp_path)
+    assert error is not None and error.startswith("nerbench: config error: ") and message in error, error
+    assert "\n" not in error
+
+
+@pytest.mark.parametrize("override,message", [BAD_CONFIGS[3], BAD_CONFIGS[8]], ids=["schema", "path"])
+def test_snakemake_stops_on_a_bad_config_before_any_job_with_one_line(tmp_path, override, message):
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump(override))
     done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config, check=False)
@@ -64,7 +88,9 @@ def test_smoke_tables_have_every_method(smoke):
     methods = yaml.safe_load(SMOKE.read_text())["benchmark"]["methods"]
     cpu = tables.split("## CPU")[1].split("## CUDA")[0]
     for method in methods:
-        assert re.search(rf"`{re.escape(method)} -b \d+` +\| [\d.]+ ± [\d.]+ +\| [\d.]+ … [\d.]+ +\| 100\.00%", cpu), method
+        assert re.search(rf"`{re.escape(method)} -b \d+` +\| [\d.]+ ± [\d.]+ +\| [\d.]+ … [\d.]+ +\| 100\.00%", cpu), (
+            method
+        )
     if "cuda" not in os.environ.get("NERBENCH_DEVICES", ""):
         assert "cuda: not available on this host" in tables
     assert (smoke["results"] / "verified.txt").is_file()
@@ -78,8 +104,22 @@ def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
     assert len(summary) == len(config["methods"]) * len(config["devices"]) * len(config["batch_sizes"])
     measured = summary[summary["status"] == "ok"]
     assert len(measured) == len(config["methods"]) * len(config["batch_sizes"])
-    for column in ("mean", "stddev", "median", "min", "max", "user", "system", "agreement_pct", "f1",
-                   "pkg_torch", "pkg_onnxruntime", "cpu_model", "git_commit", "threads"):
+    for column in (
+        "mean",
+        "stddev",
+        "median",
+        "min",
+        "max",
+        "user",
+        "system",
+        "agreement_pct",
+        "f1",
+        "pkg_torch",
+        "pkg_onnxruntime-gpu",
+        "cpu_model",
+        "git_commit",
+        "threads",
+    ):
         assert column in summary.columns, column
     assert (measured["agreement_pct"] == 100).all()
     assert (measured["f1"] > 0).all()
@@ -88,7 +128,14 @@ def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
 def test_rerunning_one_cell_plans_only_that_cell_and_the_tables(smoke):
     cell = "results/smoke/cells/ort-hf/cpu-bs8.json"
     done = run_snakemake(smoke["workdir"], "-n", "--cores", "1", "--forcerun", cell)
-    assert planned_jobs(done.stdout) == {"benchmark_cell": 1, "check_cell": 1, "tables": 1, "plots": 1, "verify": 1, "all": 1}
+    assert planned_jobs(done.stdout) == {
+        "benchmark_cell": 1,
+        "check_cell": 1,
+        "tables": 1,
+        "plots": 1,
+        "verify": 1,
+        "all": 1,
+    }
     assert cell in done.stdout
 
 
@@ -143,9 +190,5 @@ def test_every_config_key_rejects_a_wrong_type_naming_the_key(tmp_path, leaf):
         node[name] = dict(COMPLETE.get(leaf[: depth + 1], {}))
         node = node[name]
     node[leaf[-1]] = {"not": "a valid value"}
-    config = tmp_path / "bad.yaml"
-    config.write_text(yaml.safe_dump(override))
-    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config, check=False)
-    errors = [line for line in done.stderr.splitlines() if "config error" in line]
-    assert done.returncode != 0 and len(errors) == 1, done.stderr
-    assert errors[0].startswith(f"nerbench: config error: {'.'.join(leaf)}: "), errors[0]
+    error = config_error_of(override, tmp_path)
+    assert error is not None and error.startswith(f"nerbench: config error: {'.'.join(leaf)}: "), error

@@ -1,0 +1,182 @@
+"""Every encoder family through every method: a random-weight model of each family with a real
+tokenizer of its kind (WordPiece, byte-level BPE, Unigram), built and exported as the pipeline
+does, run by all five methods on the tricky sentences (one of them longer than 512 tokens)."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PYTHON_METHODS, REGISTRY, REPO, STEPS, run_method, run_rust
+
+TRICKY = REPO / "tests" / "data" / "tricky.txt"
+FAMILIES = ["distilbert", "bert", "electra", "roberta", "xlm-roberta", "deberta-v2", "modernbert"]
+
+# Builds every family in one process (build_model.main with each family's arguments, then the
+# exporter optimum-cli calls), so that torch and transformers are imported once, not 14 times.
+BUILD_ALL = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import build_model
+from optimum.exporters.onnx import main_export
+train, folder = sys.argv[2], sys.argv[3]
+for family in sys.argv[4:]:
+    sys.argv = ["build_model.py", "--source", "random", "--preset", f"{family}-tiny", "--seed", "42",
+                "--train", train, "--out", f"{folder}/{family}/torch"]
+    build_model.main()
+    main_export(f"{folder}/{family}/torch", f"{folder}/{family}/onnx", task="token-classification")
+"""
+
+
+@pytest.fixture(scope="session")
+def family_models(smoke, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("families")
+    train = smoke["workdir"] / "data" / "conll2003" / "train.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD_ALL, str(STEPS), str(train), str(folder), *FAMILIES],
+        capture_output=True,
+        text=True,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return folder
+
+
+@pytest.fixture(scope="session")
+def family_predictions(family_models, smoke_models, tmp_path_factory):
+    """Every method's predictions for every family: {family: {method: (bytes, stderr)}}."""
+    out, rust = tmp_path_factory.mktemp("family-predictions"), smoke_models["rust"]
+    found = {}
+    for family in FAMILIES:
+        models, found[family] = family_models / family, {}
+        for method, kind in PYTHON_METHODS.items():
+            path = out / f"{family}-{method}.jsonl"
+            program = REGISTRY["methods"][method]["program"]
+            done = run_method(program, "-b", "4", "-m", models / kind, "-o", path, TRICKY, check=False)
+            found[family][method] = (path.read_bytes() if path.is_file() else None, done.stderr)
+        path = out / f"{family}-rust.jsonl"
+        done = run_rust(rust, "-b", "4", "-m", models / "onnx", "-o", path, TRICKY, check=False)
+        found[family]["onnxruntime-ner"] = (path.read_bytes() if path.is_file() else None, done.stderr)
+    return found
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_method_gives_the_pipelines_bytes_for_every_family(family, family_predictions):
+    runs = family_predictions[family]
+    reference, _ = runs["pipelines"]
+    assert reference, runs["pipelines"][1][-2000:]
+    for method, (predictions, stderr) in runs.items():
+        assert predictions == reference, f"{family}: {method} differs from the transformers pipeline\n{stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_long_sentence_is_cut_at_one_limit_in_every_method(family, family_predictions):
+    cuts = {
+        method: [line for line in stderr.splitlines() if "truncated" in line]
+        for method, (_, stderr) in family_predictions[family].items()
+        if method != "pipelines"
+    }
+    assert all(len(lines) == 1 for lines in cuts.values()), cuts
+    assert len({lines[0] for lines in cuts.values()}) == 1, cuts
+
+
+def test_the_exports_declare_the_inputs_their_family_takes(family_models):
+    import onnxruntime
+
+    declared = {}
+    for family in FAMILIES:
+        session = onnxruntime.InferenceSession(str(family_models / family / "onnx/model.onnx"))
+        declared[family] = "token_type_ids" in [item.name for item in session.get_inputs()]
+    assert declared == {
+        "distilbert": False,
+        "bert": True,
+        "electra": True,
+        "roberta": False,
+        "xlm-roberta": False,
+        "deberta-v2": False,
+        "modernbert": False,
+    }
+
+
+def test_roberta_families_truncate_at_512_not_at_their_514_positions(family_models):
+    from nerlib.model_inputs import read_model_inputs
+
+    for family in ("roberta", "xlm-roberta"):
+        config = json.loads((family_models / family / "torch/config.json").read_text())
+        assert config["max_position_embeddings"] == 514 and config["pad_token_id"] == 1
+        assert read_model_inputs(family_models / family / "onnx").max_length == 512
+
+
+# ---- refusals: one line naming the file, before any timing -------------------------------------
+
+
+def build_local(path, tmp_path, *extra):
+    out = tmp_path / "normalised"
+    done = subprocess.run(
+        [sys.executable, STEPS / "build_model.py", "--source", "local", "--path", path, "--out", out, *extra],
+        capture_output=True,
+        text=True,
+    )
+    return done, out
+
+
+def refused(done, out, *fragments):
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert last.startswith("build_model.py: error: ") and all(f in last for f in fragments), last
+    assert not out.exists()
+
+
+def test_a_sequence_classifier_is_refused(family_models, tmp_path):
+    from transformers import AutoConfig, BertForSequenceClassification
+
+    model = tmp_path / "sequence"
+    BertForSequenceClassification(AutoConfig.from_pretrained(family_models / "bert/torch")).save_pretrained(model)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        shutil.copy(family_models / "bert/torch" / name, model / name)
+    refused(*build_local(model, tmp_path), "config.json", "BertForSequenceClassification", "not a token classifier")
+
+
+def test_a_slow_only_tokenizer_is_refused(family_models, tmp_path):
+    model = shutil.copytree(family_models / "bert/torch", tmp_path / "slow")
+    (model / "tokenizer.json").unlink()
+    refused(*build_local(model, tmp_path), str(model), "no tokenizer.json")
+
+
+def test_missing_weights_are_refused(family_models, tmp_path):
+    model = shutil.copytree(family_models / "bert/torch", tmp_path / "weightless")
+    (model / "model.safetensors").unlink()
+    refused(*build_local(model, tmp_path), str(model), "no weights")
+
+
+def test_a_label_map_that_does_not_fit_the_classifier_is_refused(family_models, tmp_path):
+    for kind in ("torch", "onnx"):
+        model = shutil.copytree(family_models / f"roberta/{kind}", tmp_path / f"labels-{kind}")
+        config = json.loads((model / "config.json").read_text())
+        config["id2label"] = {"0": "O", "1": "B-PER", "2": "I-PER"}
+        config["label2id"] = {label: int(index) for index, label in config["id2label"].items()}
+        (model / "config.json").write_text(json.dumps(config))
+        refused(*build_local(model, tmp_path), "id2label", "3 labels")
+
+
+def test_an_export_without_logits_is_refused(family_models, tmp_path):
+    import onnx
+
+    model = shutil.copytree(family_models / "bert/onnx", tmp_path / "no-logits")
+    graph = onnx.load(str(model / "model.onnx"))
+    for node in graph.graph.node:
+        node.output[:] = ["scores" if name == "logits" else name for name in node.output]
+    graph.graph.output[0].name = "scores"
+    onnx.save(graph, str(model / "model.onnx"))
+    refused(*build_local(model, tmp_path), "model.onnx", "no output named logits")
+
+
+def test_an_onnx_export_alone_is_imported_and_runs_in_the_onnx_methods(family_models, tmp_path):
+    done, out = build_local(family_models / "xlm-roberta/onnx", tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    info = json.loads((out / "model_info.json").read_text())
+    assert info["format"] == "onnx" and len(info["sha256"]) == 64
+    lean = run_method("scripts/ort-lean.py", "-m", out, "-o", tmp_path / "lean.jsonl", TRICKY)
+    assert lean.returncode == 0 and (tmp_path / "lean.jsonl").stat().st_size > 0
