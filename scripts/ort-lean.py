@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
+from nerlib.cli import positive_int
 from nerlib.frame import MethodError, encoded_from_tokenizers, label_map, read_model_config, run
 from nerlib.ort_session import (
     IOBinding,
@@ -23,25 +24,41 @@ class LeanBackend:
     def __init__(self, args):
         self.id2label = label_map(read_model_config(args.model))
         self.tokenizer, self.pad_id = load_tokenizer(args.model)
+        if args.workers > args.threads or (args.workers > 1 and args.device == "cuda"):
+            raise MethodError(f"--workers {args.workers}: at most --threads ({args.threads}), on the CPU")
+        self.workers = args.workers
         path = Path(args.model) / "model.onnx"
         providers = execution_providers(args.device)
+        options = session_options(args.threads // args.workers)
         try:
-            self.session = onnxruntime.InferenceSession(str(path), session_options(args.threads), providers=providers)
+            self.sessions = [
+                onnxruntime.InferenceSession(str(path), options, providers=providers) for _ in range(args.workers)
+            ]
         except Exception as error:  # onnxruntime raises its own exception types
             raise MethodError(f"{path}: cannot load ONNX model: {str(error).splitlines()[0]}") from None
-        check_providers(self.session, args.device)
-        graph_logits(self.session, path)
+        session = self.sessions[0]
+        check_providers(session, args.device)
+        graph_logits(session, path)
         # Exactly the inputs the graph declares: token_type_ids for BERT, ELECTRA, DeBERTa exports.
-        self.input_names = graph_inputs(self.session, path)
+        self.input_names = graph_inputs(session, path)
         # On CUDA the frame times the copies to and from the GPU apart from the inference.
-        self.io_binding = IOBinding(self.session, "cuda", self.input_names) if args.device == "cuda" else None
+        self.io_binding = IOBinding(session, "cuda", self.input_names) if args.device == "cuda" else None
 
     def encode(self, lines):
         return encoded_from_tokenizers(self.tokenizer.encode_batch(lines))
 
-    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return self.session.run(["logits"], {name: inputs[name] for name in self.input_names})[0]
+    def logits(self, inputs: dict[str, np.ndarray], worker: int = 0) -> np.ndarray:
+        return self.sessions[worker].run(["logits"], {name: inputs[name] for name in self.input_names})[0]
+
+
+def extra_arguments(parser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="data parallelism: N sessions of threads/N intra-op threads each, taking batches as they come",
+    )
 
 
 if __name__ == "__main__":
-    run(__doc__, "onnx", LeanBackend)
+    run(__doc__, "onnx", LeanBackend, extra_arguments=extra_arguments)

@@ -20,6 +20,7 @@ pub struct Padded {
     pub input_ids: Vec<i64>,
     pub attention_mask: Vec<i64>,
     pub token_type_ids: Vec<i64>,
+    pub rows: usize,
     pub width: usize,
 }
 
@@ -41,7 +42,7 @@ pub fn pad_batch(batch: &[Row], pad_id: u32) -> Padded {
             token_type_ids[row * width + column] = sentence.type_ids.get(column).copied().unwrap_or(0) as i64;
         }
     }
-    Padded { input_ids, attention_mask, token_type_ids, width }
+    Padded { input_ids, attention_mask, token_type_ids, rows: batch.len(), width }
 }
 
 #[cfg(test)]

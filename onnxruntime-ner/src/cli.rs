@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub const USAGE: &str = "usage: onnxruntime-ner [-d cpu|cuda] [-b N] [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] \
-                         [--sort] [--threads N] [--] FILE";
+                         [--sort] [--threads N] [--workers N] [--] FILE";
 
 /// config.yaml in the working directory: without -m, the model it names is the one read.
 const CONFIG: &str = "config.yaml";
@@ -18,6 +18,8 @@ pub struct Args {
     pub timings: Option<PathBuf>,
     pub sort: bool,
     pub threads: usize,
+    /// Data parallelism: sessions of threads / workers intra-op threads each (scripts/ort-lean.py).
+    pub workers: usize,
     pub file: PathBuf,
 }
 
@@ -47,6 +49,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
         timings: None,
         sort: false,
         threads: 0,
+        workers: 1,
         file: PathBuf::new(),
     };
     let mut model = None;
@@ -68,6 +71,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--timings" => args.timings = Some(value()?.into()),
             "--threads" => threads = Some(positive(arg, &value()?)?),
             "--sort" => args.sort = true,
+            "--workers" => args.workers = positive(arg, &value()?)?,
             "-h" | "--help" => return Err(USAGE.into()),
             // Everything after "--" is a file, even a name that starts with "-".
             "--" => files.extend(iter.by_ref().cloned()),
@@ -84,6 +88,9 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
         None => configured_model(Path::new(CONFIG))?,
     };
     args.threads = threads.unwrap_or_else(crate::timings::physical_cores);
+    if args.workers > args.threads || (args.workers > 1 && args.device == "cuda") {
+        return Err(format!("--workers {}: at most --threads ({}), on the CPU", args.workers, args.threads));
+    }
     Ok(args)
 }
 

@@ -14,27 +14,32 @@ use onnxruntime_ner::timings::PhaseTimer;
 use onnxruntime_ner::{batching, corpus, model};
 
 fn predict(args: &Args, lines: &[String], timer: &mut PhaseTimer) -> Result<Vec<Vec<Entity>>, String> {
-    let mut model = timer.phase("load", || model::Model::load(&args.model, &args.device, args.threads))?;
-    let encoded = timer.phase("tokenize", || model.encode(lines))?;
-    let cut: Vec<usize> = encoded.iter().map(|e| e.cut_tokens).filter(|&n| n > 0).collect();
-    timer.note("truncated_sentences", cut.len());
-    timer.note("truncated_tokens", cut.iter().sum::<usize>());
-    if !cut.is_empty() {
-        eprintln!(
-            "note: {} sentence(s) longer than the model's limit were truncated; {} token(s) were not classified",
-            cut.len(),
-            cut.iter().sum::<usize>()
-        );
-    }
-    let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
+    let mut model =
+        timer.phase("load", || model::Model::load(&args.model, &args.device, args.threads, args.workers))?;
+    // Tokenize once and pad every batch first (scripts/nerlib/frame.py does the same), so that
+    // inference can run its batches on one session or on several side by side.
+    let (encoded, batches, padded) = timer.phase("tokenize", || -> Result<_, String> {
+        let encoded = model.encode(lines)?;
+        let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
+        let batches = batching::batch_indices(&lengths, args.batch_size, args.sort);
+        let padded: Vec<batching::Padded> = batches
+            .iter()
+            .map(|indices| {
+                let rows: Vec<batching::Row> = indices
+                    .iter()
+                    .map(|&i| batching::Row { ids: &encoded[i].ids, type_ids: &encoded[i].type_ids })
+                    .collect();
+                batching::pad_batch(&rows, model.pad_id)
+            })
+            .collect();
+        Ok((encoded, batches, padded))
+    })?;
+    note_truncation(timer, &encoded);
+    let logits = timer.phase("inference", || model.logits(&padded))?;
     let mut predictions = vec![Vec::new(); lines.len()];
-    for indices in batching::batch_indices(&lengths, args.batch_size, args.sort) {
-        let rows: Vec<batching::Row> =
-            indices.iter().map(|&i| batching::Row { ids: &encoded[i].ids, type_ids: &encoded[i].type_ids }).collect();
-        let padded = timer.phase("tokenize", || batching::pad_batch(&rows, model.pad_id));
-        let logits = timer.phase("inference", || model.logits(&padded, indices.len()))?;
-        timer.phase("decode", || {
-            let classes = model.id2label.len();
+    timer.phase("decode", || {
+        let classes = model.id2label.len();
+        for ((indices, padded), logits) in batches.iter().zip(&padded).zip(&logits) {
             for (row, &index) in indices.iter().enumerate() {
                 let item = &encoded[index];
                 let tokens: Vec<(&str, usize, usize)> = (0..item.ids.len())
@@ -47,9 +52,22 @@ fn predict(args: &Args, lines: &[String], timer: &mut PhaseTimer) -> Result<Vec<
                     .collect();
                 predictions[index] = decode::group_entities(&lines[index], &tokens);
             }
-        });
-    }
+        }
+    });
     Ok(predictions)
+}
+
+fn note_truncation(timer: &mut PhaseTimer, encoded: &[model::Encoded]) {
+    let cut: Vec<usize> = encoded.iter().map(|e| e.cut_tokens).filter(|&n| n > 0).collect();
+    timer.note("truncated_sentences", cut.len());
+    timer.note("truncated_tokens", cut.iter().sum::<usize>());
+    if !cut.is_empty() {
+        eprintln!(
+            "note: {} sentence(s) longer than the model's limit were truncated; {} token(s) were not classified",
+            cut.len(),
+            cut.iter().sum::<usize>()
+        );
+    }
 }
 
 fn run(argv: &[String]) -> Result<(), String> {

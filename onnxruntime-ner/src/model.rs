@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use ort::ep;
 use ort::session::{Session, SessionInputValue};
@@ -11,6 +13,9 @@ use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::batching::Padded;
 use crate::model_inputs::{pad_token, read_json, truncation_limit};
+
+/// Where a worker leaves one batch's logits (or its error).
+type Slot = Mutex<Option<Result<Vec<f32>, String>>>;
 
 /// The inputs the frame can give a token-classification graph (scripts/nerlib/ort_session.py).
 const KNOWN_INPUTS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];
@@ -24,7 +29,8 @@ pub struct Encoded {
 }
 
 pub struct Model {
-    session: Session,
+    /// One session per worker: data parallelism runs batches on them side by side.
+    sessions: Vec<Session>,
     tokenizer: Tokenizer,
     input_names: Vec<String>,
     pub id2label: Vec<String>,
@@ -87,7 +93,8 @@ fn graph_inputs(session: &Session, onnx: &Path) -> Result<Vec<String>, String> {
 }
 
 impl Model {
-    pub fn load(dir: &Path, device: &str, threads: usize) -> Result<Model, String> {
+    /// `workers` sessions of threads / workers intra-op threads each.
+    pub fn load(dir: &Path, device: &str, threads: usize, workers: usize) -> Result<Model, String> {
         let config_path = dir.join("config.json");
         let config = read_json(&config_path)?;
         let id2label = labels(&config, &config_path)?;
@@ -99,26 +106,31 @@ impl Model {
             .build()
             .map_err(|e| e.to_string())?;
         let onnx = dir.join("model.onnx");
-        let mut builder = Session::builder(&environment)
-            .map_err(|e| e.to_string())?
-            .with_intra_threads(threads)
-            .map_err(|e| e.to_string())?
-            .with_inter_threads(1)
-            .map_err(|e| e.to_string())?;
         if device == "cuda" {
             for failure in crate::runtime::preload_cuda_libraries(&library) {
                 eprintln!("note: not loaded: {failure}");
             }
-            // error_on_failure: without it ort silently falls back to the CPU. No TF32: the
-            // provider's default would compute fp32 products in TF32 (see nerlib/ort_session.py).
-            builder = builder
-                .with_execution_providers([ep::CUDA::default().with_tf32(false).build().error_on_failure()])
-                .map_err(|e| format!("-d cuda: the CUDA execution provider is not usable: {e}"))?;
         }
-        let session =
-            builder.commit_from_file(&onnx).map_err(|e| format!("{}: cannot load ONNX model: {e}", onnx.display()))?;
-        let input_names = graph_inputs(&session, &onnx)?;
-        Ok(Model { session, tokenizer, input_names, id2label, pad_id })
+        let sessions = (0..workers)
+            .map(|_| {
+                let mut builder = Session::builder(&environment)
+                    .map_err(|e| e.to_string())?
+                    .with_intra_threads(threads / workers)
+                    .map_err(|e| e.to_string())?
+                    .with_inter_threads(1)
+                    .map_err(|e| e.to_string())?;
+                if device == "cuda" {
+                    // error_on_failure: without it ort silently falls back to the CPU. No TF32: the
+                    // provider's default would compute fp32 products in TF32 (see nerlib/ort_session.py).
+                    builder = builder
+                        .with_execution_providers([ep::CUDA::default().with_tf32(false).build().error_on_failure()])
+                        .map_err(|e| format!("-d cuda: the CUDA execution provider is not usable: {e}"))?;
+                }
+                builder.commit_from_file(&onnx).map_err(|e| format!("{}: cannot load ONNX model: {e}", onnx.display()))
+            })
+            .collect::<Result<Vec<Session>, String>>()?;
+        let input_names = graph_inputs(&sessions[0], &onnx)?;
+        Ok(Model { sessions, tokenizer, input_names, id2label, pad_id })
     }
 
     pub fn encode(&self, lines: &[String]) -> Result<Vec<Encoded>, String> {
@@ -139,21 +151,43 @@ impl Model {
             .collect())
     }
 
-    /// Logits for the padded batch, row-major [rows, width, labels].
-    pub fn logits(&mut self, batch: &Padded, rows: usize) -> Result<Vec<f32>, String> {
-        let shape = [rows, batch.width];
-        let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::new();
-        for name in &self.input_names {
-            let values = match name.as_str() {
-                "input_ids" => &batch.input_ids,
-                "attention_mask" => &batch.attention_mask,
-                _ => &batch.token_type_ids,
-            };
-            let tensor = Tensor::from_array((shape, values.clone())).map_err(|e| e.to_string())?;
-            inputs.push((Cow::Owned(name.clone()), tensor.into()));
+    /// Logits of every padded batch, row-major [rows, width, labels] each, in batch order: on one
+    /// session, or with each worker's session taking the next batch as soon as it is free.
+    pub fn logits(&mut self, batches: &[Padded]) -> Result<Vec<Vec<f32>>, String> {
+        let names = &self.input_names;
+        if self.sessions.len() == 1 {
+            return batches.iter().map(|batch| run_batch(&mut self.sessions[0], names, batch)).collect();
         }
-        let outputs = self.session.run(inputs).map_err(|e| format!("inference failed: {e}"))?;
-        let (_, logits) = outputs["logits"].try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
-        Ok(logits.to_vec())
+        let next = AtomicUsize::new(0);
+        let results: Vec<Slot> = batches.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for session in self.sessions.iter_mut() {
+                let (next, results) = (&next, &results);
+                scope.spawn(move || loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = batches.get(index) else { break };
+                    *results[index].lock().expect("no worker panics holding it") =
+                        Some(run_batch(session, names, batch));
+                });
+            }
+        });
+        results.into_iter().map(|slot| slot.into_inner().expect("unpoisoned").expect("every batch ran")).collect()
     }
+}
+
+fn run_batch(session: &mut Session, input_names: &[String], batch: &Padded) -> Result<Vec<f32>, String> {
+    let shape = [batch.rows, batch.width];
+    let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::new();
+    for name in input_names {
+        let values = match name.as_str() {
+            "input_ids" => &batch.input_ids,
+            "attention_mask" => &batch.attention_mask,
+            _ => &batch.token_type_ids,
+        };
+        let tensor = Tensor::from_array((shape, values.clone())).map_err(|e| e.to_string())?;
+        inputs.push((Cow::Owned(name.clone()), tensor.into()));
+    }
+    let outputs = session.run(inputs).map_err(|e| format!("inference failed: {e}"))?;
+    let (_, logits) = outputs["logits"].try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
+    Ok(logits.to_vec())
 }

@@ -42,8 +42,9 @@ def positive_int(text: str) -> int:
     return value
 
 
-def parse_args(description: str, model_kind: str, argv=None) -> argparse.Namespace:
-    """`model_kind` is the directory the method reads: "torch" (transformers) or "onnx" (the export)."""
+def parse_args(description: str, model_kind: str, argv=None, extra_arguments=None) -> argparse.Namespace:
+    """`model_kind` is the directory the method reads: "torch" (transformers) or "onnx" (the export);
+    `extra_arguments(parser)` adds the options only one method has."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("file", help="UTF-8 text, one sentence per line")
     parser.add_argument("-d", "--device", choices=("cpu", "cuda"), default="cpu")
@@ -57,6 +58,8 @@ def parse_args(description: str, model_kind: str, argv=None) -> argparse.Namespa
         "--sort", action="store_true", help="batch sentences sorted by token count (output stays in input order)"
     )
     parser.add_argument("--threads", type=positive_int, default=None, help="intra-op threads (default: physical cores)")
+    if extra_arguments:
+        extra_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads is None:
         args.threads = physical_cores()

@@ -40,11 +40,13 @@ class Backend(Protocol):
     id2label: dict[int, str]
     pad_id: int
     io_binding: DeviceCopies | None  # None: logits() does the copies inside the inference phase
+    workers: int  # sessions that run batches side by side (data parallelism); 1 for most
 
     def encode(self, lines: list[str]) -> list[Encoded]: ...
 
-    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """[rows, width, labels] for a padded batch (input_ids, attention_mask, token_type_ids)."""
+    def logits(self, inputs: dict[str, np.ndarray], worker: int = 0) -> np.ndarray:
+        """[rows, width, labels] for a padded batch (input_ids, attention_mask, token_type_ids), on
+        the given worker's session."""
 
 
 def configured_model(kind: str) -> str:
@@ -95,15 +97,20 @@ def predict_with_backend(backend: Backend, args, lines: list[str], timer: PhaseT
         return []  # an empty corpus: an empty predictions file, as from every method
     with timer.phase("tokenize"):
         encoded = backend.encode(lines)
+        batches = [
+            (indices, pad_batch([encoded[index] for index in indices], backend.pad_id))
+            for indices in batch_indices([len(item.ids) for item in encoded], args.batch_size, args.sort)
+        ]
     note_truncation(timer, encoded)
+    if backend.workers > 1:
+        with timer.phase("inference"):
+            logits = infer_in_parallel(backend, [inputs for _, inputs in batches])
+    else:
+        logits = [infer(backend, inputs, timer) for _, inputs in batches]
     predictions: list[list[dict]] = [[] for _ in lines]
-    for indices in batch_indices([len(item.ids) for item in encoded], args.batch_size, args.sort):
-        batch = [encoded[index] for index in indices]
-        with timer.phase("tokenize"):
-            inputs = pad_batch(batch, backend.pad_id)
-        logits = infer(backend, inputs, timer)
-        with timer.phase("decode"):
-            label_ids = logits.argmax(axis=-1)
+    with timer.phase("decode"):
+        for (indices, _), scores in zip(batches, logits, strict=True):
+            label_ids = scores.argmax(axis=-1)
             for row, index in enumerate(indices):
                 item = encoded[index]
                 predictions[index] = decode_sentence(
@@ -125,6 +132,27 @@ def infer(backend: Backend, inputs: dict[str, np.ndarray], timer: PhaseTimer) ->
         binding.run(bound)
     with timer.phase("transfer"):
         return binding.download(bound)
+
+
+def infer_in_parallel(backend: Backend, batches: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+    """Data parallelism: each of the backend's workers (a session of its own) takes the next batch
+    as soon as it is free, longest first when sorted; results come back in batch order."""
+    import queue  # here, not at the top: most methods never run in parallel, and imports are timed
+    from concurrent.futures import ThreadPoolExecutor
+
+    free = queue.SimpleQueue()
+    for worker in range(backend.workers):
+        free.put(worker)
+
+    def run_batch(inputs):
+        worker = free.get()
+        try:
+            return backend.logits(inputs, worker)
+        finally:
+            free.put(worker)
+
+    with ThreadPoolExecutor(backend.workers) as pool:
+        return list(pool.map(run_batch, batches))
 
 
 def torch_cuda_memory() -> dict:
@@ -151,10 +179,10 @@ def note_truncation(timer: PhaseTimer, encoded: list[Encoded]) -> None:
         )
 
 
-def run_predictor(description: str, model_kind: str, predict: Callable, argv=None) -> None:
+def run_predictor(description: str, model_kind: str, predict: Callable, argv=None, extra_arguments=None) -> None:
     """`model_kind`: the model directory the method reads, "torch" (transformers) or "onnx" (the export)."""
     timer = PhaseTimer()
-    args = parse_args(description, model_kind, argv)
+    args = parse_args(description, model_kind, argv, extra_arguments)
     program = Path(sys.argv[0]).name
     try:
         args.model = args.model or configured_model(model_kind)
@@ -176,10 +204,12 @@ def run_predictor(description: str, model_kind: str, predict: Callable, argv=Non
         sys.exit(f"{program}: error: {target}: cannot write: {error.strerror or error}")
 
 
-def run(description: str, model_kind: str, load_backend: Callable[..., Backend], argv=None) -> None:
+def run(
+    description: str, model_kind: str, load_backend: Callable[..., Backend], argv=None, extra_arguments=None
+) -> None:
     def predict(args, lines, timer):
         with timer.phase("load"):
             backend = load_backend(args)
         return predict_with_backend(backend, args, lines, timer)
 
-    run_predictor(description, model_kind, predict, argv)
+    run_predictor(description, model_kind, predict, argv, extra_arguments)
