@@ -10,6 +10,7 @@ from nerlib.torch_device import load_torch_model, torch_device
 
 
 class TorchBackend(TransformersEncoder):
+    workers = 1
     io_binding = None  # torch copies to the device inside logits()
 
     def __init__(self, args):
@@ -18,7 +19,7 @@ class TorchBackend(TransformersEncoder):
         self.model = load_torch_model(args.model, self.device)
         self.id2label = label_map(self.model.config.to_dict())
 
-    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    def logits(self, inputs: dict[str, np.ndarray], worker: int = 0) -> np.ndarray:
         # What the tokenizer returns (token_type_ids for BERT-like tokenizers), as a model expects.
         tensors = {name: torch.from_numpy(inputs[name]).to(self.device) for name in self.input_names}
         with torch.inference_mode():

@@ -11,6 +11,7 @@ from nerlib.ort_session import check_providers, execution_providers, graph_input
 
 
 class OptimumBackend(TransformersEncoder):
+    workers = 1
     io_binding = None  # optimum's own IO binding takes torch tensors only; the frame passes numpy arrays
 
     def __init__(self, args):
@@ -33,7 +34,7 @@ class OptimumBackend(TransformersEncoder):
         # Exactly the inputs the graph declares, from what the tokenizer gave.
         self.input_names = graph_inputs(self.model.session, args.model)
 
-    def logits(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    def logits(self, inputs: dict[str, np.ndarray], worker: int = 0) -> np.ndarray:
         return self.model(**{name: inputs[name] for name in self.input_names}).logits
 
 

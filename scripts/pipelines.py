@@ -6,14 +6,14 @@ from transformers import pipeline
 
 from nerlib.batching import processing_order
 from nerlib.frame import run_predictor
-from nerlib.hf import load_tokenizer
+from nerlib.hf import load_auto_tokenizer
 from nerlib.torch_device import load_torch_model, torch_device
 
 
 def predict(args, lines, timer):
     with timer.phase("load"):
         device = torch_device(args.device, args.threads)
-        tokenizer = load_tokenizer(args.model)
+        tokenizer = load_auto_tokenizer(args.model)
         ner = pipeline(
             "token-classification",
             model=load_torch_model(args.model, device),

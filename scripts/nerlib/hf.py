@@ -12,7 +12,7 @@ from .model_inputs import pad_id, read_model_inputs
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 
-def load_tokenizer(model_dir: str):
+def load_auto_tokenizer(model_dir: str):
     missing = [name for name in TOKENIZER_FILES if not (Path(model_dir) / name).is_file()]
     if missing:
         raise MethodError(f"{model_dir}: tokenizer file(s) missing: {', '.join(missing)}")
@@ -24,7 +24,7 @@ class TransformersEncoder:
     (nerlib/model_inputs.py); `input_names` are the inputs the tokenizer gives the model."""
 
     def __init__(self, model_dir: str):
-        self.tokenizer = load_tokenizer(model_dir)
+        self.tokenizer = load_auto_tokenizer(model_dir)
         inputs = read_model_inputs(model_dir)
         self.max_length = inputs.max_length
         self.pad_id = pad_id(inputs, self.tokenizer.backend_tokenizer.token_to_id, model_dir)

@@ -13,20 +13,37 @@ rule benchmark_cell:
         **CELL_WILDCARDS,
     conda:
         lambda w: method_env(w.method)
-    # All cores: Snakemake then never runs a timed cell beside any other job, whatever --cores.
-    threads: workflow.cores
+    # All cores: Snakemake then never runs a timed cell beside any other job, whatever --cores;
+    # on a cluster, the job has a node of its machine to itself.
+    threads: machine_threads
+    resources:
+        slurm_partition=machine_resources("slurm_partition"),
+        slurm_account=machine_resources("slurm_account"),
+        slurm_extra=machine_resources("slurm_extra"),
+        cpus_per_task=machine_resources("cpus_per_task"),
+        mem_mb=machine_resources("mem_mb"),
+        runtime=machine_resources("runtime"),
+        gpu=machine_resources("gpu"),
+        gres=machine_resources("gres"),
     params:
         cell=wildcard_cell,
         bench=config["benchmark"],
         config_sha256=CONFIG_SHA256,
-        sort=lambda w: "--sort" if wildcard_cell(w)["sort"] else "",
+        method_args=lambda w: shlex.join(method_arguments(w.method)),
+        partition=lambda w: (
+            f"--partition {shlex.quote(machine_at(w.where)['partition'])}"
+            if on_scheduler(machine_at(w.where))
+            else ""
+        ),
     shell:
-        "python {input.script:q} --method {wildcards.method} --device {wildcards.device}"
+        "python {input.script:q} --machine {params.cell[machine]} {params.partition} --method {wildcards.method}"
+        " --device {wildcards.device}"
         " --batch-size {wildcards.batch_size} --program {params.cell[executable]:q} --model {input.model:q}"
         " --corpus {input.corpus:q} --out {output:q} --predictions {params.cell[predictions]:q}"
         " --phases {params.cell[phases]:q} --log {log:q} --warmup {params.bench[warmup]}"
         " --runs {params.bench[runs]} --threads {params.bench[threads]}"
-        " --timeout {params.bench[timeout_s]} --config-sha256 {params.config_sha256} {params.sort} > {log:q} 2>&1"
+        " --timeout {params.bench[timeout_s]} --config-sha256 {params.config_sha256}"
+        " --method-args={params.method_args:q} > {log:q} 2>&1"
 
 
 rule reference_predictions:

@@ -90,24 +90,58 @@ def load_registry():
 REGISTRY = load_registry()
 METHODS = REGISTRY["methods"]
 EXPORT_VARIANTS = REGISTRY["variants"]
+OPTIONS = REGISTRY["options"]
 
-# A grid method is a program of the registry, optionally on an ONNX export variant (@o2, @int8,
-# ...) and with length-sorted batches (+sort), e.g. ort-lean@int8+sort.
-METHOD_PATTERN = f"({'|'.join(METHODS)})(@({'|'.join(EXPORT_VARIANTS)}))?(\\+sort)?"
+# A grid method is a program of the registry, optionally on an export variant (@o2, @int8, ...)
+# and with run-time options (+sort, +dp, ...), in the registry's order: ort-lean@int8+sort+dp.
+METHOD_PATTERN = f"({'|'.join(METHODS)})(@({'|'.join(EXPORT_VARIANTS)}))?" + "".join(
+    f"(\\+{option})?" for option in OPTIONS
+)
 
 
 def parse_method(method):
-    """{"program": "ort-lean", "variant": "int8", "sort": True} for "ort-lean@int8+sort"."""
-    program, _, sort = method.partition("+")
-    program, _, variant = program.partition("@")
-    return {"program": program, "variant": variant or None, "sort": sort == "sort"}
+    """{"program": "ort-lean", "variant": "int8", "options": ["sort"], "sort": True} for
+    "ort-lean@int8+sort"."""
+    head, *options = method.split("+")
+    program, _, variant = head.partition("@")
+    return {
+        "program": program,
+        "variant": variant or None,
+        "options": options,
+        "sort": "sort" in options,
+    }
+
+
+def method_parts(method):
+    """The registry entries a method is made of: its program, variant and options."""
+    parts = parse_method(method)
+    variant = [EXPORT_VARIANTS[parts["variant"]]] if parts["variant"] else []
+    return (
+        [METHODS[parts["program"]]] + variant + [OPTIONS[o] for o in parts["options"]]
+    )
 
 
 def method_dtype(method):
-    parts = parse_method(method)
-    if parts["variant"]:
-        return EXPORT_VARIANTS[parts["variant"]]["dtype"]
-    return METHODS[parts["program"]]["dtype"]
+    """The number format: the variant's or an option's (bf16), else the program's."""
+    return [part["dtype"] for part in method_parts(method) if "dtype" in part][-1]
+
+
+def method_devices(method):
+    """The devices every part of the method can run on."""
+    devices = {"cpu", "cuda"}
+    for part in method_parts(method):
+        devices &= set(part.get("devices", devices))
+    return devices
+
+
+def method_arguments(method):
+    """The program's own options for this method's run-time options (+sort: --sort, ...);
+    run_cell.py fills in {threads}."""
+    return [
+        arg
+        for option in parse_method(method)["options"]
+        for arg in OPTIONS[option]["arguments"]
+    ]
 
 
 def method_model(method):
@@ -160,9 +194,19 @@ def check_methods(config):
     for index, method in enumerate(config["benchmark"]["methods"]):
         parts = parse_method(method)
         kind = METHODS[parts["program"]]["model"]
-        if parts["variant"] and kind != "onnx":
+        for name, entry in [
+            (f"@{parts['variant']}", EXPORT_VARIANTS.get(parts["variant"]))
+        ] + [(f"+{option}", OPTIONS[option]) for option in parts["options"]]:
+            if entry and parts["program"] not in entry.get(
+                "methods", [parts["program"]]
+            ):
+                config_error(
+                    f"benchmark.methods[{index}]: {method}: {name} applies to {', '.join(entry['methods'])} only"
+                )
+        if not method_devices(method) & set(config["benchmark"]["devices"]):
             config_error(
-                f"benchmark.methods[{index}]: {method}: export variants (@{parts['variant']}) apply to ONNX methods only"
+                f"benchmark.methods[{index}]: {method} runs on {', '.join(sorted(method_devices(method)))} only, "
+                f"and benchmark.devices is {', '.join(config['benchmark']['devices'])}"
             )
         if kind == "torch" and model_format(config) == "onnx":
             config_error(
@@ -288,19 +332,91 @@ def normalised_model():
     return model_dir(MODEL_FORMAT)
 
 
+# ---- machines ------------------------------------------------------------------------------
+
+MACHINE_FOLDER = "machines/{name}/"
+
+
+def machines():
+    """The machines of the config, each with `where`, the folder its cells' files go to under
+    the results folder. Without `machines:` the one machine is the host Snakemake runs on, and
+    its files stay where they always were (where = "")."""
+    named = config["machines"]
+    if not named:
+        return [{"name": "local", "where": ""}]
+    return [
+        {**machine, "where": MACHINE_FOLDER.format(name=machine["name"])}
+        for machine in named
+    ]
+
+
+def machine_at(where):
+    return next(machine for machine in machines() if machine["where"] == where)
+
+
+def machine_devices(machine):
+    return machine.get("devices") or config["benchmark"]["devices"]
+
+
+def on_scheduler(machine):
+    """A machine with a partition is a kind of SLURM node; its cells run in SLURM jobs there."""
+    return "partition" in machine
+
+
+def machine_resources(kind):
+    """SLURM resources of the jobs that must have a machine to themselves (timed cells, the
+    roofline), from the machine's config: a whole node (--exclusive), its partition, account,
+    time, memory, and a GPU for CUDA. Values that are not set are 0 or "", which the SLURM
+    executor leaves out; without SLURM, Snakemake ignores them all."""
+
+    def resource(wildcards):
+        machine = machine_at(wildcards.where)
+        gpu_job = getattr(
+            wildcards, "device", "cuda"
+        ) == "cuda" and "cuda" in machine_devices(machine)
+        if kind == "slurm_extra":
+            return " ".join(["--exclusive", machine.get("slurm_extra", "")]).strip()
+        if kind == "gpu":
+            return machine.get("gpus", 1) if gpu_job and "gres" not in machine else 0
+        if kind == "gres":
+            return machine.get("gres", "") if gpu_job else ""
+        return machine.get(
+            MACHINE_RESOURCE_KEYS[kind], "" if kind.startswith("slurm") else 0
+        )
+
+    return resource
+
+
+# Snakemake resource -> key of a machine in the config.
+MACHINE_RESOURCE_KEYS = {
+    "slurm_partition": "partition",
+    "slurm_account": "account",
+    "cpus_per_task": "cpus",
+    "mem_mb": "mem_mb",
+    "runtime": "runtime",
+}
+
+
+def machine_threads(wildcards):
+    """A timed job claims every core: locally all of Snakemake's, so it runs alone; on a node,
+    the machine's cores (cpus), so SLURM's cpus-per-task matches."""
+    return machine_at(wildcards.where).get("cpus", workflow.cores)
+
+
 # ---- the grid ----------------------------------------------------------------------------
 
 # Every file a cell produces, under the results folder. Rules take their output patterns from
 # here and cell() fills them in, so a path is spelled once.
 CELL_FILES = {
-    "result": "cells/{method}/{device}-bs{batch_size}.json",
-    "predictions": "predictions/{method}/{device}-bs{batch_size}.jsonl",
-    "phases": "phases/{method}/{device}-bs{batch_size}.json",
-    "check": "checks/{method}/{device}-bs{batch_size}.json",
-    "log": "logs/cells/{method}/{device}-bs{batch_size}.log",
-    "check_log": "logs/checks/{method}/{device}-bs{batch_size}.log",
+    "result": "{where}cells/{method}/{device}-bs{batch_size}.json",
+    "predictions": "{where}predictions/{method}/{device}-bs{batch_size}.jsonl",
+    "phases": "{where}phases/{method}/{device}-bs{batch_size}.json",
+    "check": "{where}checks/{method}/{device}-bs{batch_size}.json",
+    "log": "{where}logs/cells/{method}/{device}-bs{batch_size}.log",
+    "check_log": "{where}logs/checks/{method}/{device}-bs{batch_size}.log",
 }
 CELL_WILDCARDS = {
+    "where": f"({MACHINE_FOLDER.format(name='[A-Za-z0-9][A-Za-z0-9._-]*')})?",
     "method": METHOD_PATTERN,
     "device": "cpu|cuda",
     "batch_size": r"\d+",
@@ -312,18 +428,25 @@ def cell_file(kind):
     return results(CELL_FILES[kind])
 
 
-def cell(method, device, batch_size):
-    """Everything about one timed cell: what runs, on what, and where its files go."""
-    keys = {"method": method, "device": device, "batch_size": int(batch_size)}
-    parts = parse_method(method)
+def cell(where, method, device, batch_size):
+    """Everything about one timed cell: where it runs, what runs on what, where its files go."""
+    machine = machine_at(where)
+    keys = {
+        "where": where,
+        "method": method,
+        "device": device,
+        "batch_size": int(batch_size),
+    }
     return {
-        "name": f"{method}/{device}-bs{batch_size}",
+        "name": f"{where}{method}/{device}-bs{batch_size}",
+        "machine": machine["name"],
         **keys,
-        **parts,
+        **parse_method(method),
         "executable": method_program(method),
         "model": method_model(method),
         "dtype": method_dtype(method),
-        "available": device in DEVICES,
+        # A scheduler's node has what its machine names; the host only what it has.
+        "available": on_scheduler(machine) or device in DEVICES,
         **{
             kind: results(pattern.format(**keys))
             for kind, pattern in CELL_FILES.items()
@@ -332,16 +455,20 @@ def cell(method, device, batch_size):
 
 
 def wildcard_cell(wildcards):
-    return cell(wildcards.method, wildcards.device, wildcards.batch_size)
+    return cell(
+        wildcards.where, wildcards.method, wildcards.device, wildcards.batch_size
+    )
 
 
 def grid():
-    """Every (method, device, batch size) cell the config asks for."""
+    """Every (machine, method, device, batch size) cell the config asks for that can be run."""
     bench = config["benchmark"]
     return [
-        cell(method, device, batch_size)
+        cell(machine["where"], method, device, batch_size)
+        for machine in machines()
         for method in bench["methods"]
-        for device in bench["devices"]
+        for device in machine_devices(machine)
+        if device in method_devices(method)
         for batch_size in bench["batch_sizes"]
     ]
 
@@ -353,6 +480,11 @@ def runnable(kind):
 
 def unavailable_cells():
     return [c for c in grid() if not c["available"]]
+
+
+def rooflines():
+    """Each machine's roofline.json (its peaks are its own)."""
+    return {m["name"]: results(f"{m['where']}roofline.json") for m in machines()}
 
 
 # ---- inputs of rules ----

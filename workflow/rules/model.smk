@@ -36,9 +36,11 @@ if MODEL_FORMAT == "torch":
 
 
 rule export_variant:
-    """Graph-optimised (O2, O3), fp16 (O4, CUDA) and int8 variants of the export."""
+    """Graph-optimised (O2, O3), fp16 (O4, CUDA) and int8 variants of the export; the static int8
+    ones calibrated on CoNLL-2003 train sentences."""
     input:
         export=model_dir("onnx"),
+        calibration=TRAIN_SPLIT,
         script=step("export_variant.py"),
     output:
         directory(model_dir("onnx-{variant}")),
@@ -49,4 +51,5 @@ rule export_variant:
     conda:
         "../../envs/torch.yaml"
     shell:
-        "python {input.script:q} {input.export:q} {wildcards.variant} {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.export:q} {wildcards.variant} {output:q}"
+        " --calibration {input.calibration:q} > {log:q} 2>&1"

@@ -2,19 +2,31 @@
 
 
 rule roofline:
-    """The fp32 GEMM peak and the model's FLOPs for this corpus at each batch size."""
+    """A machine's matrix-product peak per number format, and the model's FLOPs for this corpus
+    at each batch size."""
     input:
         model=model_dir("onnx"),
         corpus=corpus_text(),
         script=step("roofline.py"),
     output:
-        results("roofline.json"),
+        results("{where}roofline.json"),
     log:
-        results("logs/roofline.log"),
+        results("{where}logs/roofline.log"),
+    wildcard_constraints:
+        where=CELL_WILDCARDS["where"],
     conda:
         "../../envs/torch.yaml"
-    # Alone, like a timed cell: the GEMM peak is a measurement too.
-    threads: workflow.cores
+    # Alone on its machine, like a timed cell: the peaks are measurements too.
+    threads: machine_threads
+    resources:
+        slurm_partition=machine_resources("slurm_partition"),
+        slurm_account=machine_resources("slurm_account"),
+        slurm_extra=machine_resources("slurm_extra"),
+        cpus_per_task=machine_resources("cpus_per_task"),
+        mem_mb=machine_resources("mem_mb"),
+        runtime=machine_resources("runtime"),
+        gpu=machine_resources("gpu"),
+        gres=machine_resources("gres"),
     params:
         batch_sizes=" ".join(str(b) for b in config["benchmark"]["batch_sizes"]),
         threads=config["benchmark"]["threads"],
@@ -29,7 +41,7 @@ rule tables:
         checks=runnable("check"),
         model=normalised_model(),
         corpus=results("corpus.json"),
-        roofline=results("roofline.json"),
+        rooflines=list(rooflines().values()),
         script=step("aggregate.py"),
     output:
         tables=report(
@@ -44,12 +56,13 @@ rule tables:
         "../../envs/report.yaml"
     params:
         grid=json.dumps(grid()),
+        rooflines=json.dumps(rooflines()),
         reference=REFERENCE_METHOD,
         results=lambda w, output: str(Path(output.tables).parent),
     shell:
         "python {input.script:q} --results {params.results:q} --grid {params.grid:q} --reference {params.reference}"
         " --model-info {input.model:q}/model_info.json --corpus-info {input.corpus:q}"
-        " --roofline {input.roofline:q} > {log:q} 2>&1"
+        " --rooflines {params.rooflines:q} > {log:q} 2>&1"
 
 
 rule plots:

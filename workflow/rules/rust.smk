@@ -9,6 +9,7 @@ rule build_rust:
         manifest=f"{RUST_CRATE}/Cargo.toml",
         lock=f"{RUST_CRATE}/Cargo.lock",
         sources=sorted(str(p) for p in (RUST_CRATE / "src").glob("*.rs")),
+        compiled_in=script("nerlib/positions.json"),
     output:
         "bin/onnxruntime-ner",
     log:
