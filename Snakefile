@@ -21,6 +21,19 @@ include: "workflow/rules/check.smk"
 include: "workflow/rules/report.smk"
 
 
+# On a cluster these light jobs run where Snakemake runs; the timed cells, the roofline, the model
+# build and the reference run go to the nodes (profiles/slurm).
+localrules:
+    all,
+    conll_corpus,
+    conll_split,
+    inspect_corpus,
+    check_cell,
+    tables,
+    plots,
+    verify,
+
+
 rule all:
     input:
         results("tables.md"),

@@ -25,7 +25,7 @@ NOT_AVAILABLE = "not available on this host"
 
 def cell_row(cell: dict, roofline: dict | None) -> dict:
     """One summary row: the cell as the grid describes it, its timing, check and environment."""
-    row = {key: cell[key] for key in ("method", "device", "batch_size", "dtype")}
+    row = {key: cell[key] for key in ("machine", "method", "device", "batch_size", "dtype")}
     if not cell["available"]:
         return {**row, "status": NOT_AVAILABLE}
     timing = load_json(cell["result"])
@@ -96,6 +96,8 @@ def flatten_environment(env: dict) -> dict:
     flat = {f"pkg_{name}": version for name, version in env.get("packages", {}).items()}
     cpu = env.get("cpu", {})
     gpus = env.get("gpus") or []
+    scheduler = env.get("scheduler") or {}
+    slurm = scheduler.get("slurm") or {}
     flat.update(
         python=env.get("python"),
         cpu_model=cpu.get("model"),
@@ -113,6 +115,12 @@ def flatten_environment(env: dict) -> dict:
         config_sha256=env.get("config_sha256"),
         model_sha256=env.get("model", {}).get("sha256"),
         onnx_sha256=env.get("model", {}).get("onnx_sha256"),
+        host=scheduler.get("host"),
+        allowed_cpus=scheduler.get("allowed_cpus"),
+        cpu_list=scheduler.get("cpu_list"),
+        slurm_job_id=slurm.get("job_id"),
+        slurm_node=slurm.get("node"),
+        gpu_driver_cuda=gpus[0].get("driver_cuda") if gpus else None,
     )
     return flat
 
@@ -136,20 +144,17 @@ def accuracy_text(row) -> tuple[str, str]:
 
 
 @dataclass
-class Report:
-    machine: str
-    model: str
-    corpus: str
-    frame: pd.DataFrame
+class MachineTables:
+    """One machine's tables: per device, each method at its best batch size, every batch size,
+    and where the time goes."""
+
+    frame: pd.DataFrame  # the machine's rows of summary.csv
     reference: str
-    notes: list[str] = field(default_factory=list)
-    peaks: dict = field(default_factory=dict)  # roofline.json's: device -> number format -> measured peak
+    peaks: dict  # its roofline.json's: device -> number format -> measured peak
 
     def best_cells(self, device: str) -> pd.DataFrame:
         """Each method's fastest measured cell on the device."""
-        done = measured(self.frame)
-        done = done[done["device"] == device]
-        return done.loc[done.groupby("method", sort=False)["mean"].idxmin()] if not done.empty else done
+        return best_cells(self.frame[self.frame["device"] == device])
 
     def best_table(self, device: str) -> str:
         best = {row["method"]: row for _, row in self.best_cells(device).iterrows()}
@@ -175,7 +180,7 @@ class Report:
             if pd.isna(cell.get("phase_inference")):
                 continue
             row = [f"`{cell['method']} -b {int(cell['batch_size'])}`"]
-            row += [f"{cell[f'phase_{name}']:.2f}" for name in PHASES]
+            row += [f"{cell[f'phase_{name}']:.3f}" for name in PHASES]
             row.append(f"{cell['mean']:.2f}")
             rate = cell.get("inference_gflops")
             row.append("" if pd.isna(rate) else f"{rate:.1f}")
@@ -195,13 +200,8 @@ class Report:
         frame = self.frame[self.frame["device"] == device]
         sizes = sorted(frame["batch_size"].unique())
         done = measured(frame)
-        reference = dict(
-            zip(
-                done.loc[done["method"] == self.reference, "batch_size"],
-                done.loc[done["method"] == self.reference, "mean"],
-                strict=True,
-            )
-        )
+        ours = done[done["method"] == self.reference]
+        reference = dict(zip(ours["batch_size"], ours["mean"], strict=True))
         rows = []
         for method, group in frame.groupby("method", sort=False):
             row = [f"`{method}`"]
@@ -229,41 +229,103 @@ class Report:
         measured_here = ", ".join(f"{name} {peak['peak_flops'] / 1e9:.0f} GFLOP/s" for name, peak in peaks.items())
         return f"measured {measured_here}" if measured_here else "none measured"
 
-    def problems(self) -> list[str]:
-        lines = []
-        for _, row in self.frame.iterrows():
-            if row["status"] not in ("ok", NOT_AVAILABLE):
-                reason = row.get("reason")
-                lines.append(
-                    f"- `{row['method']}` {row['device']} bs {row['batch_size']}: {row['status']}"
-                    + (f": {reason}" if isinstance(reason, str) else "")
-                    + f" (log: `{row.get('log')}`)"
-                )
-        return lines
-
-    def markdown(self) -> str:
-        parts = [f"# nerbench results\n\n{self.machine}\n\nModel: {self.model}. Corpus: {self.corpus}.\n"]
-        parts += [f"> {note}\n" for note in self.notes]
+    def markdown(self, level: str) -> list[str]:
+        """The machine's sections, headed at `level` ("##" alone, "###" under a machine heading)."""
+        parts = []
         for device in self.frame["device"].unique():
             subset = self.frame[self.frame["device"] == device]
-            parts.append(f"## {device.upper()}\n")
+            parts.append(f"{level} {device.upper()}\n")
             if (subset["status"] == NOT_AVAILABLE).all():
                 parts.append(f"{device}: {NOT_AVAILABLE}; these cells were not run.\n")
                 continue
             parts.append(self.best_table(device) + "\n")
             parts.append(
-                f"### {device.upper()}: every batch size (mean; in brackets, speed relative to "
+                f"{level}# {device.upper()}: every batch size (mean; in brackets, speed relative to "
                 f"`{self.reference}` at the same batch size)\n"
             )
             parts.append(self.grid_table(device) + "\n")
             phases = self.phase_table(device)
             if phases.count("\n") > 1:
                 parts.append(
-                    f"### {device.upper()}: where the time goes (seconds per phase, as each program measured "
+                    f"{level}# {device.upper()}: where the time goes (seconds per phase, as each program measured "
                     f"itself; inference FLOP/s, padding included, against the peak of the method's number format: "
                     f"{self.peaks_text(device)})\n"
                 )
                 parts.append(phases + "\n")
+        return parts
+
+
+def best_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    done = measured(frame)
+    return done.loc[done.groupby("method", sort=False)["mean"].idxmin()] if not done.empty else done
+
+
+@dataclass
+class Report:
+    model: str
+    corpus: str
+    frame: pd.DataFrame
+    reference: str
+    notes: list[str] = field(default_factory=list)
+    peaks: dict = field(default_factory=dict)  # machine -> its roofline.json's peaks
+
+    def machines(self) -> list[str]:
+        return list(self.frame["machine"].unique())
+
+    def machine_tables(self, machine: str) -> MachineTables:
+        rows = self.frame[self.frame["machine"] == machine]
+        return MachineTables(rows, self.reference, self.peaks.get(machine, {}))
+
+    def side_by_side(self) -> str:
+        """Each method's best cell on each machine and device: mean [s] at its best batch size."""
+        columns = list(dict.fromkeys(zip(self.frame["machine"], self.frame["device"], strict=True)))
+        best = {
+            (row["machine"], row["device"], row["method"]): row
+            for (machine, device), frame in self.frame.groupby(["machine", "device"], sort=False)
+            for _, row in best_cells(frame).iterrows()
+        }
+        rows = []
+        for method in self.frame["method"].unique():
+            row = [f"`{method}`"]
+            for machine, device in columns:
+                cell = best.get((machine, device, method))
+                if cell is None:
+                    row.append("")
+                    continue
+                agreement, _ = accuracy_text(cell)
+                flag = " **DISAGREES**" if "DISAGREES" in agreement else ""
+                row.append(f"{seconds(cell['mean'])} s (bs {int(cell['batch_size'])}){flag}")
+            rows.append(row)
+        headers = ["Method"] + [f"{machine} {device.upper()}" for machine, device in columns]
+        return tabulate(rows, headers=headers, tablefmt="github")
+
+    def problems(self) -> list[str]:
+        lines = []
+        for _, row in self.frame.iterrows():
+            if row["status"] not in ("ok", NOT_AVAILABLE):
+                reason = row.get("reason")
+                where = f"{row['machine']} " if len(self.machines()) > 1 else ""
+                lines.append(
+                    f"- `{row['method']}` {where}{row['device']} bs {row['batch_size']}: {row['status']}"
+                    + (f": {reason}" if isinstance(reason, str) else "")
+                    + f" (log: `{row.get('log')}`)"
+                )
+        return lines
+
+    def markdown(self) -> str:
+        machines = self.machines()
+        single = len(machines) == 1
+        head = f"{machine_line(self.frame)}\n\n" if single else ""
+        parts = [f"# nerbench results\n\n{head}Model: {self.model}. Corpus: {self.corpus}.\n"]
+        parts += [f"> {note}\n" for note in self.notes]
+        for machine in machines:
+            if not single:
+                rows = self.frame[self.frame["machine"] == machine]
+                parts.append(f"## Machine `{machine}`\n\n{machine_line(rows)}\n")
+            parts += self.machine_tables(machine).markdown("##" if single else "###")
+        if not single:
+            parts.append("## Machines side by side (each method's best cell; mean at its best batch size)\n")
+            parts.append(self.side_by_side() + "\n")
         problems = self.problems()
         if problems:
             parts.append("## Failed cells\n\n" + "\n".join(problems) + "\n")
@@ -306,12 +368,12 @@ def main() -> None:
     parser.add_argument("--reference", required=True, help="the method other methods' speed is shown relative to")
     parser.add_argument("--model-info", required=True)
     parser.add_argument("--corpus-info", required=True)
-    parser.add_argument("--roofline", help="roofline.json: GEMM peak and the corpus's FLOPs")
+    parser.add_argument("--rooflines", help="JSON: each machine's roofline.json (peaks and the corpus's FLOPs)")
     args = parser.parse_args()
     results = Path(args.results)
     grid = json.loads(args.grid)
-    roofline = load_json(args.roofline) if args.roofline else None
-    frame = pd.DataFrame([cell_row(cell, roofline) for cell in grid])
+    rooflines = {machine: load_json(path) for machine, path in json.loads(args.rooflines or "{}").items()}
+    frame = pd.DataFrame([cell_row(cell, rooflines.get(cell["machine"])) for cell in grid])
     corpus = json.loads(Path(args.corpus_info).read_text())
     notes = []
     if json.loads(Path(args.model_info).read_text())["source"] == "random":
@@ -320,13 +382,12 @@ def main() -> None:
             "model's shape; agreement still shows whether methods compute the same thing; F1 means nothing."
         )
     report = Report(
-        machine_line(frame),
         model_text(Path(args.model_info)),
         f"`{corpus['file']}`, {corpus['lines']} lines, {corpus['words']} words",
         frame,
         args.reference,
         notes,
-        (roofline or {}).get("peaks", {}),
+        {machine: (roofline or {}).get("peaks", {}) for machine, roofline in rooflines.items()},
     )
     write_text_atomically(results / "tables.md", report.markdown())
     write_text_atomically(results / "environment.json", json.dumps(environments(grid), indent=1) + "\n")

@@ -60,10 +60,14 @@ def flops_key(batch_size: int, sort: bool) -> str:
 # ---- summary.csv: written by aggregate.py, read by plots.py and compare.py ---------------
 
 
+# Columns of identifiers that only look like numbers.
+TEXT_COLUMNS = {"git_commit": str, "slurm_job_id": str, "slurm_node": str, "host": str}
+
+
 def read_summary(path: str | Path):
     import pandas as pd
 
-    return pd.read_csv(path)
+    return pd.read_csv(path, dtype=TEXT_COLUMNS)
 
 
 def measured(summary):
@@ -82,8 +86,10 @@ def describe_machine(row) -> str:
     ort = f"{ort} (gpu build)" if ort else text(row.get("pkg_onnxruntime"))
     commit = text(row.get("git_commit")) or "unknown"
     dirty = " (uncommitted changes)" if row.get("git_dirty") is True else ""
+    host, job = text(row.get("host")), text(row.get("slurm_job_id"))
+    where = f"{host}{f' (SLURM job {job})' if job else ''}: " if host else ""
     return (
-        f"{row['cpu_model']}, {int(row['physical_cores'])} physical cores ({int(row['logical_cpus'])} logical), "
+        f"{where}{row['cpu_model']}, {int(row['physical_cores'])} physical cores ({int(row['logical_cpus'])} logical), "
         f"{text(row.get('gpu')) or 'no GPU'}; {int(row['threads'])} intra-op threads per method; "
         f"Python {row['python']}, torch {row.get('pkg_torch')}, onnxruntime {ort}; code {commit[:10]}{dirty}"
     )

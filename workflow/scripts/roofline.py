@@ -173,7 +173,7 @@ def main() -> None:
     threads = args.threads or physical_cores()
 
     shape = model_shape(json.loads((Path(args.model) / "config.json").read_text()))
-    tokenizer = load_tokenizer(args.model)
+    tokenizer, _ = load_tokenizer(args.model)
     lengths = [len(e.ids) for e in tokenizer.encode_batch(read_corpus(args.corpus))]
     record = {
         "model_shape": shape,

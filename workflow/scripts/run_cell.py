@@ -42,7 +42,8 @@ class Stopped(Exception):
 def method_command(args) -> list[str]:
     program = [sys.executable, args.program] if args.program.endswith(".py") else [args.program]
     options = ["-d", args.device, "-b", str(args.batch_size), "-m", args.model, "-o", args.predictions]
-    options += ["--timings", args.phases, "--threads", str(args.threads)] + (["--sort"] if args.sort else [])
+    options += ["--timings", args.phases, "--threads", str(args.threads)]
+    options += [arg.format(threads=args.threads) for arg in shlex.split(args.method_args)]
     # "--": a corpus whose name starts with "-" is still a file.
     return program + options + ["--", args.corpus]
 
@@ -94,11 +95,33 @@ def hyperfine_command(args, command: list[str], export: Path) -> list[str]:
     ]
 
 
+def placement_problem(args) -> str | None:
+    """Why this process is the wrong place to time the cell, if it is: a cell of a SLURM machine
+    outside a SLURM job, or fewer CPUs than the threads it asks for (SLURM's binding would
+    silently make it slower)."""
+    if args.partition and "SLURM_JOB_ID" not in os.environ:
+        return (
+            f"machine {args.machine} runs on SLURM partition {args.partition}, and this is not a SLURM job "
+            "(run with --workflow-profile profiles/slurm)"
+        )
+    allowed = os.sched_getaffinity(0)
+    if args.threads > len(allowed):
+        return (
+            f"asks for {args.threads} threads, but this process may use {len(allowed)} CPU(s) "
+            f"({environment.compact_ranges(sorted(allowed))}): ask for more (machines[].cpus) or fewer threads "
+            "(benchmark.threads)"
+        )
+    return None
+
+
 def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
     """hyperfine's export (with the peak GPU memory of a CUDA cell), the status and, for a
     failure, its reason."""
     if shutil.which("hyperfine") is None:
         return {"results": []}, "failed", "hyperfine is not on the PATH (`make hyperfine` installs it)"
+    problem = placement_problem(args)
+    if problem:
+        return {"results": []}, "failed", problem
     with tempfile.TemporaryDirectory() as scratch, GroupGpuMemory() as gpu_memory:
         export = Path(scratch) / "hyperfine.json"
         hyperfine = hyperfine_command(args, command, export)
@@ -116,6 +139,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name in ("method", "device", "program", "model", "corpus", "out", "predictions", "phases", "log"):
         parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--machine", default="local", help="the machine of the config the cell belongs to")
+    parser.add_argument("--partition", help="its SLURM partition, where it has one: the cell must run in a SLURM job")
     parser.add_argument("--batch-size", type=int, required=True)
     # No defaults here: the config schema holds them (benchmark.warmup, runs, threads, timeout_s).
     parser.add_argument("--warmup", type=int, required=True)
@@ -123,7 +148,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, required=True, help="0: the physical cores this process may use")
     parser.add_argument("--timeout", type=float, required=True, help="seconds")
     parser.add_argument("--config-sha256")
-    parser.add_argument("--sort", action="store_true", help="length-sorted batches (the method's --sort)")
+    parser.add_argument(
+        "--method-args", default="", help="the method's own options (+sort: --sort; {threads} is filled in)"
+    )
     args = parser.parse_args()
     args.threads = args.threads or environment.physical_cores()
 
@@ -131,7 +158,7 @@ def main() -> None:
     if not args.program.endswith(".py"):
         # A native program loads the ONNX Runtime library of this environment's wheel.
         os.environ["ORT_DYLIB_PATH"] = str(ort_dylib.library_path())
-    cell = {"method": args.method, "device": args.device, "batch_size": args.batch_size}
+    cell = {"machine": args.machine, "method": args.method, "device": args.device, "batch_size": args.batch_size}
     cell.update(command=shlex.join(command), predictions=args.predictions, phases=args.phases, log=args.log)
     started = time.time()
     try:
@@ -146,7 +173,10 @@ def main() -> None:
         environment=environment.collect(args.model, args.config_sha256, args.threads),
     )
     write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")
-    print(f"cell {args.method} {args.device} bs {args.batch_size}: {status}" + (f": {reason}" if reason else ""))
+    print(
+        f"cell {args.machine} {args.method} {args.device} bs {args.batch_size}: {status}"
+        + (f": {reason}" if reason else "")
+    )
 
 
 if __name__ == "__main__":
