@@ -8,7 +8,10 @@
 #   make compare A=results/x B=results/y   side-by-side ratios of two results directories
 #   make lint         snakemake --lint, snakefmt --check, ruff, cargo fmt --check, cargo clippy
 #   make wheels       a folder of every wheel the lock names, for an offline install (WHEELS=dir)
-# Options: CONFIG=configs/x.yaml, CORES=N, SNAKEMAKE_ARGS="-n ...", VENV=dir, WHEELS=dir, HOST_TORCH=1.
+#   make test-install / test-slow / fuzz    the longer tests (offline install, BERT F1 floor, fuzzing)
+#   make families     the smoke grid on every encoder family, a row per family
+# Options: CONFIG=configs/x.yaml, CORES=N, PROFILE=slurm, SNAKEMAKE_ARGS="-n ...", VENV=dir, WHEELS=dir,
+# HOST_TORCH=1.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -31,12 +34,15 @@ export METHOD DEVICE BS A B WHEELS HOST_TORCH PYTHON
 RUN = PATH="$(abspath $(BIN)):$(TOOLS)/bin:$$PATH" TOKENIZERS_PARALLELISM=false
 # The Snakefile reads config.yaml itself; another config extends it key by key.
 CONFIG_ARGS = $(if $(filter config.yaml,$(CONFIG)),,--configfile "$$NERBENCH_CONFIG")
-SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) $(CONFIG_ARGS) $(SNAKEMAKE_ARGS)
+# PROFILE=slurm: the grid on a SLURM cluster (profiles/slurm/config.yaml).
+PROFILE_ARGS = $(if $(PROFILE),--workflow-profile profiles/$(PROFILE))
+SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) $(CONFIG_ARGS) $(PROFILE_ARGS) $(SNAKEMAKE_ARGS)
 CRATE = --manifest-path onnxruntime-ner/Cargo.toml
 # The results folder the config names (a recipe sets `results` to it before use).
 RESULTS_FOLDER = results="$$($(BIN)/python workflow/scripts/config_value.py results config.yaml "$$NERBENCH_CONFIG")"
 
-.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report wheels
+.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report wheels test-install test-slow fuzz \
+	slurm-packages families
 
 venv: $(STAMP)
 
@@ -79,9 +85,32 @@ report: venv
 
 # Tests never reach the Hugging Face Hub (the machines they run on cannot); the pipeline itself
 # is offline only where it means to be (the ONNX export), so `model.source: hub` downloads.
-test: venv hyperfine lint
+test: venv hyperfine slurm-packages lint
 	cargo test --release --locked $(CRATE)
-	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q tests
+	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not install and not slow" tests
+
+# Longer runs, each its own target: the offline install on a host's torch (several GB), the
+# BERT-headed MiniLM's fine-tune and F1 floor, the fuzzers with a large budget and a fresh seed.
+test-install: venv
+	$(RUN) $(BIN)/python -m pytest -q -m install tests
+
+test-slow: venv hyperfine
+	cargo build --release --locked $(CRATE)
+	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow tests
+
+fuzz: venv
+	cargo build --release --locked $(CRATE)
+	$(RUN) HF_HUB_OFFLINE=1 NERBENCH_FUZZ=long $(BIN)/python -m pytest -q tests/test_fuzz.py
+
+# The cluster test starts a one-node SLURM here (tests/test_slurm.py): Debian's daemons, as root.
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge
+slurm-packages:
+	@command -v slurmctld >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SLURM_PACKAGES) >/dev/null; \
+	  else \
+	    echo "note: no SLURM daemons and not root: tests/test_slurm.py will be skipped" >&2; \
+	  fi; }
 
 lint: venv
 	$(RUN) $(BIN)/snakemake --lint $(CONFIG_ARGS)
@@ -104,6 +133,16 @@ wheels:
 	if [ "$$HOST_TORCH" = 1 ]; then grep -v -E "^(torch|triton)==" requirements.lock; else cat requirements.lock; fi \
 	  | $(PYTHON) -m pip download --quiet --no-deps --dest "$$WHEELS" -r /dev/stdin
 	$(PYTHON) -m pip download --quiet --no-deps --dest "$$WHEELS" -r requirements-nodeps.txt
+
+# The smoke grid on every encoder family's random-weight preset, then a row per family.
+FAMILIES := distilbert bert electra roberta xlm-roberta deberta-v2 modernbert
+families: venv hyperfine
+	for family in $(FAMILIES); do \
+	  $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile configs/smoke.yaml $(SNAKEMAKE_ARGS) --config \
+	    "results=results/families/$$family" "model={name: $$family-tiny, source: random, random: {preset: $$family-tiny}}" \
+	    || exit 1; \
+	done
+	$(RUN) $(BIN)/python workflow/scripts/family_table.py $(foreach family,$(FAMILIES),results/families/$(family)/summary.csv)
 
 clean:
 	rm -rf results .snakemake

@@ -101,8 +101,10 @@ def run_rust(binary, *args, check=True, **kwargs):
 
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
-    """The smoke config run end to end in a scratch working directory."""
-    workdir = tmp_path_factory.mktemp("smoke")
+    """The smoke config run end to end in a scratch working directory (NERBENCH_SMOKE_WORKDIR
+    names one to reuse between runs while developing: Snakemake redoes only what changed)."""
+    reuse = os.environ.get("NERBENCH_SMOKE_WORKDIR")
+    workdir = Path(reuse) if reuse else tmp_path_factory.mktemp("smoke")
     done = run_snakemake(workdir, "--cores", "2")
     return {"workdir": workdir, "results": workdir / "results" / "smoke", "log": done.stderr}
 

@@ -13,6 +13,8 @@ from conftest import PYTHON_METHODS, REGISTRY, REPO, STEPS, run_method, run_rust
 
 TRICKY = REPO / "tests" / "data" / "tricky.txt"
 FAMILIES = ["distilbert", "bert", "electra", "roberta", "xlm-roberta", "deberta-v2", "modernbert"]
+# What does not run, and the one line that says so (the README's family table says it too).
+LIMITS = {("deberta-v2", "ov-lean"): "OpenVINO cannot compile the model: Unexpected: CPU plug-in doesn't support If"}
 
 # Builds every family in one process (build_model.main with each family's arguments, then the
 # exporter optimum-cli calls), so that torch and transformers are imported once, not 14 times.
@@ -68,6 +70,10 @@ def test_every_method_gives_the_pipelines_bytes_for_every_family(family, family_
     reference, _ = runs["pipelines"]
     assert reference, runs["pipelines"][1][-2000:]
     for method, (predictions, stderr) in runs.items():
+        if (family, method) in LIMITS:
+            last = stderr.strip().splitlines()[-1]
+            assert predictions is None and LIMITS[family, method] in last and "Traceback" not in stderr, stderr
+            continue
         assert predictions == reference, f"{family}: {method} differs from the transformers pipeline\n{stderr[-2000:]}"
 
 
@@ -76,7 +82,7 @@ def test_the_long_sentence_is_cut_at_one_limit_in_every_method(family, family_pr
     cuts = {
         method: [line for line in stderr.splitlines() if "truncated" in line]
         for method, (_, stderr) in family_predictions[family].items()
-        if method != "pipelines"
+        if method != "pipelines" and (family, method) not in LIMITS
     }
     assert all(len(lines) == 1 for lines in cuts.values()), cuts
     assert len({lines[0] for lines in cuts.values()}) == 1, cuts

@@ -237,3 +237,33 @@ def test_compare_prints_ratios(smoke, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "| `ort-lean` | cpu" in done.stdout.replace("  ", " ").replace("  ", " ") or "ort-lean" in done.stdout
     assert "1.00×" in done.stdout
+
+
+def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothing(smoke_models, tmp_path):
+    """What SLURM does at a time limit, on scancel or pre-emption."""
+    out = tmp_path / "cell.json"
+    args = ["--method", "baseline", "--device", "cpu", "--batch-size", "1", "--program", REPO / "scripts/baseline.py"]
+    args += ["--model", smoke_models["torch"], f"--corpus={REPO / 'tests/data/tricky.txt'}", "--out", out]
+    args += ["--predictions", tmp_path / "p.jsonl", "--phases", tmp_path / "t.json", "--log", tmp_path / "log"]
+    args += ["--warmup", "0", "--runs", "10", "--threads", "0", "--timeout", "600"]
+    process = subprocess.Popen(
+        [sys.executable, REPO / "workflow/scripts/run_cell.py", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while (
+        time.time() < deadline
+        and not subprocess.run(["pgrep", "-f", "baseline.py -d cpu -b 1"], capture_output=True).stdout
+    ):
+        time.sleep(0.2)
+    time.sleep(1)  # inside the timed program
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0 and "stopped by SIGTERM" in output, output[-2000:]
+    assert not out.exists() and not list(tmp_path.glob(".cell.json.*"))
+    time.sleep(0.5)
+    assert not subprocess.run(
+        ["pgrep", "-f", "baseline.py -d cpu -b 1|hyperfine --style basic"], capture_output=True
+    ).stdout, "hyperfine or the timed program outlived the cell"

@@ -4,7 +4,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import STEPS
@@ -80,3 +82,34 @@ def test_local_model_without_safetensors_is_refused(tmp_path, smoke_models):
     assert done.returncode != 0 and "cannot load a token-classification model" in done.stderr.strip().splitlines()[-1]
     allowed = build_model("--source", "local", "--path", str(model), "--out", str(tmp_path / "out"), "--allow-pickle")
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_the_schema_lists_every_random_preset_the_build_knows():
+    import yaml
+
+    from build_model import PRESETS
+    from conftest import REPO
+    from families import PRESETS as FAMILY_PRESETS
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    listed = schema["properties"]["model"]["properties"]["random"]["properties"]["preset"]["enum"]
+    assert sorted(listed) == sorted([*PRESETS, *FAMILY_PRESETS])
+
+
+@pytest.mark.slow
+def test_the_bert_headed_minilm_reaches_its_f1_floor(tmp_path):
+    """configs/minilm-bert.yaml end to end: the fine-tune (a quarter of an hour on two cores), every
+    method at batch size 8, F1 at least 0.85 on the 1000 test sentences, every method agreeing."""
+    import pandas as pd
+
+    from conftest import REPO, run_snakemake
+
+    workdir = Path(os.environ.get("NERBENCH_SLOW_WORKDIR", tmp_path))
+    run_snakemake(workdir, "--cores", "2", configfile=REPO / "configs" / "minilm-bert.yaml")
+    metrics = json.loads((workdir / "data/models/minilm-bert/torch/metrics.json").read_text())
+    info = json.loads((workdir / "data/models/minilm-bert/torch/model_info.json").read_text())
+    assert info["architecture"] == "BertForTokenClassification" and metrics["dev_f1"] > 0.85
+    summary = pd.read_csv(workdir / "results/minilm-bert/summary.csv")
+    measured = summary[summary["status"] == "ok"]
+    assert len(measured) >= 6 and (measured["agreement_pct"] == 100).all()
+    assert (measured["f1"] >= 0.85).all(), measured[["method", "f1"]]

@@ -7,27 +7,38 @@ import re
 import pytest
 import yaml
 
-from conftest import REPO, SMOKE, config_error_of, planned_jobs, run_snakemake
+from common import read_summary
+from conftest import REGISTRY, REPO, SMOKE, config_error_of, planned_jobs, read_json, run_snakemake
 
 DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
+
+
+def devices_of(method: str) -> set[str]:
+    """The devices the registry lets a method run on: its program's, variant's and options'."""
+    head, *options = method.split("+")
+    program, _, variant = head.partition("@")
+    parts = [REGISTRY["methods"][program]] + ([REGISTRY["variants"][variant]] if variant else [])
+    parts += [REGISTRY["options"][option] for option in options]
+    return set.intersection({"cpu", "cuda"}, *(set(part.get("devices", ["cpu", "cuda"])) for part in parts))
 
 
 def test_default_dry_run_lists_the_full_grid(tmp_path):
     done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu,cuda"})
     jobs = planned_jobs(done.stdout)
-    cells = len(DEFAULT_METHODS) * 2 * 5
+    cells = sum(len(devices_of(method)) for method in DEFAULT_METHODS) * 5
     assert jobs["benchmark_cell"] == cells and jobs["check_cell"] == cells
     for method in DEFAULT_METHODS:
         for device in ("cpu", "cuda"):
             for size in (1, 8, 32, 64, 128):
-                assert f"results/cells/{method}/{device}-bs{size}.json" in done.stdout
+                planned = f"results/cells/{method}/{device}-bs{size}.json" in done.stdout
+                assert planned == (device in devices_of(method)), (method, device)
     for rule in ("conll_corpus", "build_model", "export_onnx", "build_rust", "roofline", "tables", "plots", "verify"):
         assert jobs[rule] == 1
 
 
 def test_without_a_gpu_cuda_cells_are_skipped_and_said(tmp_path):
     done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu"})
-    assert planned_jobs(done.stdout)["benchmark_cell"] == len(DEFAULT_METHODS) * 5
+    assert planned_jobs(done.stdout)["benchmark_cell"] == sum("cpu" in devices_of(m) for m in DEFAULT_METHODS) * 5
     assert "cuda not available on this host" in done.stderr
     assert "/cuda-bs" not in done.stdout
 
@@ -36,8 +47,14 @@ BAD_CONFIGS = [
     ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' does not match"),
     (
         {"benchmark": {"methods": ["baseline@int8"]}},
-        "benchmark.methods[0]: baseline@int8: export variants (@int8) apply to ONNX methods only",
+        "benchmark.methods[0]: baseline@int8: @int8 applies to ort-hf, ort-lean, onnxruntime-ner only",
     ),
+    ({"benchmark": {"methods": ["baseline+dp"]}}, "benchmark.methods[0]: baseline+dp: +dp applies to ort-lean"),
+    (
+        {"benchmark": {"methods": ["ov-lean"], "devices": ["cuda"]}},
+        "benchmark.methods[0]: ov-lean runs on cpu only, and benchmark.devices is cuda",
+    ),
+    ({"machines": [{"name": "epyc", "partition": "cpu"}]}, "machines[0]: 'cpus' is a required property"),
     ({"benchmark": {"batch_sizes": [8, 0]}}, "benchmark.batch_sizes[1]: 0 is less than the minimum of 1"),
     ({"benchmark": {"devices": ["cpu", "tpu"]}}, "benchmark.devices[1]: 'tpu' is not one of"),
     ({"benchmark": {"runs": "three"}}, "benchmark.runs: 'three' is not of type 'integer'"),
@@ -192,3 +209,26 @@ def test_every_config_key_rejects_a_wrong_type_naming_the_key(tmp_path, leaf):
     node[leaf[-1]] = {"not": "a valid value"}
     error = config_error_of(override, tmp_path)
     assert error is not None and error.startswith(f"nerbench: config error: {'.'.join(leaf)}: "), error
+
+
+def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(smoke, tmp_path):
+    """Machines without a partition run where Snakemake runs: their cells, rooflines and tables
+    are kept apart under results/machines/<name>/, and one table puts their best cells side by side."""
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings["results"] = "results/machines-local"
+    settings["machines"] = [{"name": "first", "devices": ["cpu"]}, {"name": "second", "devices": ["cpu"]}]
+    settings["benchmark"].update(methods=["ort-lean", "onnxruntime-ner"], batch_sizes=[4])
+    config = tmp_path / "machines.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    run_snakemake(smoke["workdir"], "--cores", "2", configfile=config)
+    results = smoke["workdir"] / "results" / "machines-local"
+    for machine in ("first", "second"):
+        assert (results / "machines" / machine / "roofline.json").is_file()
+        for method in ("ort-lean", "onnxruntime-ner"):
+            record = read_json(results / "machines" / machine / "cells" / method / "cpu-bs4.json")
+            assert record["status"] == "ok" and record["cell"]["machine"] == machine
+    tables = (results / "tables.md").read_text()
+    assert "## Machine `first`" in tables and "## Machine `second`" in tables
+    side_by_side = tables.split("## Machines side by side")[1]
+    assert "| first CPU" in side_by_side and "second CPU" in side_by_side
+    assert set(read_summary(results / "summary.csv")["machine"]) == {"first", "second"}
