@@ -4,14 +4,15 @@
   o2       ORTOptimizer level O2: graph fusions (attention, layer norm, GELU), fp32, exact
   o3       O2 plus the approximate (tanh) GELU: fp32, not bit-exact
   o4       O3 in fp16 for CUDA (mixed precision)
-  int8     ONNX Runtime dynamic int8 of the O2 graph (weights per channel, activations per batch)
+  int8     ONNX Runtime dynamic int8 (weights per channel, activations per batch) of the matrix
+           products of the plain export
   int8s    ONNX Runtime static int8 (QDQ), activation ranges calibrated on CoNLL-2003 train sentences
   ov-int8  OpenVINO IR quantized by NNCF (static), calibrated on CoNLL-2003 train sentences
 
-The int8 recipes keep in fp32 what carries their error (the classifier; README "int8 that stays
-accurate"), and on CPUs without VNNI (AVX2 or AVX-512 alone) use 7-bit weights (reduce_range):
-their u8 x s8 kernels add pairs of products in 16 bits, which saturate with full-range weights.
-Calibration never sees the test corpus.
+The int8 recipes quantize the matrix products only, with per-channel weights, and keep the
+classifier in fp32; README "int8 that stays accurate" gives the measurements behind each choice
+(the O2 graph, 7-bit weights and per-tensor weights were tried and lost). Calibration never sees
+the test corpus.
 
 The result is a directory like the plain export (model.onnx or model.xml, config.json, tokenizer
 files, variant.json saying how it was made), so every method it applies to runs it unchanged.
@@ -19,7 +20,6 @@ files, variant.json saying how it was made), so every method it applies to runs 
 
 import argparse
 import json
-import platform
 import shutil
 import sys
 import tempfile
@@ -31,11 +31,6 @@ from common import cpu_flags, registry
 CALIBRATION_SENTENCES = 512
 # Quantized operators: the matrix products. Gather (embeddings) and the rest stay fp32.
 QUANTIZED_OPERATORS = ["MatMul"]
-
-
-def has_vnni() -> bool:
-    """u8 x s8 products summed in 32 bits (VNNI, AMX, ARM's dot products) need no reduced range."""
-    return platform.machine() in ("aarch64", "arm64") or bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 # ---- fp32 and fp16 graph optimisations (optimum) ------------------------------------------------
@@ -52,12 +47,6 @@ def optimized(name: str, level: str, **options):
         return {"recipe": f"ORTOptimizer {name}"}
 
     return derive
-
-
-def o2(source: Path, scratch: Path) -> Path:
-    """The O2 graph, the fp32 starting point of the int8 recipes, in its own folder."""
-    optimized("O2", "O2")(source, scratch, None)
-    return only_onnx_file(scratch)
 
 
 # ---- int8 (ONNX Runtime) ---------------------------------------------------------------------
@@ -84,23 +73,17 @@ def classifier_nodes(model_path: Path) -> list[str]:
 def dynamic_int8(source: Path, scratch: Path, calibration: Path | None) -> dict:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    graph = o2(source, scratch / "o2")
-    excluded = classifier_nodes(graph)
+    plain = source / "model.onnx"
+    excluded = classifier_nodes(plain)
     quantize_dynamic(
-        graph,
+        plain,
         scratch / "model.onnx",
         per_channel=True,
-        reduce_range=not has_vnni(),
         weight_type=QuantType.QInt8,
         op_types_to_quantize=QUANTIZED_OPERATORS,
         nodes_to_exclude=excluded,
     )
-    return {
-        "recipe": "dynamic int8 of the O2 graph",
-        "per_channel": True,
-        "reduce_range": not has_vnni(),
-        "fp32_nodes": excluded,
-    }
+    return {"recipe": "dynamic int8 of the matrix products", "per_channel": True, "fp32_nodes": excluded}
 
 
 class CalibrationReader:
@@ -154,7 +137,6 @@ def static_int8(source: Path, scratch: Path, calibration: Path | None) -> dict:
         CalibrationReader(source, calibration, graph_input_names(plain)),
         quant_format=QuantFormat.QDQ,
         per_channel=True,
-        reduce_range=not has_vnni(),
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         op_types_to_quantize=QUANTIZED_OPERATORS,
@@ -165,7 +147,6 @@ def static_int8(source: Path, scratch: Path, calibration: Path | None) -> dict:
         "recipe": "static int8 (QDQ)",
         "calibration_sentences": CALIBRATION_SENTENCES,
         "per_channel": True,
-        "reduce_range": not has_vnni(),
         "fp32_nodes": excluded,
     }
 

@@ -122,12 +122,19 @@ def accuracy_against_time(summary: pd.DataFrame, out: Path) -> None:
     plt.close(figure)
 
 
+def labelled(summary: pd.DataFrame) -> pd.DataFrame:
+    """With several machines, a method's line is the method on one machine: "epyc: ort-lean"."""
+    if "machine" in summary and summary["machine"].nunique() > 1:
+        return summary.assign(method=summary["machine"] + ": " + summary["method"])
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("summary")
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
-    summary = read_summary(args.summary)
+    summary = labelled(read_summary(args.summary))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     time_against_batch_size(summary, args.out_dir / "time_vs_batch_size.png")
     phase_breakdown(summary, args.out_dir / "phases.png")
