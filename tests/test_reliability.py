@@ -151,6 +151,7 @@ def test_the_tables_take_phases_only_from_cells_that_ran(tmp_path):
         paths["check"].write_text(json.dumps({"status": "ok", "agreement_pct": 100.0}))
         paths["phases"].write_text(phases_text)
         return {
+            "machine": "local",
             "method": name,
             "device": "cpu",
             "batch_size": 1,

@@ -322,7 +322,8 @@ def from_pretrained_checked(source: str, allow_pickle: bool):
     except (OSError, ValueError, RuntimeError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if "size mismatch" in str(error):
-            message = "the label map (config.json id2label) does not fit the classifier's weights"
+            labels = len(read_config(directory / "config.json").get("id2label", {}))
+            message = f"config.json id2label has {labels} labels, which does not fit the classifier's weights"
         fail(f"{source}: cannot load a token-classification model: {message}")
     if not tokenizer.is_fast:
         fail(f"{source}: has no fast tokenizer (tokenizer.json); every method needs its character offsets")
