@@ -87,7 +87,7 @@ report: venv
 # is offline only where it means to be (the ONNX export), so `model.source: hub` downloads.
 test: venv hyperfine slurm-packages lint
 	cargo test --release --locked $(CRATE)
-	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not install and not slow" tests
+	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=20 -m "not install and not slow" tests
 
 # Longer runs, each its own target: the offline install on a host's torch (several GB), the
 # BERT-headed MiniLM's fine-tune and F1 floor, the fuzzers with a large budget and a fresh seed.

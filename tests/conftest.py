@@ -20,17 +20,23 @@ sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(0, str(STEPS))
 
 
-def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
+def snakemake_command(workdir, configfile=SMOKE) -> list[str]:
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
-    if configfile:
-        command += ["--configfile", str(configfile)]
-    # Rules call `python`: the interpreter running the tests, as `make test` arranges too.
+    return command + (["--configfile", str(configfile)] if configfile else [])
+
+
+def workflow_environment(**extra) -> dict:
+    """Rules call `python` and `hyperfine`: the interpreter running the tests, as `make test` arranges."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", **extra}
+
+
+def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
     done = subprocess.run(
-        command + list(args),
+        snakemake_command(workdir, configfile) + list(args),
         capture_output=True,
         text=True,
-        env={**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", **(env or {})},
+        env=workflow_environment(**(env or {})),
     )
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
@@ -117,13 +123,6 @@ def smoke_models(smoke):
         "onnx": workdir / "data/models/smoke-minilm/onnx",
         "rust": workdir / "bin" / "onnxruntime-ner",
     }
-
-
-@pytest.fixture(scope="session")
-def ort_dylib():
-    import ort_dylib
-
-    return str(ort_dylib.library_path())
 
 
 def read_json(path):

@@ -3,9 +3,11 @@ tokenizer of its kind (WordPiece, byte-level BPE, Unigram), built and exported a
 does, run by all five methods on the tricky sentences (one of them longer than 512 tokens)."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -48,19 +50,25 @@ def family_models(smoke, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def family_predictions(family_models, smoke_models, tmp_path_factory):
-    """Every method's predictions for every family: {family: {method: (bytes, stderr)}}."""
+    """Every method's predictions for every family: {family: {method: (bytes, stderr)}}. The 49
+    runs are separate processes whose time is mostly start-up: as many at once as there are cores."""
     out, rust = tmp_path_factory.mktemp("family-predictions"), smoke_models["rust"]
-    found = {}
-    for family in FAMILIES:
-        models, found[family] = family_models / family, {}
-        for method, kind in PYTHON_METHODS.items():
-            path = out / f"{family}-{method}.jsonl"
-            program = REGISTRY["methods"][method]["program"]
-            done = run_method(program, "-b", "4", "-m", models / kind, "-o", path, TRICKY, check=False)
-            found[family][method] = (path.read_bytes() if path.is_file() else None, done.stderr)
-        path = out / f"{family}-rust.jsonl"
-        done = run_rust(rust, "-b", "4", "-m", models / "onnx", "-o", path, TRICKY, check=False)
-        found[family]["onnxruntime-ner"] = (path.read_bytes() if path.is_file() else None, done.stderr)
+
+    def predict(family: str, method: str):
+        path = out / f"{family}-{method}.jsonl"
+        if method == "onnxruntime-ner":
+            done = run_rust(rust, "-b", "4", "-m", family_models / family / "onnx", "-o", path, TRICKY, check=False)
+        else:
+            program, model = REGISTRY["methods"][method]["program"], family_models / family / PYTHON_METHODS[method]
+            done = run_method(program, "-b", "4", "-m", model, "-o", path, TRICKY, check=False)
+        return (path.read_bytes() if path.is_file() else None, done.stderr)
+
+    runs = [(family, method) for family in FAMILIES for method in [*PYTHON_METHODS, "onnxruntime-ner"]]
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        outputs = list(pool.map(lambda run: predict(*run), runs))
+    found = {family: {} for family in FAMILIES}
+    for (family, method), output in zip(runs, outputs, strict=True):
+        found[family][method] = output
     return found
 
 

@@ -1,6 +1,5 @@
 """Bad input, faults and interruptions: each gives one clear line or keeps every other result."""
 
-import json
 import os
 import shutil
 import signal
@@ -12,7 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, planned_jobs, read_json, run_method, run_snakemake
+from conftest import (
+    REPO,
+    planned_jobs,
+    read_json,
+    run_method,
+    run_rust,
+    run_snakemake,
+    snakemake_command,
+    workflow_environment,
+)
+from nerlib.output import read_json_lines
 
 LEAN = "scripts/ort-lean.py"
 
@@ -33,27 +42,15 @@ ALIGNED_CORPORA = {
 
 
 @pytest.mark.parametrize("name", ALIGNED_CORPORA)
-def test_awkward_corpora_give_line_aligned_predictions(name, smoke_models, ort_dylib, tmp_path):
+def test_awkward_corpora_give_line_aligned_predictions(name, smoke_models, tmp_path):
     corpus = write(tmp_path / "corpus.txt", ALIGNED_CORPORA[name])
     lines = corpus.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").split("\n")[:-1]
     run_method(LEAN, "-b", "2", "-m", smoke_models["onnx"], "-o", tmp_path / "lean.jsonl", corpus)
-    rust = subprocess.run(
-        [
-            str(smoke_models["rust"]),
-            "-b",
-            "2",
-            "-m",
-            str(smoke_models["onnx"]),
-            "-o",
-            str(tmp_path / "rust.jsonl"),
-            str(corpus),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
+    rust = run_rust(
+        smoke_models["rust"], "-b", "2", "-m", smoke_models["onnx"], "-o", tmp_path / "rust.jsonl", corpus, check=False
     )
     assert rust.returncode == 0, rust.stderr
-    predicted = [json.loads(line) for line in (tmp_path / "lean.jsonl").read_text(encoding="utf-8").splitlines()]
+    predicted = read_json_lines(tmp_path / "lean.jsonl")
     assert len(predicted) == len(lines)
     for line, entities in zip(lines, predicted, strict=True):
         for entity in entities:
@@ -80,15 +77,10 @@ def test_unusable_corpus_stops_the_run_before_any_job(name, tmp_path):
     assert len(errors) == 1 and "corpus.file" in errors[0] and message in errors[0], done.stderr
 
 
-def test_invalid_utf8_names_the_line_in_every_method(smoke_models, ort_dylib, tmp_path):
+def test_invalid_utf8_names_the_line_in_every_method(smoke_models, tmp_path):
     corpus = write(tmp_path / "c.txt", b"ok\n\xff\n")
     lean = run_method(LEAN, "-m", smoke_models["onnx"], corpus, check=False)
-    rust = subprocess.run(
-        [str(smoke_models["rust"]), "-m", str(smoke_models["onnx"]), str(corpus)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
-    )
+    rust = run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], corpus, check=False)
     for done in (lean, rust):
         assert done.returncode != 0
         assert done.stderr.strip().endswith(f"{corpus}:2: invalid UTF-8 (byte 0xff)")
@@ -97,17 +89,12 @@ def test_invalid_utf8_names_the_line_in_every_method(smoke_models, ort_dylib, tm
 # ---- model files ---------------------------------------------------------------------------
 
 
-def test_corrupt_onnx_model_is_named(smoke_models, ort_dylib, tmp_path):
+def test_corrupt_onnx_model_is_named(smoke_models, tmp_path):
     broken = tmp_path / "onnx"
     shutil.copytree(smoke_models["onnx"], broken)
     write(broken / "model.onnx", (smoke_models["onnx"] / "model.onnx").read_bytes()[:1000])
     lean = run_method(LEAN, "-m", broken, REPO / "tests/data/tricky.txt", check=False)
-    rust = subprocess.run(
-        [str(smoke_models["rust"]), "-m", str(broken), str(REPO / "tests/data/tricky.txt")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
-    )
+    rust = run_rust(smoke_models["rust"], "-m", broken, REPO / "tests/data/tricky.txt", check=False)
     for done in (lean, rust):
         assert done.returncode != 0 and "Traceback" not in done.stderr
         assert f"{broken}/model.onnx: cannot load ONNX model" in done.stderr.strip().splitlines()[-1]
@@ -188,20 +175,8 @@ def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
     config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"])
     results = workdir / "results" / "faults"
     cell, log = results / "cells/baseline/cpu-bs4.json", results / "logs/cells/baseline/cpu-bs4.log"
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--cores",
-        "1",
-    ]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = snakemake_command(workdir, config) + ["--cores", "1"]
+    env = workflow_environment()
     shutil.rmtree(results, ignore_errors=True)
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

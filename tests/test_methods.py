@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PYTHON_METHODS, REGISTRY, REPO, read_json, run_method
+from conftest import PYTHON_METHODS, REGISTRY, REPO, read_json, run_method, run_rust
 
 TRICKY = REPO / "tests" / "data" / "tricky.txt"
 
@@ -26,7 +26,7 @@ def nerlib_modules(importtime: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def tricky_predictions(smoke_models, ort_dylib, tmp_path_factory):
+def tricky_predictions(smoke_models, tmp_path_factory):
     out = tmp_path_factory.mktemp("tricky")
     found = {}
     for method, model in PYTHON_METHODS.items():
@@ -44,22 +44,18 @@ def tricky_predictions(smoke_models, ort_dylib, tmp_path_factory):
             python_flags=["-X", "importtime"],
         )
         found[method] = (out / f"{method}.jsonl").read_bytes(), done.stderr, read_json(out / f"{method}.timings.json")
-    rust = subprocess.run(
-        [
-            str(smoke_models["rust"]),
-            "-b",
-            "4",
-            "-m",
-            str(smoke_models["onnx"]),
-            "-o",
-            str(out / "rust.jsonl"),
-            "--timings",
-            str(out / "rust.timings.json"),
-            str(TRICKY),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
+    rust = run_rust(
+        smoke_models["rust"],
+        "-b",
+        "4",
+        "-m",
+        smoke_models["onnx"],
+        "-o",
+        out / "rust.jsonl",
+        "--timings",
+        out / "rust.timings.json",
+        TRICKY,
+        check=False,
     )
     assert rust.returncode == 0, rust.stderr
     found["onnxruntime-ner"] = (out / "rust.jsonl").read_bytes(), rust.stderr, read_json(out / "rust.timings.json")
@@ -74,7 +70,7 @@ def test_tricky_sentences_byte_identical_across_methods(tricky_predictions):
 
 def test_one_line_per_input_line_and_blank_lines_are_empty(tricky_predictions):
     lines = TRICKY.read_text(encoding="utf-8").split("\n")[:-1]
-    predicted = [json.loads(line) for line in tricky_predictions["pipelines"][0].decode().splitlines()]
+    predicted = [json.loads(line) for line in tricky_predictions["pipelines"][0].decode().split("\n")[:-1]]
     assert len(predicted) == len(lines)
     for line, entities in zip(lines, predicted, strict=True):
         if not line.strip():
@@ -161,15 +157,10 @@ def test_the_original_command_lines_run_as_written(smoke, smoke_models, tmp_path
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
 @pytest.mark.parametrize("method", sorted(PYTHON_METHODS) + ["onnxruntime-ner"])
-def test_cuda_without_a_gpu_is_one_clear_line(method, smoke_models, ort_dylib):
+def test_cuda_without_a_gpu_is_one_clear_line(method, smoke_models):
     model = smoke_models["torch" if PYTHON_METHODS.get(method) == "torch" else "onnx"]
     if method == "onnxruntime-ner":
-        done = subprocess.run(
-            [str(smoke_models["rust"]), "-d", "cuda", "-m", str(model), str(TRICKY)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "ORT_DYLIB_PATH": ort_dylib},
-        )
+        done = run_rust(smoke_models["rust"], "-d", "cuda", "-m", model, TRICKY, check=False)
     else:
         done = run_method(f"scripts/{method}.py", "-d", "cuda", "-m", model, TRICKY, check=False)
     assert done.returncode != 0
