@@ -62,15 +62,20 @@ def configured_model(kind: str) -> str:
     return str(Path("data") / "models" / name / kind)
 
 
-def read_model_config(model_dir: str | Path) -> dict:
-    """config.json of a transformers model directory or of its ONNX export."""
-    path = Path(model_dir) / "config.json"
+def read_model_json(model_dir: str | Path, name: str, missing: str) -> dict:
+    """One of a model directory's JSON files; `missing` says what its absence means."""
+    path = Path(model_dir) / name
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise MethodError(f"{path}: missing: not a model directory") from None
+        raise MethodError(f"{path}: missing: {missing}") from None
     except (OSError, ValueError) as error:
-        raise MethodError(f"{path}: unreadable model config: {error}") from None
+        raise MethodError(f"{path}: unreadable: {error}") from None
+
+
+def read_model_config(model_dir: str | Path) -> dict:
+    """config.json of a transformers model directory or of its ONNX export."""
+    return read_model_json(model_dir, "config.json", "not a model directory")
 
 
 def label_map(config: dict) -> dict[int, str]:

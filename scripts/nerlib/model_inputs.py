@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .frame import MethodError, read_model_config
+from .frame import MethodError, read_model_config, read_model_json
 
 POSITION_OFFSET_FAMILIES = set(
     json.loads((Path(__file__).parent / "positions.json").read_text())["position_offset_families"]
@@ -45,19 +45,9 @@ def token_text(token) -> str | None:
     return token.get("content") if isinstance(token, dict) else token
 
 
-def read_tokenizer_config(model_dir: str | Path) -> dict:
-    path = Path(model_dir) / "tokenizer_config.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MethodError(f"{path}: missing: the model directory has no tokenizer configuration") from None
-    except (OSError, ValueError) as error:
-        raise MethodError(f"{path}: unreadable: {error}") from None
-
-
 def read_model_inputs(model_dir: str | Path) -> ModelInputs:
     config = read_model_config(model_dir)
-    tokenizer_config = read_tokenizer_config(model_dir)
+    tokenizer_config = read_model_json(model_dir, "tokenizer_config.json", "the model has no tokenizer configuration")
     if "max_position_embeddings" not in config:
         raise MethodError(f"{Path(model_dir) / 'config.json'}: no max_position_embeddings: cannot tell its limit")
     return ModelInputs(

@@ -70,20 +70,30 @@ def classifier_nodes(model_path: Path) -> list[str]:
     return found
 
 
+def int8_choices(plain: Path) -> dict:
+    """What both ONNX Runtime recipes quantize, and how: the matrix products, int8 weights per
+    output channel, the classifier left in fp32."""
+    from onnxruntime.quantization import QuantType
+
+    return {
+        "per_channel": True,
+        "weight_type": QuantType.QInt8,
+        "op_types_to_quantize": QUANTIZED_OPERATORS,
+        "nodes_to_exclude": classifier_nodes(plain),
+    }
+
+
 def dynamic_int8(source: Path, scratch: Path, calibration: Path | None) -> dict:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import quantize_dynamic
 
     plain = source / "model.onnx"
-    excluded = classifier_nodes(plain)
-    quantize_dynamic(
-        plain,
-        scratch / "model.onnx",
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=QUANTIZED_OPERATORS,
-        nodes_to_exclude=excluded,
-    )
-    return {"recipe": "dynamic int8 of the matrix products", "per_channel": True, "fp32_nodes": excluded}
+    choices = int8_choices(plain)
+    quantize_dynamic(plain, scratch / "model.onnx", **choices)
+    return {
+        "recipe": "dynamic int8 of the matrix products",
+        "per_channel": True,
+        "fp32_nodes": choices["nodes_to_exclude"],
+    }
 
 
 class CalibrationReader:
@@ -130,24 +140,21 @@ def static_int8(source: Path, scratch: Path, calibration: Path | None) -> dict:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     plain = source / "model.onnx"
-    excluded = classifier_nodes(plain)
+    choices = int8_choices(plain)
     quantize_static(
         plain,
         scratch / "model.onnx",
         CalibrationReader(source, calibration, graph_input_names(plain)),
         quant_format=QuantFormat.QDQ,
-        per_channel=True,
         activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=QUANTIZED_OPERATORS,
-        nodes_to_exclude=excluded,
         calibrate_method=CalibrationMethod.MinMax,
+        **choices,
     )
     return {
         "recipe": "static int8 (QDQ)",
         "calibration_sentences": CALIBRATION_SENTENCES,
         "per_channel": True,
-        "fp32_nodes": excluded,
+        "fp32_nodes": choices["nodes_to_exclude"],
     }
 
 
