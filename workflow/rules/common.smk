@@ -371,6 +371,8 @@ def machine_resources(kind):
 
     def resource(wildcards):
         machine = machine_at(wildcards.where)
+        if not on_scheduler(machine):
+            return "" if kind == "gres" or kind.startswith("slurm") else 0
         gpu_job = getattr(
             wildcards, "device", "cuda"
         ) == "cuda" and "cuda" in machine_devices(machine)
