@@ -124,6 +124,17 @@ def test_every_export_variant_of_the_registry_has_a_derivation():
     assert set(DERIVATIONS) == set(REGISTRY["variants"])
 
 
+def test_the_o2_variant_is_a_model_that_agrees_with_the_plain_export(smoke_models, tmp_path):
+    """ORTOptimizer names its output model_optimized.onnx: the variant folder must still hold a
+    model.onnx, and O2's fusions are exact, so ort-lean writes the plain export's bytes on it."""
+    out = tmp_path / "onnx-o2"
+    run_method("workflow/scripts/export_variant.py", smoke_models["onnx"], "o2", out)
+    assert sorted(path.name for path in out.glob("*.onnx")) == ["model.onnx"]
+    for name, model in (("plain", smoke_models["onnx"]), ("o2", out)):
+        run_method(REGISTRY["methods"]["ort-lean"]["program"], "-b", "4", "-m", model, "-o", tmp_path / name, TRICKY)
+    assert (tmp_path / "o2").read_bytes() == (tmp_path / "plain").read_bytes()
+
+
 def test_the_original_command_lines_run_as_written(smoke, smoke_models, tmp_path):
     """From the working directory `make bench` ran in: no -m (the model config.yaml names), and
     the Rust binary without ORT_DYLIB_PATH (it asks the environment's python3 for the library)."""

@@ -218,9 +218,11 @@ def main() -> None:
         for item in args.source.iterdir():
             if item.is_file() and item.name != "model.onnx" and not item.name.startswith("."):
                 shutil.copy2(item, partial / item.name)
-        for name in ("model.onnx", "model.xml", "model.bin"):
-            if (Path(scratch) / name).is_file():
+        if (Path(scratch) / "model.xml").is_file():  # an OpenVINO IR: the graph and its weights
+            for name in ("model.xml", "model.bin"):
                 shutil.move(Path(scratch) / name, partial / name)
+        else:  # ORTOptimizer names its output model_optimized.onnx, the quantizers model.onnx
+            shutil.move(only_onnx_file(Path(scratch)), partial / "model.onnx")
         made.update(variant=args.variant, seconds=round(time.time() - started, 1), cpu_flags=sorted(cpu_flags()))
         (partial / "variant.json").write_text(json.dumps(made, indent=1) + "\n", encoding="utf-8")
         if args.out.exists():
