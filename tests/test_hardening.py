@@ -174,17 +174,21 @@ def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
     workdir = smoke["workdir"]
     config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"])
     results = workdir / "results" / "faults"
-    cell, log = results / "cells/baseline/cpu-bs4.json", results / "logs/cells/baseline/cpu-bs4.log"
+    cell = results / "cells/baseline/cpu-bs4.json"
     command = snakemake_command(workdir, config) + ["--cores", "1"]
     env = workflow_environment()
     shutil.rmtree(results, ignore_errors=True)
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
+    # Wait for the timed program itself, not for the log's "$ hyperfine" line: once, under load, the
+    # Ctrl-C sent after that line missed the cell and the run finished with 0.
+    timed_program = ["pgrep", "-f", "baseline.py -d cpu -b 4"]
     deadline = time.time() + 180
-    while time.time() < deadline and not (log.is_file() and "$ hyperfine" in log.read_text()):
+    while time.time() < deadline and not subprocess.run(timed_program, capture_output=True).stdout:
         time.sleep(0.2)
-    time.sleep(1.5)  # inside the timed program now
+    assert process.poll() is None, "the run ended before its cell's program started"
+    time.sleep(1)  # importing torch: well inside the timed run
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
     process.wait(timeout=120)
     assert process.returncode != 0
