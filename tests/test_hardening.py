@@ -178,11 +178,17 @@ def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
     command = snakemake_command(workdir, config) + ["--cores", "1"]
     env = workflow_environment()
     shutil.rmtree(results, ignore_errors=True)
+    # SIGINT as a terminal delivers it: a suite started in the background (`make test &`, nohup)
+    # inherits SIGINT ignored, and Snakemake, run_cell and hyperfine would inherit that too.
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    # Wait for the timed program itself, not for the log's "$ hyperfine" line: once, under load, the
-    # Ctrl-C sent after that line missed the cell and the run finished with 0.
+    # Wait for the timed program itself, so that the Ctrl-C lands while it is being timed.
     timed_program = ["pgrep", "-f", "baseline.py -d cpu -b 4"]
     deadline = time.time() + 180
     while time.time() < deadline and not subprocess.run(timed_program, capture_output=True).stdout:
