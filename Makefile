@@ -124,15 +124,20 @@ lock:
 	rm -rf /tmp/nerbench-lock && $(PYTHON) -m venv /tmp/nerbench-lock
 	/tmp/nerbench-lock/bin/pip install --quiet --upgrade pip
 	/tmp/nerbench-lock/bin/pip install --quiet -r requirements.in
-	{ head -2 requirements.lock; /tmp/nerbench-lock/bin/pip freeze; } > requirements.lock.new && mv requirements.lock.new requirements.lock
+	# --all keeps setuptools, which torch requires at run time: a lock without it leaves the venv's
+	# old ensurepip copy, and an offline host then cannot resolve torch's setuptools>=77.
+	{ head -2 requirements.lock; /tmp/nerbench-lock/bin/pip freeze --all --exclude pip; } > requirements.lock.new \
+	  && mv requirements.lock.new requirements.lock
 
 # On a machine that reaches the package index: every wheel of the lock, for hosts that do not
 # (`make bench WHEELS=dir` there). With HOST_TORCH=1, without torch: the host brings its own.
+# `pip wheel` builds the few source-only packages (seqeval) here, so the offline host builds nothing
+# and needs no setuptools.
 wheels:
 	@test -n "$$WHEELS" || { echo "usage: make wheels WHEELS=dir [HOST_TORCH=1]" >&2; exit 2; }
 	if [ "$$HOST_TORCH" = 1 ]; then grep -v -E "^(torch|triton)==" requirements.lock; else cat requirements.lock; fi \
-	  | $(PYTHON) -m pip download --quiet --no-deps --dest "$$WHEELS" -r /dev/stdin
-	$(PYTHON) -m pip download --quiet --no-deps --dest "$$WHEELS" -r requirements-nodeps.txt
+	  | $(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir "$$WHEELS" -r /dev/stdin
+	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir "$$WHEELS" -r requirements-nodeps.txt
 
 # The smoke grid on every encoder family's random-weight preset, then a row per family.
 FAMILIES := distilbert bert electra roberta xlm-roberta deberta-v2 modernbert

@@ -29,11 +29,12 @@ HOST_PACKAGES = ["torch"] + sorted(
 
 
 def distribution_paths(name: str) -> list[Path]:
-    """The top-level folders and the .dist-info of an installed distribution."""
+    """The top-level folders and the .dist-info of an installed distribution (not its console
+    scripts, which the record names as ../../../bin/...: the host's interpreter has its own)."""
     distribution = metadata.distribution(name)
     site = Path(distribution.locate_file(""))
     tops = {Path(str(item)).parts[0] for item in distribution.files or []}
-    return [site / top for top in tops if not top.endswith(".pth") and (site / top).exists()]
+    return [site / top for top in tops if top != ".." and not top.endswith(".pth") and (site / top).exists()]
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +45,10 @@ def host_python(tmp_path_factory) -> Path:
     shutil.copytree(base, host, symlinks=True, ignore=shutil.ignore_patterns("site-packages", "__pycache__", "test"))
     site = host / Path(sysconfig.get_paths()["purelib"]).relative_to(sys.prefix)
     site.mkdir(parents=True, exist_ok=True)
-    for name in HOST_PACKAGES:
-        for path in distribution_paths(name):
-            (site / path.name).symlink_to(path)
+    # Namespace folders (nvidia/) hold several distributions: one link brings them all.
+    paths = {path for name in HOST_PACKAGES for path in distribution_paths(name)}
+    for path in paths:
+        (site / path.name).symlink_to(path)
     python = host / "bin" / "python3"
     probe = subprocess.run(
         [python, "-c", "import sys, torch; print(sys.prefix == sys.base_prefix, torch.__version__)"],
@@ -64,6 +66,7 @@ def test_an_offline_install_from_a_wheel_folder_on_the_hosts_torch(host_python, 
     )
     assert made.returncode == 0, made.stderr[-3000:]
     assert not list(wheels.glob("torch-*.whl")), "the host brings torch: the folder must not"
+    assert all(path.suffix == ".whl" for path in wheels.iterdir()), "the offline host must build nothing"
     # No package index can be reached: a proxy that refuses and an index on a closed port.
     offline = {
         **os.environ,
