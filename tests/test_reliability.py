@@ -42,12 +42,19 @@ def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_p
     corpus.write_text("Peter\u2028Blackburn visited Brussels .\nEU rejects\u0085German call .\n", encoding="utf-8")
     predictions = tmp_path / "rust.jsonl"
     run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], "-o", predictions, corpus)
+    reference, margins = tmp_path / "reference.jsonl", tmp_path / "margins.jsonl"
+    subprocess.run(
+        [sys.executable, REPO / "workflow/scripts/reference.py", "--program", LEAN, "-m", smoke_models["onnx"]]
+        + ["--predictions", reference, "--margins", margins, corpus],
+        check=True,
+        cwd=REPO,
+    )
     cell = tmp_path / "cell.json"
     cell.write_text(json.dumps({"status": "ok", "cell": {"predictions": str(predictions)}}))
     out = tmp_path / "check.json"
     done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/check_cell.py", "--cell", cell, "--reference", predictions]
-        + ["--corpus", corpus, "--dtype", "fp32", "--out", out],
+        [sys.executable, REPO / "workflow/scripts/check_cell.py", "--cell", cell, "--reference", reference]
+        + ["--margins", margins, "--corpus", corpus, "--dtype", "fp32", "--out", out],
         capture_output=True,
         text=True,
     )

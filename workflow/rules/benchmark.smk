@@ -1,4 +1,5 @@
-# One hyperfine job per (method, device, batch size) cell, and the untimed reference run.
+# One hyperfine job per (method, device, batch size) cell, and the untimed reference run with its
+# margins (how sure the reference was of each word-piece).
 
 
 rule benchmark_cell:
@@ -48,17 +49,21 @@ rule benchmark_cell:
 
 rule reference_predictions:
     """What every cell is compared with: the registry's reference method on the CPU in fp32
-    at batch size 1."""
+    at batch size 1, through its own backend and the shared frame, with the gap between its two
+    best labels at every word-piece (so that the checks can tell a flipped near-tie from a fault).
+    """
     input:
         **method_inputs(REFERENCE_METHOD),
         program=method_program(REFERENCE_METHOD),
+        script=step("reference.py"),
     output:
-        results("reference.jsonl"),
+        predictions=results("reference.jsonl"),
+        margins=results("reference-margins.jsonl"),
     log:
         results("logs/reference.log"),
     conda:
         method_env(REFERENCE_METHOD)
     threads: workflow.cores
     shell:
-        "python {input.program:q} -d cpu -b 1 -m {input.model:q} -o {output:q}"
-        " {input.corpus:q} > {log:q} 2>&1"
+        "python {input.script:q} --program {input.program:q} -m {input.model:q}"
+        " --predictions {output.predictions:q} --margins {output.margins:q} {input.corpus:q} > {log:q} 2>&1"

@@ -6,6 +6,7 @@ rule check_cell:
     input:
         cell=cell_file("result"),
         reference=results("reference.jsonl"),
+        margins=results("reference-margins.jsonl"),
         corpus=corpus_text(),
         gold=corpus_gold() or [],
         script=step("check_cell.py"),
@@ -22,7 +23,7 @@ rule check_cell:
         dtype=lambda w: wildcard_cell(w)["dtype"],
     shell:
         "python {input.script:q} --cell {input.cell:q} --reference {input.reference:q}"
-        " --corpus {input.corpus:q} {params.gold} --dtype {params.dtype} --out {output:q}"
+        " --margins {input.margins:q} --corpus {input.corpus:q} {params.gold} --dtype {params.dtype} --out {output:q}"
         " > {log:q} 2>&1"
 
 

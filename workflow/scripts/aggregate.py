@@ -21,6 +21,16 @@ from nerlib.atomic import write_text_atomically
 from nerlib.timings import PHASES
 
 NOT_AVAILABLE = "not available on this host"
+CHECK_COLUMNS = (
+    "agreement_pct",
+    "identical_sentences_pct",
+    "differing_sentences",
+    "near_tie_sentences",
+    "entity_precision",
+    "entity_recall",
+    "f1",
+)
+SHOWN_DIFFERENCES = 5  # sentences listed per fp32 cell in tables.md; the check file has them all
 
 
 def cell_row(cell: dict, roofline: dict | None) -> dict:
@@ -42,11 +52,11 @@ def cell_row(cell: dict, roofline: dict | None) -> dict:
     check = load_json(cell["check"]) or {"status": "not checked"}
     if check["status"] != "ok":
         row["status"] = check["status"]
-    for key in ("agreement_pct", "identical_sentences_pct", "entity_precision", "entity_recall", "f1"):
+    for key in CHECK_COLUMNS:
         if key in check:
             row[key] = check[key]
-    if check.get("first_difference"):
-        row["first_difference_line"] = check["first_difference"]["line"]
+    if check.get("differences"):
+        row["first_difference_line"] = check["differences"][0]["line"]
     row.update(phase_columns(cell, roofline))
     return row
 
@@ -137,10 +147,94 @@ def mebibytes(row, column: str) -> str:
 def accuracy_text(row) -> tuple[str, str]:
     agreement = row.get("agreement_pct")
     f1 = row.get("f1")
-    agreement_text = "n/a" if pd.isna(agreement) else f"{agreement:.2f}%"
-    if not pd.isna(agreement) and agreement < 100 and row["dtype"] == "fp32":
-        agreement_text += " **DISAGREES**"
+    agreement_text = "n/a" if pd.isna(agreement) else f"{agreement:.2f}%{agreement_flag(row)}"
     return agreement_text, ("n/a" if pd.isna(f1) else f"{f1:.4f}")
+
+
+def agreement_flag(row) -> str:
+    """What an fp32 cell's agreement below 100% means: near-ties only, or a real disagreement."""
+    agreement = row.get("agreement_pct")
+    if pd.isna(agreement) or agreement == 100 or row["dtype"] != "fp32":
+        return ""
+    return " (near-ties)" if only_near_ties(row) else " **DISAGREES**"
+
+
+def only_near_ties(row) -> bool:
+    """Every differing sentence differs where the reference was nearly tied: rounding, not a fault."""
+    return row.get("near_tie_sentences") == row.get("differing_sentences")
+
+
+def entities_text(entities: list[dict]) -> str:
+    return ", ".join(f'{entity["label"]} "{entity["text"]}"' for entity in entities) or "nothing"
+
+
+def difference_text(item: dict) -> str:
+    margin = item["reference_margin"]
+    why = "past the truncation" if margin is None else f"reference margin {margin:.3f}"
+    return (
+        f"  - line {item['line']}: the reference found {entities_text(item['reference'])}, this cell "
+        f"{entities_text(item['predicted'])} ({why}{', a near-tie' if item['near_tie'] else ''})"
+    )
+
+
+@dataclass
+class DifferingCell:
+    """A cell whose entities differ from the reference's somewhere, with its check."""
+
+    method: str  # with the machine's name before it where there are several
+    device: str
+    batch_size: int
+    dtype: str
+    check: dict
+
+    def counts(self) -> str:
+        return f"{self.check['differing_sentences']} sentences differ ({self.check['near_tie_sentences']} at near-ties)"
+
+    def fp32_markdown(self) -> list[str]:
+        head = f"- `{self.method}` {self.device} bs {self.batch_size}: {self.counts()}"
+        return [head] + [difference_text(item) for item in self.check["differences"][:SHOWN_DIFFERENCES]]
+
+
+def lower_precision_markdown(cells: list[DifferingCell]) -> list[str]:
+    """One line per method and device: how many sentences differ at each batch size."""
+    groups: dict[tuple, list[DifferingCell]] = {}
+    for cell in cells:
+        groups.setdefault((cell.method, cell.device, cell.dtype), []).append(cell)
+    return [
+        f"- `{method}` {device} ({dtype}): " + "; ".join(f"bs {cell.batch_size}: {cell.counts()}" for cell in group)
+        for (method, device, dtype), group in groups.items()
+    ]
+
+
+def differences_section(cells: list[DifferingCell]) -> str:
+    near_tie = cells[0].check["near_tie_logits"]
+    fp32 = [cell for cell in cells if cell.dtype == "fp32"]
+    lines = [
+        "## Differences from the reference\n",
+        "Every cell that does not agree 100% (each cell's check file lists every differing sentence). The "
+        "reference margin is the gap between the reference's two best labels' logits at the differing words: "
+        f"under {near_tie} is a near-tie, which another kernel's rounding (a different summation order, TF32) "
+        "can flip; a fault in a method shows as differences where the reference was sure.\n",
+    ]
+    if fp32:
+        lines.append(f"fp32 cells, with their first {SHOWN_DIFFERENCES} differing sentences:\n")
+        lines += [line for cell in fp32 for line in cell.fp32_markdown()] + [""]
+    lower = [cell for cell in cells if cell.dtype != "fp32"]
+    if lower:
+        lines.append("Lower-precision cells, where differences beyond near-ties are the number format's doing:\n")
+        lines += lower_precision_markdown(lower)
+    return "\n".join(lines) + "\n"
+
+
+def differing_cells(grid: list[dict]) -> list[DifferingCell]:
+    several_machines = len({cell["machine"] for cell in grid}) > 1
+    found = []
+    for cell in grid:
+        check = load_json(cell["check"]) if cell["available"] else None
+        if check and check.get("differences"):
+            method = f"{cell['machine']} {cell['method']}" if several_machines else cell["method"]
+            found.append(DifferingCell(method, cell["device"], cell["batch_size"], cell["dtype"], check))
+    return found
 
 
 @dataclass
@@ -217,9 +311,8 @@ class MachineTables:
                 text = f"{seconds(cell['mean'])} s"
                 if size in reference:
                     text += f" ({reference[size] / cell['mean']:.2f}×)"
-                agreement, _ = accuracy_text(cell)
-                if "DISAGREES" in agreement:
-                    text += f" {agreement}"
+                if agreement_flag(cell):
+                    text += f" {accuracy_text(cell)[0]}"
                 row.append(text)
             rows.append(row)
         return tabulate(rows, headers=["Method"] + [f"bs {s}" for s in sizes], tablefmt="github")
@@ -268,6 +361,7 @@ class Report:
     reference: str
     notes: list[str] = field(default_factory=list)
     peaks: dict = field(default_factory=dict)  # machine -> its roofline.json's peaks
+    differing: list[DifferingCell] = field(default_factory=list)
 
     def machines(self) -> list[str]:
         return list(self.frame["machine"].unique())
@@ -292,9 +386,7 @@ class Report:
                 if cell is None:
                     row.append("")
                     continue
-                agreement, _ = accuracy_text(cell)
-                flag = " **DISAGREES**" if "DISAGREES" in agreement else ""
-                row.append(f"{seconds(cell['mean'])} s (bs {int(cell['batch_size'])}){flag}")
+                row.append(f"{seconds(cell['mean'])} s (bs {int(cell['batch_size'])}){agreement_flag(cell)}")
             rows.append(row)
         headers = ["Method"] + [f"{machine} {device.upper()}" for machine, device in columns]
         return tabulate(rows, headers=headers, tablefmt="github")
@@ -329,6 +421,8 @@ class Report:
         problems = self.problems()
         if problems:
             parts.append("## Failed cells\n\n" + "\n".join(problems) + "\n")
+        if self.differing:
+            parts.append(differences_section(self.differing))
         parts.append(
             f"Agreement: share of entities identical to the reference run ({self.reference}, CPU, fp32, "
             "batch size 1). F1: entity-level against the CoNLL-2003 gold labels (seqeval). Times: whole "
@@ -388,6 +482,7 @@ def main() -> None:
         args.reference,
         notes,
         {machine: (roofline or {}).get("peaks", {}) for machine, roofline in rooflines.items()},
+        differing_cells(grid),
     )
     write_text_atomically(results / "tables.md", report.markdown())
     write_text_atomically(results / "environment.json", json.dumps(environments(grid), indent=1) + "\n")

@@ -4,6 +4,9 @@ gold labels, entity-level precision, recall and F1.
 
 Agreement is entity-level: the share of entities, over both runs, that the two runs found
 identically (same label and span); 100% only when every sentence's entities are identical.
+Every sentence that differs is listed with the entities only one run found and the reference's
+smallest margin (best minus second-best logit) over the words they cover: a difference at a
+near-tie is what another kernel's rounding flips; one where the reference was sure is not.
 """
 
 import argparse
@@ -17,25 +20,60 @@ from nerlib.corpus import read_corpus
 from nerlib.output import read_json_lines
 from score import span_f1, tags_from_entities
 
+# A difference where the reference's two best labels were closer than this (in logits) is a
+# near-tie: fp32 on another kernel (a different summation order, TF32) moves logits by ~1e-2 at
+# most on these models, so it can flip such a token and no clearer one.
+NEAR_TIE_LOGITS = 0.1
+
 
 def entity_keys(entities: list[dict]) -> set[tuple]:
     return {(e["label"], e["start"], e["end"]) for e in entities}
 
 
-def agreement(lines, predicted, reference) -> dict:
+def smallest_margin(entities: list[dict], margins: list[list]) -> float | None:
+    """The reference's smallest margin over the word-pieces that overlap these entities' spans
+    (None where no word-piece does: the entities lie past the truncation)."""
+    found = [
+        margin
+        for start, end, margin in margins
+        for entity in entities
+        if start < entity["end"] and end > entity["start"]
+    ]
+    return min(found) if found else None
+
+
+def difference(number: int, line: str, mine: list[dict], theirs: list[dict], margins: list[list]) -> dict:
+    mine_keys, their_keys = entity_keys(mine), entity_keys(theirs)
+    only_mine = [entity for entity in mine if entity_keys([entity]) <= mine_keys - their_keys]
+    only_theirs = [entity for entity in theirs if entity_keys([entity]) <= their_keys - mine_keys]
+    margin = smallest_margin(only_mine + only_theirs, margins)
+    return {
+        "line": number,
+        "text": line,
+        "predicted": only_mine,
+        "reference": only_theirs,
+        "reference_margin": margin,
+        "near_tie": margin is not None and margin < NEAR_TIE_LOGITS,
+    }
+
+
+def agreement(lines, predicted, reference, margins) -> dict:
     shared = total = 0
-    first_difference = None
-    for number, (line, mine, theirs) in enumerate(zip(lines, predicted, reference, strict=True), 1):
+    differences = []
+    rows = zip(lines, predicted, reference, margins, strict=True)
+    for number, (line, mine, theirs, line_margins) in enumerate(rows, 1):
         mine_keys, their_keys = entity_keys(mine), entity_keys(theirs)
         shared += len(mine_keys & their_keys)
         total += len(mine_keys | their_keys)
-        if mine != theirs and first_difference is None:
-            first_difference = {"line": number, "text": line, "predicted": mine, "reference": theirs}
-    identical = sum(1 for mine, theirs in zip(predicted, reference, strict=True) if mine == theirs)
+        if mine_keys != their_keys:
+            differences.append(difference(number, line, mine, theirs, line_margins))
     return {
         "agreement_pct": 100.0 * shared / total if total else 100.0,
-        "identical_sentences_pct": 100.0 * identical / len(lines) if lines else 100.0,
-        "first_difference": first_difference,
+        "identical_sentences_pct": 100.0 * (len(lines) - len(differences)) / len(lines) if lines else 100.0,
+        "differing_sentences": len(differences),
+        "near_tie_sentences": sum(1 for item in differences if item["near_tie"]),
+        "near_tie_logits": NEAR_TIE_LOGITS,
+        "differences": differences,
     }
 
 
@@ -49,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cell", required=True, help="the cell's result JSON (names its predictions)")
     parser.add_argument("--reference", required=True)
+    parser.add_argument("--margins", required=True, help="the reference's margins (reference.py)")
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--gold")
     parser.add_argument("--dtype", required=True, help="the method's number format (fp32, int8, ...)")
@@ -63,17 +102,21 @@ def main() -> None:
         lines = read_corpus(args.corpus)
         predicted = read_json_lines(cell["cell"]["predictions"])
         reference = read_json_lines(args.reference)
+        margins = read_json_lines(args.margins)
         if len(predicted) != len(lines):
             check["status"] = f"wrong line count: {len(predicted)} predictions for {len(lines)} input lines"
-        elif len(reference) != len(lines):
-            check["status"] = f"{args.reference}: {len(reference)} lines for {len(lines)} input lines: rebuild it"
+        elif len(reference) != len(lines) or len(margins) != len(lines):
+            stale, count = (
+                (args.reference, len(reference)) if len(reference) != len(lines) else (args.margins, len(margins))
+            )
+            check["status"] = f"{stale}: {count} lines for {len(lines)} input lines: rebuild it"
         else:
             check["status"] = "ok"
-            check.update(agreement(lines, predicted, reference))
+            check.update(agreement(lines, predicted, reference, margins))
             if args.gold:
                 check.update(gold_scores(lines, predicted, args.gold))
     write_text_atomically(args.out, json.dumps(check, indent=1, ensure_ascii=False) + "\n")
-    print(json.dumps({k: v for k, v in check.items() if k != "first_difference"}))
+    print(json.dumps({k: v for k, v in check.items() if k != "differences"}))
 
 
 if __name__ == "__main__":

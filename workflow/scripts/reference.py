@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""The reference run, and how sure it was of each word-piece.
+
+Runs the reference method's own backend (the one class its program defines) through the shared
+frame exactly as `PROGRAM -d cpu -b 1` does, so its predictions are the program's, byte for byte;
+from the same logits it writes each sentence's margins: [[start, end, margin], ...], the gap
+between the two best labels' logits at every word-piece, with the characters it covers. A cell
+that differs from the reference where the margin is tiny has flipped a near-tie, which another
+kernel's rounding does; where it is large, it has not.
+
+    reference.py --program scripts/baseline.py -m MODEL_DIR --predictions reference.jsonl
+                 --margins reference-margins.jsonl CORPUS
+"""
+
+import argparse
+import json
+import runpy
+import sys
+
+import numpy as np
+
+import common  # noqa: F401  (puts scripts/ on the path)
+from nerlib.atomic import write_text_atomically
+from nerlib.cli import parse_args
+from nerlib.corpus import CorpusError, read_corpus
+from nerlib.frame import MethodError, predict_with_backend
+from nerlib.output import write_predictions
+from nerlib.timings import PhaseTimer
+
+MODULE_NAME = "nerbench_reference"  # the name the program runs under here: not __main__, so it only defines
+
+
+def load_backend_class(program: str):
+    """The backend class a method's program defines (each defines exactly one), and its extra options."""
+    names = runpy.run_path(program, run_name=MODULE_NAME)
+    found = [
+        value
+        for value in names.values()
+        if isinstance(value, type) and value.__module__ == MODULE_NAME and hasattr(value, "logits")
+    ]
+    if len(found) != 1:
+        raise MethodError(f"{program}: defines {len(found)} backend classes (a class with logits()), not one")
+    return found[0], names.get("extra_arguments")
+
+
+class Recording:
+    """A backend that keeps what the frame asked of it: the encodings and every batch's logits."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.encoded, self.logits_seen = [], []
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def encode(self, lines):
+        self.encoded = self.backend.encode(lines)
+        return self.encoded
+
+    def logits(self, inputs, worker: int = 0):
+        found = self.backend.logits(inputs, worker)
+        self.logits_seen.append(found)
+        return found
+
+
+def token_margins(logits: np.ndarray) -> np.ndarray:
+    """Best minus second-best logit of each token ([tokens, labels] → [tokens])."""
+    best_two = np.sort(logits, axis=-1)[:, -2:]
+    return best_two[:, 1] - best_two[:, 0]
+
+
+def sentence_margins(recording: Recording) -> list[list[list]]:
+    """At batch size 1, unsorted, the frame's batches are the sentences in order."""
+    rows = []
+    for item, logits in zip(recording.encoded, recording.logits_seen, strict=True):
+        margins = token_margins(logits[0, : len(item.ids)])
+        rows.append(
+            [
+                [start, end, round(float(margin), 4)]
+                for (start, end), special, margin in zip(item.offsets, item.special, margins, strict=True)
+                if not special
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--program", required=True, help="the reference method's program")
+    parser.add_argument("-m", "--model", required=True)
+    parser.add_argument("--predictions", required=True)
+    parser.add_argument("--margins", required=True)
+    parser.add_argument("corpus")
+    args = parser.parse_args()
+    try:
+        backend_class, extra_arguments = load_backend_class(args.program)
+        method_args = parse_args("", "torch", ["-d", "cpu", "-b", "1", "-m", args.model, args.corpus], extra_arguments)
+        lines = read_corpus(args.corpus)
+        recording = Recording(backend_class(method_args))
+        predictions = predict_with_backend(recording, method_args, lines, PhaseTimer())
+    except (CorpusError, MethodError) as error:
+        sys.exit(f"reference.py: error: {error}")
+    write_predictions(args.predictions, predictions)
+    write_text_atomically(args.margins, "".join(json.dumps(row) + "\n" for row in sentence_margins(recording)))
+    print(f"reference.py: {len(lines)} sentences, {args.predictions}, {args.margins}")
+
+
+if __name__ == "__main__":
+    main()
