@@ -42,7 +42,7 @@ CRATE = --manifest-path onnxruntime-ner/Cargo.toml
 RESULTS_FOLDER = results="$$($(BIN)/python workflow/scripts/config_value.py results config.yaml "$$NERBENCH_CONFIG")"
 
 .PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report wheels test-install test-slow fuzz \
-	slurm-packages families
+	slurm-packages families rust-target
 
 venv: $(STAMP)
 
@@ -67,13 +67,20 @@ hyperfine:
 	fi
 	@$(RUN) hyperfine --version
 
-bench: venv hyperfine
+# Compiled Rust is kept across clones, as the environment is: a fresh clone's onnxruntime-ner/target
+# becomes a link to one folder in the cache (cargo locks it while it builds), so a new clone does not
+# compile the crate's dependencies again. A target/ that is already there is left as it is.
+CARGO_CACHE := $(HOME)/.cache/nerbench/cargo-target
+rust-target:
+	@[ -e onnxruntime-ner/target ] || { mkdir -p "$(CARGO_CACHE)" && ln -s "$(CARGO_CACHE)" onnxruntime-ner/target; }
+
+bench: venv hyperfine rust-target
 	$(SNAKEMAKE)
 
 smoke: CONFIG = configs/smoke.yaml
 smoke: bench
 
-cell: venv hyperfine
+cell: venv hyperfine rust-target
 	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8" >&2; exit 2; }
 	$(RESULTS_FOLDER); $(SNAKEMAKE) --forcerun "$$results/cells/$$METHOD/$$DEVICE-bs$$BS.json"
 
@@ -94,11 +101,11 @@ test: venv hyperfine slurm-packages lint
 test-install: venv
 	$(RUN) $(BIN)/python -m pytest -q -m install tests
 
-test-slow: venv hyperfine
+test-slow: venv hyperfine rust-target
 	cargo build --release --locked $(CRATE)
 	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m slow tests
 
-fuzz: venv
+fuzz: venv rust-target
 	cargo build --release --locked $(CRATE)
 	$(RUN) HF_HUB_OFFLINE=1 NERBENCH_FUZZ=long $(BIN)/python -m pytest -q tests/test_fuzz.py
 
@@ -112,7 +119,7 @@ slurm-packages:
 	    echo "note: no SLURM daemons and not root: tests/test_slurm.py will be skipped" >&2; \
 	  fi; }
 
-lint: venv
+lint: venv rust-target
 	$(RUN) $(BIN)/snakemake --lint $(CONFIG_ARGS)
 	$(RUN) $(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/ruff check .
@@ -141,7 +148,7 @@ wheels:
 
 # The smoke grid on every encoder family's random-weight preset, then a row per family.
 FAMILIES := distilbert bert electra roberta xlm-roberta deberta-v2 modernbert
-families: venv hyperfine
+families: venv hyperfine rust-target
 	for family in $(FAMILIES); do \
 	  $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile configs/smoke.yaml $(SNAKEMAKE_ARGS) --config \
 	    "results=results/families/$$family" "model={name: $$family-tiny, source: random, random: {preset: $$family-tiny}}" \
