@@ -68,11 +68,13 @@ hyperfine:
 	@$(RUN) hyperfine --version
 
 # Compiled Rust is kept across clones, as the environment is: a fresh clone's onnxruntime-ner/target
-# becomes a link to one folder in the cache (cargo locks it while it builds), so a new clone does not
-# compile the crate's dependencies again. A target/ that is already there is left as it is.
+# becomes a link to one folder in the cache, so a new clone (CI's) does not compile the crate's
+# dependencies again. Cargo locks the folder while it builds; the workflow's build_rust holds a lock
+# of its own until it has copied its binary out. A target/ that is already there is left as it is.
 CARGO_CACHE := $(HOME)/.cache/nerbench/cargo-target
 rust-target:
-	@[ -e onnxruntime-ner/target ] || { mkdir -p "$(CARGO_CACHE)" && ln -s "$(CARGO_CACHE)" onnxruntime-ner/target; }
+	@mkdir -p "$(CARGO_CACHE)"
+	@[ -e onnxruntime-ner/target ] || [ -L onnxruntime-ner/target ] || ln -s "$(CARGO_CACHE)" onnxruntime-ner/target
 
 bench: venv hyperfine rust-target
 	$(SNAKEMAKE)

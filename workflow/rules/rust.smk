@@ -1,5 +1,7 @@
 # The Rust method's binary: cargo build --release --locked, copied into the working directory
 # so its cells depend on it (editing the Rust source rebuilds and re-times only those cells).
+# target/ may be shared by several clones (make links it into the cache): the build and the copy
+# happen under one lock, so that no other clone's build replaces the binary in between.
 
 RUST_CRATE = REPO / "onnxruntime-ner"
 
@@ -18,7 +20,8 @@ rule build_rust:
         "../../envs/rust.yaml"
     threads: workflow.cores
     params:
+        target=f"{RUST_CRATE}/target",
         binary=f"{RUST_CRATE}/target/release/onnxruntime-ner",
     shell:
-        "(cargo build --release --locked --manifest-path {input.manifest:q}"
-        " && cp {params.binary:q} {output:q}) > {log:q} 2>&1"
+        "(mkdir -p {params.target:q} && (flock 9 && cargo build --release --locked --manifest-path {input.manifest:q}"
+        " && cp {params.binary:q} {output:q}) 9>{params.target:q}/.nerbench-build.lock) > {log:q} 2>&1"
