@@ -4,8 +4,8 @@
 tables.md: the machine in one line; per device, each method at its best batch size in the
 original benchmark's format (mean ± σ, min … max) with agreement and F1 beside it; then the
 full method × batch size grid with speed relative to baseline.py at the same batch size; then
-cells that failed or could not run here, and where cells' entities differ from the reference. summary.csv: one row per cell with every hyperfine
-statistic, the checks and the environment.
+cells that failed or could not run here, and where cells' entities differ from the reference.
+summary.csv: one row per cell with every hyperfine statistic, the checks and the environment.
 """
 
 import argparse
