@@ -27,8 +27,12 @@ from score import span_f1, tags_from_entities
 NEAR_TIE_LOGITS = 0.1
 
 
+def entity_key(entity: dict) -> tuple:
+    return (entity["label"], entity["start"], entity["end"])
+
+
 def entity_keys(entities: list[dict]) -> set[tuple]:
-    return {(e["label"], e["start"], e["end"]) for e in entities}
+    return {entity_key(entity) for entity in entities}
 
 
 def smallest_margin(entities: list[dict], margins: list[list]) -> float | None:
@@ -45,8 +49,8 @@ def smallest_margin(entities: list[dict], margins: list[list]) -> float | None:
 
 def difference(number: int, line: str, mine: list[dict], theirs: list[dict], margins: list[list]) -> dict:
     mine_keys, their_keys = entity_keys(mine), entity_keys(theirs)
-    only_mine = [entity for entity in mine if entity_keys([entity]) <= mine_keys - their_keys]
-    only_theirs = [entity for entity in theirs if entity_keys([entity]) <= their_keys - mine_keys]
+    only_mine = [entity for entity in mine if entity_key(entity) not in their_keys]
+    only_theirs = [entity for entity in theirs if entity_key(entity) not in mine_keys]
     margin = smallest_margin(only_mine + only_theirs, margins)
     return {
         "line": number,
