@@ -1,8 +1,9 @@
 # nerbench without conda: a virtual environment from the lock file, hyperfine, then Snakemake.
 #   make bench        the full grid of config.yaml
 #   make smoke        the tiny grid of configs/smoke.yaml (< 3 minutes)
-#   make test         lint, unit tests and an end-to-end smoke run (what .ci/run calls)
-#   make cell METHOD=ort-hf DEVICE=cpu BS=8    re-time one cell, then the tables
+#   make check        lint, cargo test and the unit tier: no Snakemake run, no model build (< 2 minutes)
+#   make test         make check, then the end-to-end tier: the smoke run, faults, SLURM (what .ci/run calls)
+#   make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name]   re-time one cell, then the tables
 #   make tables       rebuild tables.md and summary.csv from the cells already measured
 #   make report       the HTML report (snakemake --report) beside tables.md
 #   make compare A=results/x B=results/y   side-by-side ratios of two results directories
@@ -30,7 +31,7 @@ TOOLS := $(HOME)/.cache/nerbench/tools
 # What the command line gives reaches the recipes as environment variables, always quoted there,
 # never pasted into a shell command: a path with a space or a ';' stays a path.
 export NERBENCH_CONFIG = $(CONFIG)
-export METHOD DEVICE BS A B WHEELS HOST_TORCH PYTHON
+export MACHINE METHOD DEVICE BS A B WHEELS HOST_TORCH PYTHON
 RUN = PATH="$(abspath $(BIN)):$(TOOLS)/bin:$$PATH" TOKENIZERS_PARALLELISM=false
 # The Snakefile reads config.yaml itself; another config extends it key by key.
 CONFIG_ARGS = $(if $(filter config.yaml,$(CONFIG)),,--configfile "$$NERBENCH_CONFIG")
@@ -38,11 +39,12 @@ CONFIG_ARGS = $(if $(filter config.yaml,$(CONFIG)),,--configfile "$$NERBENCH_CON
 PROFILE_ARGS = $(if $(PROFILE),--workflow-profile profiles/$(PROFILE))
 SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) $(CONFIG_ARGS) $(PROFILE_ARGS) $(SNAKEMAKE_ARGS)
 CRATE = --manifest-path onnxruntime-ner/Cargo.toml
-# The results folder the config names (a recipe sets `results` to it before use).
-RESULTS_FOLDER = results="$$($(BIN)/python workflow/scripts/config_value.py results config.yaml "$$NERBENCH_CONFIG")"
+# What the grid says of the config (workflow/scripts/query.py): its results folder, a cell's file.
+QUERY = $(BIN)/python workflow/scripts/query.py
+RESULTS_FOLDER = results="$$($(QUERY) value results config.yaml "$$NERBENCH_CONFIG")"
 
-.PHONY: venv hyperfine bench smoke test lint cell tables lock clean compare report wheels test-install test-slow fuzz \
-	slurm-packages families rust-target
+.PHONY: venv hyperfine bench smoke check test lint cell tables lock clean compare report wheels test-install test-slow \
+	fuzz slurm-packages families rust-target scale
 
 venv: $(STAMP)
 
@@ -83,8 +85,9 @@ smoke: CONFIG = configs/smoke.yaml
 smoke: bench
 
 cell: venv hyperfine rust-target
-	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8" >&2; exit 2; }
-	$(RESULTS_FOLDER); $(SNAKEMAKE) --forcerun "$$results/cells/$$METHOD/$$DEVICE-bs$$BS.json"
+	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name]" >&2; exit 2; }
+	cell="$$($(QUERY) cell $${MACHINE:+--machine "$$MACHINE"} --method "$$METHOD" --device "$$DEVICE" --batch-size "$$BS" \
+	  config.yaml "$$NERBENCH_CONFIG")" && $(SNAKEMAKE) --forcerun "$$cell"
 
 tables: venv
 	$(SNAKEMAKE) --forcerun tables
@@ -94,9 +97,19 @@ report: venv
 
 # Tests never reach the Hugging Face Hub (the machines they run on cannot); the pipeline itself
 # is offline only where it means to be (the ONNX export), so `model.source: hub` downloads.
-test: venv hyperfine slurm-packages lint
+# Two tiers (tests/conftest.py marks the end-to-end tests): `check` for the edit-test loop, `test`
+# for everything that CI runs.
+PYTEST = $(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+check: venv rust-target lint
 	cargo test --release --locked $(CRATE)
-	$(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --durations=20 -m "not install and not slow" tests
+	NERBENCH_TIER=unit $(PYTEST) --durations=5 -m "not e2e and not install and not slow" tests
+
+test: venv hyperfine slurm-packages check
+	$(PYTEST) --durations=20 -m "e2e and not install and not slow" tests
+
+# How long Snakemake's plan and the whole-grid steps take for 185 and 1,150 synthetic cells.
+scale: venv
+	$(RUN) $(BIN)/python tests/synthetic.py "$$(mktemp -d)" --time
 
 # Longer runs, each its own target: the offline install on a host's torch (several GB), the
 # BERT-headed MiniLM's fine-tune and F1 floor, the fuzzers with a large budget and a fresh seed.

@@ -28,6 +28,8 @@ localrules:
     conll_corpus,
     conll_split,
     inspect_corpus,
+    grid,
+    corpus_flops,
     check_cell,
     tables,
     plots,

@@ -7,20 +7,33 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"  # the timed programs and nerlib
 STEPS = REPO / "workflow" / "scripts"  # the pipeline's steps
 SMOKE = REPO / "configs" / "smoke.yaml"
-sys.path.insert(0, str(SCRIPTS))
-sys.path.insert(0, str(STEPS))
+for folder in (SCRIPTS, STEPS, REPO / "workflow"):  # nerlib, the steps, the grid package nerbench
+    sys.path.insert(0, str(folder))
+
+from nerbench import ConfigError, Grid, Registry  # noqa: E402
+from nerbench.config import extend, load  # noqa: E402
+
+# The two tiers: `make check` runs the unit tier (no Snakemake run, no model build, no cluster),
+# `make test` everything. A test is end to end when it uses one of these fixtures, or is marked.
+END_TO_END_FIXTURES = {"smoke", "smoke_models", "tricky_predictions", "family_models", "family_predictions", "cluster"}
+UNIT_TIER = os.environ.get("NERBENCH_TIER") == "unit"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 def snakemake_command(workdir, configfile=SMOKE) -> list[str]:
+    assert not UNIT_TIER, "this test starts Snakemake: mark it @pytest.mark.e2e (make check runs the unit tier)"
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
     return command + (["--configfile", str(configfile)] if configfile else [])
 
@@ -43,24 +56,57 @@ def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
     return done
 
 
-def config_error_of(override: dict, workdir) -> str | None:
-    """What workflow/rules/common.smk says of config.yaml extended by `override` (as Snakemake
-    would extend it): its one-line error, or None. Run in this process, which is 20 times faster
-    than starting Snakemake; tests/test_workflow.py checks the same through Snakemake itself."""
-    from config_value import extend
+def config_of(override: dict) -> dict:
+    """config.yaml extended by `override`, as Snakemake extends it with a further config file."""
+    return extend(load([REPO / "config.yaml"]), copy.deepcopy(override))
 
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    extend(config, copy.deepcopy(override))
-    namespace = {"workflow": SimpleNamespace(basedir=str(REPO), cores=1), "config": config}
-    code = compile((REPO / "workflow" / "rules" / "common.smk").read_text(), "common.smk", "exec")
+
+def grid_of(override: dict, workdir=None, devices=("cpu", "cuda")) -> Grid:
+    """The grid the workflow lays out for config.yaml extended by `override` (relative paths taken
+    from `workdir`), in this process: what the rules import, without starting Snakemake."""
     previous = os.getcwd()
-    os.chdir(workdir)
+    os.chdir(workdir or previous)
     try:
-        exec(code, namespace)
-    except SystemExit as stop:
-        return str(stop)
+        return Grid.from_config(config_of(override), devices)
     finally:
         os.chdir(previous)
+
+
+def small_grid(results, methods=("ort-lean",), batch_sizes=(8,), machines=(), **benchmark) -> Grid:
+    """A CPU grid of a few cells whose files go to `results` (an absolute path)."""
+    settings = {"methods": list(methods), "devices": ["cpu"], "batch_sizes": list(batch_sizes), **benchmark}
+    return grid_of({"results": str(results), "machines": list(machines), "benchmark": settings}, devices=("cpu",))
+
+
+def write_manifest(grid: Grid) -> Path:
+    """The grid.json a step reads, as the grid rule writes it."""
+    path = Path(grid.results("grid.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(grid.manifest()))
+    return path
+
+
+def run_cell_arguments(tmp_path, method, model, corpus, batch_size=4, machines=(), **benchmark) -> list[str]:
+    """run_cell.py's command line for one cell, with the settings the rule would give it."""
+    benchmark = {"warmup": 0, "runs": 1, **benchmark}
+    grid = small_grid(tmp_path / "results", [method], [batch_size], machines, **benchmark)
+    cell = grid.cells[0]
+    program = REPO / cell.method.executable
+    args = ["--settings", grid.timing_settings(cell, "test"), "--method", method, "--device", "cpu"]
+    args += ["--batch-size", batch_size, "--program", program, "--model", model]
+    # --corpus=PATH: the step's own command line takes a value that starts with "-" in this form.
+    args += [f"--corpus={corpus}", "--out", tmp_path / "cell.json", "--predictions", tmp_path / "p.jsonl"]
+    args += ["--phases", tmp_path / "t.json", "--log", tmp_path / "log"]
+    return [str(arg) for arg in args]
+
+
+def config_error_of(override: dict, workdir) -> str | None:
+    """The one-line error the workflow stops with for config.yaml extended by `override`, or None.
+    tests/test_workflow.py checks that Snakemake itself stops with this line."""
+    try:
+        grid_of(override, workdir)
+    except ConfigError as error:
+        return error.line
     return None
 
 
@@ -81,8 +127,8 @@ def planned_jobs(output: str) -> dict[str, int]:
 
 
 # The method registry: which programs the grid can time, and which model directory each reads.
-REGISTRY = yaml.safe_load((REPO / "workflow" / "methods.yaml").read_text())
-PYTHON_METHODS = {name: entry["model"] for name, entry in REGISTRY["methods"].items() if not entry.get("built")}
+REGISTRY = Registry.load()
+PYTHON_METHODS = {name: entry["model"] for name, entry in REGISTRY.methods.items() if not entry["built"]}
 
 
 def run_method(program: str, *args, check=True, python_flags=(), **kwargs):

@@ -4,12 +4,13 @@ reference was there (its margins), and what the tables and the final verify make
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from check_cell import NEAR_TIE_LOGITS, agreement, smallest_margin
-from conftest import REPO
+from conftest import REPO, small_grid, write_manifest
 
 STEPS = REPO / "workflow" / "scripts"
 
@@ -132,42 +133,48 @@ def altered_cell(smoke, tmp_path, margin_override=None):
         margins[index] = [[start, end, margin_override] for start, end, _ in margins[index]]
     margins_path = tmp_path / "margins.jsonl"
     margins_path.write_text("".join(json.dumps(row) + "\n" for row in margins))
-    cell = tmp_path / "cell.json"
-    identity = {"method": "altered", "device": "cpu", "batch_size": 8, "log": "x.log", "predictions": str(predictions)}
-    cell.write_text(json.dumps({"status": "ok", "cell": identity}))
-    check = tmp_path / "check.json"
+    grid = small_grid(tmp_path / "results")
+    cell = grid.cells[0]
+    identity = {**cell.key._asdict(), "log": cell.path("log"), "predictions": str(predictions)}
+    for kind in ("result", "check"):
+        Path(cell.path(kind)).parent.mkdir(parents=True, exist_ok=True)
+    Path(cell.path("result")).write_text(json.dumps({"status": "ok", "cell": identity}))
     subprocess.run(
-        [sys.executable, STEPS / "check_cell.py", "--cell", cell, "--reference", results / "reference.jsonl"]
-        + ["--margins", margins_path, "--corpus", smoke["workdir"] / "data/test-50.txt", "--dtype", "fp32"]
-        + ["--out", check],
+        [sys.executable, STEPS / "check_cell.py", "--cell", cell.path("result"), "--reference"]
+        + [results / "reference.jsonl", "--margins", margins_path, "--corpus", smoke["workdir"] / "data/test-50.txt"]
+        + ["--dtype", "fp32", "--out", cell.path("check")],
         check=True,
         capture_output=True,
     )
-    return index + 1, check
+    return index + 1, grid
 
 
-def run_verify(tmp_path, check):
+def run_verify(grid):
+    manifest = write_manifest(grid)
     return subprocess.run(
-        [sys.executable, STEPS / "verify.py", tmp_path / "verified.txt", check], capture_output=True, text=True
+        [sys.executable, STEPS / "verify.py", "--grid", manifest, grid.results("verified.txt")],
+        capture_output=True,
+        text=True,
     )
 
 
 def test_an_fp32_difference_where_the_reference_was_sure_fails_verify_naming_the_line(smoke, tmp_path):
-    line, check = altered_cell(smoke, tmp_path)
-    found = json.loads(check.read_text())
+    line, grid = altered_cell(smoke, tmp_path)
+    found = json.loads(Path(grid.cells[0].path("check")).read_text())
     assert found["differing_sentences"] == 1 and found["near_tie_sentences"] == 0
-    done = run_verify(tmp_path, check)
+    done = run_verify(grid)
     assert done.returncode == 1 and f"first at line {line} " in done.stderr, done.stderr
-    assert not (tmp_path / "verified.txt").exists()
+    assert "ort-lean -d cpu -b 8 on local" in done.stderr, "verify names the cell with its machine"
+    assert not Path(grid.results("verified.txt")).exists()
 
 
 def test_an_fp32_difference_at_a_near_tie_passes_verify_and_the_tables_say_so(smoke, tmp_path):
     from aggregate import DifferingCell, agreement_flag, differences_section
 
-    line, check = altered_cell(smoke, tmp_path, margin_override=0.01)
-    found = json.loads(check.read_text())
+    line, grid = altered_cell(smoke, tmp_path, margin_override=0.01)
+    found = json.loads(Path(grid.cells[0].path("check")).read_text())
     assert found["near_tie_sentences"] == found["differing_sentences"] == 1
-    done = run_verify(tmp_path, check)
+    done = run_verify(grid)
     assert done.returncode == 0 and "all at near-ties" in done.stdout, done.stderr
     row = {"agreement_pct": found["agreement_pct"], "dtype": "fp32", "differing_sentences": 1, "near_tie_sentences": 1}
     assert agreement_flag(row) == " (near-ties)"

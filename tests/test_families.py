@@ -59,7 +59,7 @@ def family_predictions(family_models, smoke_models, tmp_path_factory):
         if method == "onnxruntime-ner":
             done = run_rust(rust, "-b", "4", "-m", family_models / family / "onnx", "-o", path, TRICKY, check=False)
         else:
-            program, model = REGISTRY["methods"][method]["program"], family_models / family / PYTHON_METHODS[method]
+            program, model = REGISTRY.methods[method]["program"], family_models / family / PYTHON_METHODS[method]
             done = run_method(program, "-b", "4", "-m", model, "-o", path, TRICKY, check=False)
         return (path.read_bytes() if path.is_file() else None, done.stderr)
 

@@ -13,8 +13,10 @@ import yaml
 
 from conftest import (
     REPO,
+    config_error_of,
     planned_jobs,
     read_json,
+    run_cell_arguments,
     run_method,
     run_rust,
     run_snakemake,
@@ -67,14 +69,12 @@ REFUSED_CORPORA = {
 
 @pytest.mark.parametrize("name", REFUSED_CORPORA)
 def test_unusable_corpus_stops_the_run_before_any_job(name, tmp_path):
+    """The config's validation reads the corpus as every method will (tests/test_workflow.py shows
+    that Snakemake stops with the validation's one line before any job)."""
     data, message = REFUSED_CORPORA[name]
     corpus = write(tmp_path / "corpus.txt", data)
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"corpus": {"file": str(corpus)}}))
-    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config, check=False)
-    assert done.returncode != 0 and "Job stats" not in done.stdout
-    errors = [line for line in done.stderr.splitlines() if "error" in line]
-    assert len(errors) == 1 and "corpus.file" in errors[0] and message in errors[0], done.stderr
+    error = config_error_of({"corpus": {"file": str(corpus)}}, tmp_path)
+    assert error and "\n" not in error and "corpus.file" in error and message in error, error
 
 
 def test_invalid_utf8_names_the_line_in_every_method(smoke_models, tmp_path):
@@ -112,6 +112,7 @@ def test_truncated_safetensors_is_named(smoke_models, tmp_path):
 # ---- shell safety --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_paths_with_spaces_quotes_and_semicolons_run_nothing_unintended(tmp_path):
     strange = tmp_path / 'we\'ird "dir"; touch PWNED'
     strange.mkdir()
@@ -147,7 +148,7 @@ def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(
     assert done.returncode != 0
     assert (
         "verify: the grid has problems" in done.stderr
-        and "ort-lean -d cuda -b 4: not checked: the cell failed" in done.stderr
+        and "ort-lean -d cuda -b 4 on local: not checked: the cell failed" in done.stderr
     )
     results = smoke["workdir"] / "results" / "faults"
     tables = (results / "tables.md").read_text()
@@ -227,12 +228,9 @@ def test_compare_prints_ratios(smoke, tmp_path):
 def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothing(smoke_models, tmp_path):
     """What SLURM does at a time limit, on scancel or pre-emption."""
     out = tmp_path / "cell.json"
-    args = ["--method", "baseline", "--device", "cpu", "--batch-size", "1", "--program", REPO / "scripts/baseline.py"]
-    args += ["--model", smoke_models["torch"], f"--corpus={REPO / 'tests/data/tricky.txt'}", "--out", out]
-    args += ["--predictions", tmp_path / "p.jsonl", "--phases", tmp_path / "t.json", "--log", tmp_path / "log"]
-    args += ["--warmup", "0", "--runs", "10", "--threads", "0", "--timeout", "600"]
+    args = run_cell_arguments(tmp_path, "baseline", smoke_models["torch"], REPO / "tests/data/tricky.txt", 1, runs=10)
     process = subprocess.Popen(
-        [sys.executable, REPO / "workflow/scripts/run_cell.py", *map(str, args)],
+        [sys.executable, REPO / "workflow/scripts/run_cell.py", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

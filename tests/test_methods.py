@@ -31,7 +31,7 @@ def tricky_predictions(smoke_models, tmp_path_factory):
     found = {}
     for method, model in PYTHON_METHODS.items():
         done = run_method(
-            REGISTRY["methods"][method]["program"],
+            REGISTRY.methods[method]["program"],
             "-b",
             "4",
             "-m",
@@ -114,14 +114,14 @@ def test_ort_lean_imports_neither_torch_nor_transformers(tricky_predictions):
 def test_the_registry_lists_exactly_the_nerlib_modules_each_method_imports(tricky_predictions):
     """An edit re-times the methods whose cells depend on the edited file, and only those."""
     for method in PYTHON_METHODS:
-        expected = set(REGISTRY["shared"]) | set(REGISTRY["methods"][method]["imports"])
+        expected = set(REGISTRY.shared) | set(REGISTRY.methods[method]["imports"])
         assert nerlib_modules(tricky_predictions[method][1]) == expected, method
 
 
 def test_every_export_variant_of_the_registry_has_a_derivation():
     from export_variant import DERIVATIONS
 
-    assert set(DERIVATIONS) == set(REGISTRY["variants"])
+    assert set(DERIVATIONS) == set(REGISTRY.variants)
 
 
 def test_the_o2_variant_is_a_model_that_agrees_with_the_plain_export(smoke_models, tmp_path):
@@ -131,7 +131,7 @@ def test_the_o2_variant_is_a_model_that_agrees_with_the_plain_export(smoke_model
     run_method("workflow/scripts/export_variant.py", smoke_models["onnx"], "o2", out)
     assert sorted(path.name for path in out.glob("*.onnx")) == ["model.onnx"]
     for name, model in (("plain", smoke_models["onnx"]), ("o2", out)):
-        run_method(REGISTRY["methods"]["ort-lean"]["program"], "-b", "4", "-m", model, "-o", tmp_path / name, TRICKY)
+        run_method(REGISTRY.methods["ort-lean"]["program"], "-b", "4", "-m", model, "-o", tmp_path / name, TRICKY)
     assert (tmp_path / "o2").read_bytes() == (tmp_path / "plain").read_bytes()
 
 
@@ -148,7 +148,7 @@ def test_the_original_command_lines_run_as_written(smoke, smoke_models, tmp_path
     try:
         for method in PYTHON_METHODS:
             out = tmp_path / f"{method}.jsonl"
-            run_method(REGISTRY["methods"][method]["program"], "-d", "cpu", "-b", "8", "-o", out, corpus, cwd=workdir)
+            run_method(REGISTRY.methods[method]["program"], "-d", "cpu", "-b", "8", "-o", out, corpus, cwd=workdir)
             assert out.read_bytes() == reference, method
         rust = subprocess.run(
             ["bin/onnxruntime-ner", "-d", "cpu", "-b", "8", "-o", tmp_path / "rust.jsonl", corpus],

@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PYTHON_METHODS, REGISTRY, REPO, run_method, run_rust, run_snakemake
+from conftest import (
+    PYTHON_METHODS,
+    REGISTRY,
+    REPO,
+    run_cell_arguments,
+    run_method,
+    run_rust,
+    run_snakemake,
+    small_grid,
+)
 
 TRICKY = REPO / "tests" / "data" / "tricky.txt"
 LEAN = "scripts/ort-lean.py"
@@ -101,6 +110,17 @@ def test_make_quotes_the_results_path(target, tmp_path):
     assert not list(tmp_path.rglob("PWNED")) and not (REPO / "PWNED").exists()
 
 
+def test_make_cell_retimes_a_named_machines_cell(tmp_path):
+    config = tmp_path / "config.yaml"
+    machines = [{"name": "first", "devices": ["cpu"]}, {"name": "second", "devices": ["cpu"]}]
+    config.write_text(yaml.safe_dump({"machines": machines, "benchmark": {"methods": ["ort-lean"]}}))
+    cell = ["METHOD=ort-lean", "DEVICE=cpu", "BS=8"]
+    done = make("cell", f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", "MACHINE=second", *cell, cwd=tmp_path)
+    assert done.returncode == 0 and "results/machines/second/cells/ort-lean/cpu-bs8.json" in done.stdout, done.stderr
+    done = make("cell", f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", "MACHINE=third", *cell, cwd=tmp_path)
+    assert done.returncode != 0 and "nerbench: config error: MACHINE=third: not a machine of the config" in done.stderr
+
+
 def test_only_the_tests_run_offline():
     """The hub source downloads under `make bench`; the tests never reach the hub."""
     bench, test = make("-n", "bench"), make("-n", "test")
@@ -114,17 +134,9 @@ def test_only_the_tests_run_offline():
 
 def run_cell(tmp_path, corpus, *, env=None, cwd=None, method="ort-lean", model):
     out = tmp_path / "cell.json"
-    program = REPO / REGISTRY["methods"][method]["program"]
-    args = ["--method", method, "--device", "cpu", "--batch-size", "4", "--program", program, "--model", model]
-    # --corpus=PATH: the step's own command line takes a value that starts with "-" in this form.
-    args += [f"--corpus={corpus}", "--out", out, "--predictions", tmp_path / "p.jsonl", "--phases", tmp_path / "t.json"]
-    args += ["--log", tmp_path / "log", "--warmup", "0", "--runs", "1", "--threads", "0", "--timeout", "120"]
+    args = run_cell_arguments(tmp_path, method, model, corpus, timeout_s=120)
     done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/run_cell.py", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
+        [sys.executable, REPO / "workflow/scripts/run_cell.py", *args], capture_output=True, text=True, env=env, cwd=cwd
     )
     return done, (json.loads(out.read_text()) if out.is_file() else None)
 
@@ -137,42 +149,38 @@ def test_a_host_without_hyperfine_gets_a_failed_cell_record(smoke_models, tmp_pa
     assert record["status"] == "failed" and "hyperfine is not on the PATH" in record["reason"]
 
 
+def test_a_slurm_cell_in_another_partitions_job_is_refused(smoke_models, tmp_path):
+    """Its job must run on its machine's partition: another partition's nodes are another machine."""
+    machine = {"name": "epyc", "partition": "cpu,cpu-long", "cpus": 2}
+    args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, machines=[machine])
+    env = {**os.environ, "SLURM_JOB_ID": "77", "SLURM_JOB_PARTITION": "gpu"}
+    done = subprocess.run([sys.executable, REPO / "workflow/scripts/run_cell.py", *args], env=env, capture_output=True)
+    record = json.loads((tmp_path / "cell.json").read_text())
+    assert done.returncode == 0 and record["status"] == "failed", done.stderr
+    assert (
+        record["reason"] == "machine epyc runs on SLURM partition cpu,cpu-long, and this job 77 runs in partition gpu"
+    )
+
+
 # 7. Phases: written atomically; a failed cell's or an unreadable phases file gives no columns -----
 
 
 def test_the_tables_take_phases_only_from_cells_that_ran(tmp_path):
     from aggregate import cell_row
 
-    def cell(name, status, phases_text):
-        paths = {kind: tmp_path / f"{name}.{kind}" for kind in ("result", "check", "phases")}
-        paths["result"].write_text(
-            json.dumps(
-                {
-                    "status": status,
-                    "results": [{"mean": 1.0, "times": [1.0]}],
-                    "cell": {"command": "x"},
-                    "environment": {},
-                }
-            )
-        )
-        paths["check"].write_text(json.dumps({"status": "ok", "agreement_pct": 100.0}))
-        paths["phases"].write_text(phases_text)
-        return {
-            "machine": "local",
-            "method": name,
-            "device": "cpu",
-            "batch_size": 1,
-            "dtype": "fp32",
-            "sort": False,
-            "available": True,
-            "log": "log",
-            **{kind: str(path) for kind, path in paths.items()},
-        }
-
+    grid = small_grid(tmp_path, batch_sizes=[1, 2, 3])
     good = json.dumps({"phases": {"inference": 0.5}})
-    assert cell_row(cell("ran", "ok", good), None)["phase_inference"] == 0.5
-    assert "phase_inference" not in cell_row(cell("stale", "failed", good), None)
-    assert "phase_inference" not in cell_row(cell("truncated", "ok", good[:12]), None)
+    for cell, (status, phases) in zip(grid.cells, [("ok", good), ("failed", good), ("ok", good[:12])], strict=True):
+        result = {"status": status, "results": [{"mean": 1.0, "times": [1.0]}], "cell": {"command": "x"}}
+        for kind, text in (("result", json.dumps({**result, "environment": {}})), ("phases", phases)):
+            Path(cell.path(kind)).parent.mkdir(parents=True, exist_ok=True)
+            Path(cell.path(kind)).write_text(text)
+        Path(cell.path("check")).parent.mkdir(parents=True, exist_ok=True)
+        Path(cell.path("check")).write_text(json.dumps({"status": "ok", "agreement_pct": 100.0}))
+    ran, stale, truncated = (cell_row(cell, {}, {}) for cell in grid.cells)
+    assert ran["phase_inference"] == 0.5
+    assert "phase_inference" not in stale
+    assert "phase_inference" not in truncated
 
 
 # 9. A corpus whose name starts with "-" --------------------------------------------------------
@@ -188,6 +196,7 @@ def test_a_corpus_named_like_an_option_is_read_by_every_program(smoke_models, tm
     assert (tmp_path / "rust.jsonl").read_bytes() == (tmp_path / "lean.jsonl").read_bytes()
 
 
+@pytest.mark.e2e
 def test_a_corpus_named_like_an_option_passes_the_config_check(tmp_path):
     (tmp_path / "-corpus.txt").write_text("Peter Blackburn\n")
     config = tmp_path / "config.yaml"
@@ -208,7 +217,7 @@ def test_an_empty_corpus_gives_an_empty_predictions_file_in_every_method(method,
         done = run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], "-o", out, corpus)
     else:
         model = smoke_models[PYTHON_METHODS[method]]
-        done = run_method(REGISTRY["methods"][method]["program"], "-m", model, "-o", out, corpus, check=False)
+        done = run_method(REGISTRY.methods[method]["program"], "-m", model, "-o", out, corpus, check=False)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert out.read_bytes() == b""
 

@@ -129,7 +129,7 @@ def cluster_config(tmp_path: Path, results: str, **benchmark) -> Path:
             "partition": "debug",
             "cpus": os.cpu_count(),
             "mem_mb": 4000,
-            "runtime": 10,
+            "runtime": 20,
             "devices": ["cpu"],
         }
     ]
@@ -151,7 +151,7 @@ def snakemake_on_slurm(workdir: Path, config: Path, *extra) -> list[str]:
         "--default-resources",
         "slurm_partition=debug",
         "mem_mb=1000",
-        "runtime=10",
+        "runtime=20",
         "--jobs",
         "4",
         "--cores",
@@ -272,3 +272,18 @@ def test_a_cell_of_a_slurm_machine_refuses_to_run_outside_slurm(smoke, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     record = read_json(smoke["workdir"] / cell)
     assert record["status"] == "failed" and "this is not a SLURM job" in record["reason"]
+
+
+def test_a_machine_without_a_partition_is_refused_under_the_cluster_profile_in_one_line(cluster, smoke, tmp_path):
+    """Its timed cells would share a node of the default partition: the run stops before any job."""
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings.update(results="results/slurm-local", machines=[{"name": "box", "devices": ["cpu"]}])
+    config = tmp_path / "local.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    done = subprocess.run(
+        snakemake_on_slurm(smoke["workdir"], config), capture_output=True, text=True, env=workflow_environment()
+    )
+    errors = [line for line in done.stderr.splitlines() if "config error" in line]
+    assert done.returncode != 0 and len(errors) == 1, done.stderr[-3000:]
+    assert "machine box has no partition" in errors[0]
+    assert not (smoke["workdir"] / "results" / "slurm-local" / "machines").exists()

@@ -3,25 +3,24 @@ re-running one cell and regenerating the tables alone."""
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from common import read_summary
 from conftest import REGISTRY, REPO, SMOKE, config_error_of, planned_jobs, read_json, run_snakemake
+from nerbench.config import extend
 
 DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
 
 
 def devices_of(method: str) -> set[str]:
     """The devices the registry lets a method run on: its program's, variant's and options'."""
-    head, *options = method.split("+")
-    program, _, variant = head.partition("@")
-    parts = [REGISTRY["methods"][program]] + ([REGISTRY["variants"][variant]] if variant else [])
-    parts += [REGISTRY["options"][option] for option in options]
-    return set.intersection({"cpu", "cuda"}, *(set(part.get("devices", ["cpu", "cuda"])) for part in parts))
+    return REGISTRY.parse(method).devices
 
 
+@pytest.mark.e2e
 def test_default_dry_run_lists_the_full_grid(tmp_path):
     done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu,cuda"})
     jobs = planned_jobs(done.stdout)
@@ -36,6 +35,7 @@ def test_default_dry_run_lists_the_full_grid(tmp_path):
         assert jobs[rule] == 1
 
 
+@pytest.mark.e2e
 def test_without_a_gpu_cuda_cells_are_skipped_and_said(tmp_path):
     done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu"})
     assert planned_jobs(done.stdout)["benchmark_cell"] == sum("cpu" in devices_of(m) for m in DEFAULT_METHODS) * 5
@@ -88,6 +88,7 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path, override, message):
     assert "\n" not in error
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("override,message", [BAD_CONFIGS[3], BAD_CONFIGS[8]], ids=["schema", "path"])
 def test_snakemake_stops_on_a_bad_config_before_any_job_with_one_line(tmp_path, override, message):
     config = tmp_path / "bad.yaml"
@@ -232,3 +233,48 @@ def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(s
     side_by_side = tables.split("## Machines side by side")[1]
     assert "| first CPU" in side_by_side and "second CPU" in side_by_side
     assert set(read_summary(results / "summary.csv")["machine"]) == {"first", "second"}
+    environments = read_json(results / "environment.json")
+    assert set(environments) == {"first", "second"}, "the environment is kept per machine"
+    # A third machine: only its cells and its roofline are timed; the others' stay as they are.
+    settings["machines"].append({"name": "third", "devices": ["cpu"]})
+    config.write_text(yaml.safe_dump(settings))
+    done = run_snakemake(smoke["workdir"], "-n", "--cores", "2", configfile=config)
+    jobs = planned_jobs(done.stdout)
+    assert jobs["benchmark_cell"] == 2 and jobs["roofline"] == 1, jobs
+    assert set(re.findall(r"output: results/machines-local/machines/(\w+)/cells/", done.stdout)) == {"third"}
+
+
+def smoke_with(edit: dict, tmp_path) -> Path:
+    """The smoke config with an edit, as one config file."""
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(extend(yaml.safe_load(SMOKE.read_text()), edit)))
+    return path
+
+
+SMOKE_METHODS = yaml.safe_load(SMOKE.read_text())["benchmark"]["methods"]
+# An edit of the smoke config -> the timed cells a dry run must plan after it.
+EDITS = {
+    "a batch size": ({"benchmark": {"batch_sizes": [1, 8, 4]}}, len(SMOKE_METHODS)),
+    "a method": ({"benchmark": {"methods": [*SMOKE_METHODS, "ort-lean+sort"]}}, 2),
+    "reordered lists": ({"benchmark": {"methods": SMOKE_METHODS[::-1], "batch_sizes": [8, 1]}}, 0),
+    "the warm-up": ({"benchmark": {"warmup": 1}}, 2 * len(SMOKE_METHODS)),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_an_edit_times_only_the_cells_it_changes(smoke, tmp_path, edit):
+    change, timed = EDITS[edit]
+    done = run_snakemake(smoke["workdir"], "-n", "--cores", "2", configfile=smoke_with(change, tmp_path))
+    jobs = planned_jobs(done.stdout)
+    assert jobs.get("benchmark_cell", 0) == timed, jobs
+    assert jobs.get("check_cell", 0) == timed and "roofline" not in jobs and "build_model" not in jobs, jobs
+
+
+def test_a_timed_cell_on_the_host_claims_every_core_whatever_cores(smoke, tmp_path):
+    """Each timed cell asks for all of Snakemake's cores, so no two run at once, with --cores 32 too."""
+    done = run_snakemake(
+        smoke["workdir"], "-n", "--cores", "32", "--forcerun", "benchmark_cell", configfile=smoke_with({}, tmp_path)
+    )
+    blocks = re.findall(r"^rule benchmark_cell:\n(.*?)(?=^\S)", done.stdout, re.S | re.M)
+    assert len(blocks) == 2 * len(SMOKE_METHODS)
+    assert all("threads: 32" in block for block in blocks), blocks[0]

@@ -1,5 +1,5 @@
-# One hyperfine job per (method, device, batch size) cell, and the untimed reference run with its
-# margins (how sure the reference was of each word-piece).
+# One hyperfine job per (machine, method, device, batch size) cell, and the untimed reference
+# run with its margins (how sure the reference was of each word-piece).
 
 
 rule benchmark_cell:
@@ -13,7 +13,7 @@ rule benchmark_cell:
     wildcard_constraints:
         **CELL_WILDCARDS,
     conda:
-        lambda w: method_env(w.method)
+        lambda w: str(REPO / wildcard_cell(w).method.env)
     # All cores: Snakemake then never runs a timed cell beside any other job, whatever --cores;
     # on a cluster, the job has a node of its machine to itself.
     threads: machine_threads
@@ -27,24 +27,17 @@ rule benchmark_cell:
         gpu=machine_resources("gpu"),
         gres=machine_resources("gres"),
     params:
-        cell=wildcard_cell,
-        bench=config["benchmark"],
-        config_sha256=CONFIG_SHA256,
-        method_args=lambda w: shlex.join(method_arguments(w.method)),
-        partition=lambda w: (
-            f"--partition {shlex.quote(machine_at(w.where)['partition'])}"
-            if on_scheduler(machine_at(w.where))
-            else ""
-        ),
+        # What changes the measurement besides the input files, and nothing of other cells: a
+        # new batch size, method or machine times only its own cells.
+        settings=timing_settings,
+        program=lambda w: program(wildcard_cell(w).method),
+        predictions=lambda w: wildcard_cell(w).path("predictions"),
+        phases=lambda w: wildcard_cell(w).path("phases"),
     shell:
-        "python {input.script:q} --machine {params.cell[machine]} {params.partition} --method {wildcards.method}"
-        " --device {wildcards.device}"
-        " --batch-size {wildcards.batch_size} --program {params.cell[executable]:q} --model {input.model:q}"
-        " --corpus {input.corpus:q} --out {output:q} --predictions {params.cell[predictions]:q}"
-        " --phases {params.cell[phases]:q} --log {log:q} --warmup {params.bench[warmup]}"
-        " --runs {params.bench[runs]} --threads {params.bench[threads]}"
-        " --timeout {params.bench[timeout_s]} --config-sha256 {params.config_sha256}"
-        " --method-args={params.method_args:q} > {log:q} 2>&1"
+        "python {input.script:q} --settings {params.settings:q}"
+        " --method {wildcards.method} --device {wildcards.device} --batch-size {wildcards.batch_size}"
+        " --program {params.program:q} --model {input.model:q} --corpus {input.corpus:q} --out {output:q}"
+        " --predictions {params.predictions:q} --phases {params.phases:q} --log {log:q} > {log:q} 2>&1"
 
 
 rule reference_predictions:
@@ -53,8 +46,8 @@ rule reference_predictions:
     best labels at every word-piece (so that the checks can tell a flipped near-tie from a fault).
     """
     input:
-        **method_inputs(REFERENCE_METHOD),
-        program=method_program(REFERENCE_METHOD),
+        **method_inputs(REFERENCE),
+        program=program(REFERENCE),
         script=step("reference.py"),
     output:
         predictions=results("reference.jsonl"),
@@ -62,8 +55,8 @@ rule reference_predictions:
     log:
         results("logs/reference.log"),
     conda:
-        method_env(REFERENCE_METHOD)
-    threads: workflow.cores
+        str(REPO / REFERENCE.env)
+    threads: host_cores
     shell:
         "python {input.script:q} --program {input.program:q} -m {input.model:q}"
         " --predictions {output.predictions:q} --margins {output.margins:q} {input.corpus:q} > {log:q} 2>&1"

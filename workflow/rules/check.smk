@@ -7,8 +7,8 @@ rule check_cell:
         cell=cell_file("result"),
         reference=results("reference.jsonl"),
         margins=results("reference-margins.jsonl"),
-        corpus=corpus_text(),
-        gold=corpus_gold() or [],
+        corpus=GRID.corpus_text(),
+        gold=GRID.corpus_gold() or [],
         script=step("check_cell.py"),
     output:
         cell_file("check"),
@@ -19,8 +19,8 @@ rule check_cell:
     conda:
         "../../envs/report.yaml"
     params:
-        gold=f"--gold {shlex.quote(corpus_gold())}" if corpus_gold() else "",
-        dtype=lambda w: wildcard_cell(w)["dtype"],
+        gold=f"--gold {shlex.quote(GRID.corpus_gold())}" if GRID.corpus_gold() else "",
+        dtype=lambda w: wildcard_cell(w).method.dtype,
     shell:
         "python {input.script:q} --cell {input.cell:q} --reference {input.reference:q}"
         " --margins {input.margins:q} --corpus {input.corpus:q} {params.gold} --dtype {params.dtype} --out {output:q}"
@@ -29,6 +29,7 @@ rule check_cell:
 
 rule verify:
     input:
+        grid=results("grid.json"),
         tables=results("tables.md"),
         checks=runnable("check"),
         script=step("verify.py"),
@@ -39,4 +40,4 @@ rule verify:
     conda:
         "../../envs/report.yaml"
     shell:
-        "python {input.script:q} {output:q} {input.checks:q} 2> >(tee {log:q} >&2)"
+        "python {input.script:q} --grid {input.grid:q} {output:q} 2> >(tee {log:q} >&2)"

@@ -6,14 +6,18 @@ rule conll_corpus:
     input:
         script=step("conll.py"),
     output:
-        text="data/{split}-{size}.txt",
-        gold="data/{split}-{size}.gold",
+        text=f"{layout.CORPUS}.txt",
+        gold=f"{layout.CORPUS}.gold",
     log:
         "logs/corpus/{split}-{size}.log",
+    # Only the names the pipeline gives its corpora: a user's data/news-2024.txt is not this
+    # rule's output, which Snakemake would remove before running the rule again.
+    wildcard_constraints:
+        **layout.CORPUS_WILDCARDS,
     conda:
         "../../envs/data.yaml"
     params:
-        sentences=lambda w: config["corpus"]["sentences"],
+        sentences=lambda w: layout.corpus_sentences(w.size),
     shell:
         "python {input.script:q} corpus --split {wildcards.split:q}"
         " --sentences {params.sentences} --text {output.text:q} --gold {output.gold:q} > {log:q} 2>&1"
@@ -23,9 +27,11 @@ rule conll_split:
     input:
         script=step("conll.py"),
     output:
-        "data/conll2003/{split}.jsonl",
+        layout.CONLL_SPLIT,
     log:
         "logs/corpus/conll2003-{split}.log",
+    wildcard_constraints:
+        split="train|valid|test",
     conda:
         "../../envs/data.yaml"
     shell:
@@ -35,7 +41,7 @@ rule conll_split:
 rule inspect_corpus:
     """Reads the corpus as every method will, so a bad file stops the run before any timing."""
     input:
-        corpus=corpus_text(),
+        corpus=GRID.corpus_text(),
         script=step("inspect_corpus.py"),
     output:
         results("corpus.json"),

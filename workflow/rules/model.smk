@@ -7,25 +7,25 @@ rule build_model:
         model_build_inputs,
         script=step("build_model.py"),
     output:
-        directory(model_dir(MODEL_FORMAT)),
+        directory(GRID.normalised_model()),
     log:
         f"logs/models/{config['model']['name']}-build.log",
     conda:
         "../../envs/torch.yaml"
-    threads: workflow.cores
+    threads: host_cores
     params:
         args=model_build_args(),
     shell:
         "python {input.script:q} {params.args} --out {output:q} > {log:q} 2>&1"
 
 
-if MODEL_FORMAT == "torch":
+if GRID.model_format == "torch":
 
     rule export_onnx:
         input:
-            model_dir("torch"),
+            GRID.model_dir("torch"),
         output:
-            directory(model_dir("onnx")),
+            directory(GRID.model_dir("onnx")),
         log:
             f"logs/models/{config['model']['name']}-export.log",
         conda:
@@ -39,15 +39,15 @@ rule export_variant:
     """Graph-optimised (O2, O3), fp16 (O4, CUDA) and int8 variants of the export; the static int8
     ones calibrated on CoNLL-2003 train sentences."""
     input:
-        export=model_dir("onnx"),
-        calibration=TRAIN_SPLIT,
+        export=GRID.model_dir("onnx"),
+        calibration=layout.TRAIN_SPLIT,
         script=step("export_variant.py"),
     output:
-        directory(model_dir("onnx-{variant}")),
+        directory(GRID.model_dir("onnx-{variant}")),
     log:
         f"logs/models/{config['model']['name']}-export-{{variant}}.log",
     wildcard_constraints:
-        variant="|".join(EXPORT_VARIANTS),
+        variant="|".join(GRID.registry.variants),
     conda:
         "../../envs/torch.yaml"
     shell:

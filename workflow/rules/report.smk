@@ -1,22 +1,36 @@
-# Aggregation of every cell into tables.md, summary.csv and plots; the roofline reference.
+# The grid in a file; each machine's peaks and the corpus's FLOPs (the roofline); every cell
+# aggregated into tables.md, summary.csv and plots.
+
+
+rule grid:
+    """The grid for the steps that cover all of it (tables, verify), in a file: a command line
+    would grow with the grid past what Linux takes. Re-made when the config changes."""
+    output:
+        results("grid.json"),
+    log:
+        results("logs/grid.log"),
+    params:
+        manifest=json.dumps(GRID.manifest(), sort_keys=True),
+    run:
+        write_manifest(output[0], params.manifest)
 
 
 rule roofline:
-    """A machine's matrix-product peak per number format, and the model's FLOPs for this corpus
-    at each batch size."""
+    """A machine's matrix-product peak per number format: a measurement, alone on its machine
+    like a timed cell, re-run only when its machine, threads or the model's shape change.
+    """
     input:
-        model=model_dir("onnx"),
-        corpus=corpus_text(),
+        machine_inputs,
+        model=GRID.model_dir("onnx"),
         script=step("roofline.py"),
     output:
-        results("{where}roofline.json"),
+        results(MACHINE_FILES["roofline"]),
     log:
-        results("{where}logs/roofline.log"),
+        results(MACHINE_FILES["roofline_log"]),
     wildcard_constraints:
         where=CELL_WILDCARDS["where"],
     conda:
         "../../envs/torch.yaml"
-    # Alone on its machine, like a timed cell: the peaks are measurements too.
     threads: machine_threads
     resources:
         slurm_partition=machine_resources("slurm_partition"),
@@ -28,20 +42,41 @@ rule roofline:
         gpu=machine_resources("gpu"),
         gres=machine_resources("gres"),
     params:
-        batch_sizes=" ".join(str(b) for b in config["benchmark"]["batch_sizes"]),
         threads=config["benchmark"]["threads"],
+        machine=lambda w: json.dumps(GRID.machine_at(w.where).entry, sort_keys=True),
     shell:
-        "python {input.script:q} --model {input.model:q} --corpus {input.corpus:q}"
-        " --batch-sizes {params.batch_sizes} --threads {params.threads} --out {output:q} > {log:q} 2>&1"
+        "python {input.script:q} peaks --model {input.model:q} --threads {params.threads}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule corpus_flops:
+    """The model's FLOPs for the corpus at each batch size, padding included: counted, not timed."""
+    input:
+        model=GRID.model_dir("onnx"),
+        corpus=GRID.corpus_text(),
+        script=step("roofline.py"),
+    output:
+        results("flops.json"),
+    log:
+        results("logs/flops.log"),
+    conda:
+        "../../envs/ort.yaml"
+    params:
+        batch_sizes=" ".join(str(b) for b in sorted(config["benchmark"]["batch_sizes"])),
+    shell:
+        "python {input.script:q} flops --model {input.model:q} --corpus {input.corpus:q}"
+        " --batch-sizes {params.batch_sizes} --out {output:q} > {log:q} 2>&1"
 
 
 rule tables:
     input:
+        grid=results("grid.json"),
         cells=runnable("result"),
         checks=runnable("check"),
-        model=normalised_model(),
+        model=GRID.normalised_model(),
         corpus=results("corpus.json"),
-        rooflines=list(rooflines().values()),
+        flops=results("flops.json"),
+        rooflines=list(GRID.rooflines().values()),
         script=step("aggregate.py"),
     output:
         tables=report(
@@ -54,15 +89,9 @@ rule tables:
         results("logs/tables.log"),
     conda:
         "../../envs/report.yaml"
-    params:
-        grid=json.dumps(grid()),
-        rooflines=json.dumps(rooflines()),
-        reference=REFERENCE_METHOD,
-        results=lambda w, output: str(Path(output.tables).parent),
     shell:
-        "python {input.script:q} --results {params.results:q} --grid {params.grid:q} --reference {params.reference}"
-        " --model-info {input.model:q}/model_info.json --corpus-info {input.corpus:q}"
-        " --rooflines {params.rooflines:q} > {log:q} 2>&1"
+        "python {input.script:q} --grid {input.grid:q} --model-info {input.model:q}/model_info.json"
+        " --corpus-info {input.corpus:q} --flops {input.flops:q} > {log:q} 2>&1"
 
 
 rule plots:

@@ -13,12 +13,12 @@ rule build_rust:
         sources=sorted(str(p) for p in (RUST_CRATE / "src").glob("*.rs")),
         compiled_in=script("nerlib/positions.json"),
     output:
-        "bin/onnxruntime-ner",
+        GRID.registry.methods["onnxruntime-ner"]["program"],
     log:
         "logs/build_rust.log",
     conda:
         "../../envs/rust.yaml"
-    threads: workflow.cores
+    threads: host_cores
     params:
         target=f"{RUST_CRATE}/target",
         binary=f"{RUST_CRATE}/target/release/onnxruntime-ner",

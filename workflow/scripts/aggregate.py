@@ -17,10 +17,11 @@ import pandas as pd
 from tabulate import tabulate
 
 from common import describe_machine, flops_key, load_json, measured
+from nerbench import Cell, Grid, Status
 from nerlib.atomic import write_text_atomically
 from nerlib.timings import PHASES
 
-NOT_AVAILABLE = "not available on this host"
+NOT_AVAILABLE = Status.NOT_AVAILABLE
 CHECK_COLUMNS = (
     "agreement_pct",
     "identical_sentences_pct",
@@ -33,31 +34,32 @@ CHECK_COLUMNS = (
 SHOWN_DIFFERENCES = 5  # sentences listed per fp32 cell in tables.md; the check file has them all
 
 
-def cell_row(cell: dict, roofline: dict | None) -> dict:
+def cell_row(cell: Cell, peaks: dict, flops: dict) -> dict:
     """One summary row: the cell as the grid describes it, its timing, check and environment."""
-    row = {key: cell[key] for key in ("machine", "method", "device", "batch_size", "dtype")}
-    if not cell["available"]:
+    row = {**cell.key._asdict(), "dtype": cell.method.dtype}
+    if not cell.available:
         return {**row, "status": NOT_AVAILABLE}
-    timing = load_json(cell["result"])
+    timing = load_json(cell.path("result"))
     if timing is None:
-        return {**row, "status": "missing", "log": cell["log"]}
-    row.update(status=timing["status"], reason=timing.get("reason"), log=cell["log"], command=timing["cell"]["command"])
+        return {**row, "status": Status.MISSING, "log": cell.path("log")}
+    row.update(status=timing["status"], reason=timing.get("reason"), log=cell.path("log"))
+    row.update(command=timing["cell"]["command"])
     row.update(flatten_environment(timing["environment"]))
-    if timing["status"] != "ok":
+    if timing["status"] != Status.OK:
         return row
     stats = timing["results"][0]
     row.update({key: stats.get(key) for key in ("mean", "stddev", "median", "min", "max", "user", "system")})
     row["runs"] = len(stats.get("times", []))
     row.update(memory_columns(timing))
-    check = load_json(cell["check"]) or {"status": "not checked"}
-    if check["status"] != "ok":
+    check = load_json(cell.path("check")) or {"status": "not checked"}
+    if check["status"] != Status.OK:
         row["status"] = check["status"]
     for key in CHECK_COLUMNS:
         if key in check:
             row[key] = check[key]
     if check.get("differences"):
         row["first_difference_line"] = check["differences"][0]["line"]
-    row.update(phase_columns(cell, roofline))
+    row.update(phase_columns(cell, peaks, flops))
     return row
 
 
@@ -78,26 +80,26 @@ def number_format(dtype: str) -> str:
     return dtype.split("-")[0]
 
 
-def phase_columns(cell: dict, roofline: dict | None) -> dict:
+def phase_columns(cell: Cell, peaks: dict, flops: dict) -> dict:
     """Seconds per phase from the method's --timings file, and the inference phase's FLOP/s
     against the measured peak of the method's own number format on its device. A phases file
     that cannot be read (a program killed while writing it) gives no columns rather than
     stopping the tables."""
-    phases = load_json(cell["phases"])
+    phases = load_json(cell.path("phases"))
     if not phases or not isinstance(phases.get("phases"), dict):
         return {}
     columns = {f"phase_{name}": phases["phases"].get(name, 0.0) for name in PHASES}
     if phases.get("torch_max_memory_allocated_bytes"):
         columns["torch_gpu_allocated_mib"] = phases["torch_max_memory_allocated_bytes"] / 2**20
-    roofline = roofline or {}
-    work = roofline.get("corpus_flops", {}).get(flops_key(cell["batch_size"], cell["sort"]))
-    peak = roofline.get("peaks", {}).get(cell["device"], {}).get(number_format(cell["dtype"]))
+    dtype = cell.method.dtype
+    work = flops.get(flops_key(cell.batch_size, cell.method.sort))
+    peak = peaks.get(cell.device, {}).get(number_format(dtype))
     inference = phases["phases"].get("inference") or 0
     if work and inference > 0:
         columns["inference_gflops"] = work["flops"] / inference / 1e9
         columns["padding_overhead_pct"] = 100 * (work["flops"] / work["useful_flops"] - 1)
     if work and inference > 0 and peak:
-        columns["peak_format"] = number_format(cell["dtype"])
+        columns["peak_format"] = number_format(dtype)
         columns["pct_of_peak"] = 100 * work["flops"] / inference / peak["peak_flops"]
     return columns
 
@@ -122,7 +124,7 @@ def flatten_environment(env: dict) -> dict:
         rustc=env.get("rustc"),
         git_commit=env.get("git", {}).get("commit"),
         git_dirty=env.get("git", {}).get("dirty"),
-        config_sha256=env.get("config_sha256"),
+        settings_sha256=env.get("settings_sha256"),
         model_sha256=env.get("model", {}).get("sha256"),
         onnx_sha256=env.get("model", {}).get("onnx_sha256"),
         host=scheduler.get("host"),
@@ -226,14 +228,13 @@ def differences_section(cells: list[DifferingCell]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def differing_cells(grid: list[dict]) -> list[DifferingCell]:
-    several_machines = len({cell["machine"] for cell in grid}) > 1
+def differing_cells(grid: Grid) -> list[DifferingCell]:
     found = []
-    for cell in grid:
-        check = load_json(cell["check"]) if cell["available"] else None
+    for cell in grid.runnable():
+        check = load_json(cell.path("check"))
         if check and check.get("differences"):
-            method = f"{cell['machine']} {cell['method']}" if several_machines else cell["method"]
-            found.append(DifferingCell(method, cell["device"], cell["batch_size"], cell["dtype"], check))
+            method = f"{cell.machine.name} {cell.method}" if grid.several_machines() else cell.method.name
+            found.append(DifferingCell(method, cell.device, cell.batch_size, cell.method.dtype, check))
     return found
 
 
@@ -431,14 +432,15 @@ class Report:
         return "\n".join(parts)
 
 
-def environments(grid: list[dict]) -> list[dict]:
-    """Where the measurements came from, once per interpreter (each cell file keeps its own)."""
-    found = {}
-    for cell in grid:
-        timing = load_json(cell["result"]) if cell["available"] else None
-        if timing and timing["status"] == "ok":
-            found.setdefault(timing["environment"]["python_executable"], timing["environment"])
-    return list(found.values())
+def environments(grid: Grid) -> dict[str, list[dict]]:
+    """Where the measurements came from: per machine, once per interpreter (each cell file keeps
+    its own). Every node of a cluster shares the environment's path, so the machine is the key."""
+    found: dict[str, dict] = {machine.name: {} for machine in grid.machines}
+    for cell in grid.runnable():
+        timing = load_json(cell.path("result"))
+        if timing and timing["status"] == Status.OK:
+            found[cell.machine.name].setdefault(timing["environment"]["python_executable"], timing["environment"])
+    return {machine: list(by_python.values()) for machine, by_python in found.items()}
 
 
 def machine_line(frame: pd.DataFrame) -> str:
@@ -455,19 +457,17 @@ def model_text(model_info: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--results", required=True, help="the folder tables.md, summary.csv and environment.json go to")
-    parser.add_argument(
-        "--grid", required=True, help="JSON list of the grid's cells, as workflow/rules/common.smk describes them"
-    )
-    parser.add_argument("--reference", required=True, help="the method other methods' speed is shown relative to")
+    parser.add_argument("--grid", required=True, help="the grid's manifest (grid.json, written by the grid rule)")
     parser.add_argument("--model-info", required=True)
     parser.add_argument("--corpus-info", required=True)
-    parser.add_argument("--rooflines", help="JSON: each machine's roofline.json (peaks and the corpus's FLOPs)")
+    parser.add_argument("--flops", required=True, help="flops.json: the corpus's FLOPs at each batch size")
     args = parser.parse_args()
-    results = Path(args.results)
-    grid = json.loads(args.grid)
-    rooflines = {machine: load_json(path) for machine, path in json.loads(args.rooflines or "{}").items()}
-    frame = pd.DataFrame([cell_row(cell, rooflines.get(cell["machine"])) for cell in grid])
+    grid = Grid.from_manifest(args.grid)
+    results = Path(grid.results())
+    rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
+    peaks = {machine: roofline.get("peaks", {}) for machine, roofline in rooflines.items()}
+    flops = (load_json(args.flops) or {}).get("corpus_flops", {})
+    frame = pd.DataFrame([cell_row(cell, peaks[cell.machine.name], flops) for cell in grid.cells])
     corpus = json.loads(Path(args.corpus_info).read_text())
     notes = []
     if json.loads(Path(args.model_info).read_text())["source"] == "random":
@@ -479,15 +479,16 @@ def main() -> None:
         model_text(Path(args.model_info)),
         f"`{corpus['file']}`, {corpus['lines']} lines, {corpus['words']} words",
         frame,
-        args.reference,
+        grid.reference().name,
         notes,
-        {machine: (roofline or {}).get("peaks", {}) for machine, roofline in rooflines.items()},
+        peaks,
         differing_cells(grid),
     )
-    write_text_atomically(results / "tables.md", report.markdown())
+    markdown = report.markdown()
+    write_text_atomically(results / "tables.md", markdown)
     write_text_atomically(results / "environment.json", json.dumps(environments(grid), indent=1) + "\n")
     write_text_atomically(results / "summary.csv", frame.to_csv(index=False))
-    print(report.markdown())
+    print(f"{len(grid.cells)} cells: {results / 'tables.md'}, {results / 'summary.csv'}")
 
 
 if __name__ == "__main__":

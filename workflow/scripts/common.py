@@ -1,9 +1,9 @@
 """What the pipeline's steps share.
 
 The steps (this folder) are what Snakemake runs around the timed programs; the timed programs
-themselves and their shared core, `nerlib`, live in the repository's scripts/ folder. Importing
-this module puts scripts/ on the import path, so a step can use `nerlib` (the corpus reader, the
-batching the FLOP count must mirror, atomic writes) whether Snakemake or a person runs it.
+themselves and their shared core, `nerlib`, live in the repository's scripts/ folder, and the
+model of the grid, `nerbench`, in workflow/. Importing this module puts both on the import path,
+so a step can use them whether Snakemake or a person runs it.
 """
 
 import hashlib
@@ -13,16 +13,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 METHOD_SCRIPTS = REPO / "scripts"
+GRID_PACKAGE = REPO / "workflow"
 
-if str(METHOD_SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(METHOD_SCRIPTS))
-
-
-def registry() -> dict:
-    """workflow/methods.yaml: the methods and export variants (validated when the workflow starts)."""
-    import yaml
-
-    return yaml.safe_load((REPO / "workflow" / "methods.yaml").read_text())
+for folder in (METHOD_SCRIPTS, GRID_PACKAGE):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 
 def load_json(path: str | Path) -> dict | None:
@@ -53,7 +48,7 @@ def cpu_flags() -> set[str]:
 
 
 def flops_key(batch_size: int, sort: bool) -> str:
-    """How roofline.json names the padded work of one way of batching the corpus."""
+    """How flops.json names the padded work of one way of batching the corpus."""
     return f"{batch_size}{'+sort' if sort else ''}"
 
 
@@ -61,7 +56,9 @@ def flops_key(batch_size: int, sort: bool) -> str:
 
 
 # Columns of identifiers that only look like numbers.
-TEXT_COLUMNS = {"git_commit": str, "slurm_job_id": str, "slurm_node": str, "host": str}
+TEXT_COLUMNS = {"machine": str, "git_commit": str, "slurm_job_id": str, "slurm_node": str, "host": str}
+# A cell's identity in summary.csv: nerbench.CellKey's fields.
+KEY_COLUMNS = ["machine", "method", "device", "batch_size"]
 
 
 def read_summary(path: str | Path):
@@ -72,7 +69,9 @@ def read_summary(path: str | Path):
 
 def measured(summary):
     """The cells that ran and were timed."""
-    return summary[summary["status"] == "ok"] if "mean" in summary else summary.iloc[0:0]
+    from nerbench import Status
+
+    return summary[summary["status"] == Status.OK] if "mean" in summary else summary.iloc[0:0]
 
 
 def text(value) -> str | None:

@@ -2,7 +2,13 @@
 """Compare two results directories (two machines, or before and after a change): one
 side-by-side table of every cell measured in both, with the time ratio.
 
+A cell is (machine, method, device, batch size). Machines are paired by name; where the two
+folders share no machine name and each holds one machine, those two are paired (a run on one
+host against a run on another). --pair A_MACHINE=B_MACHINE pairs others. The output says which
+machines it paired and which it left out.
+
   python workflow/scripts/compare.py results/before results/after
+  python workflow/scripts/compare.py results/a results/b --pair epyc=xeon
 """
 
 import argparse
@@ -12,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from common import describe_machine, measured, read_summary
+from common import KEY_COLUMNS, describe_machine, measured, read_summary
 
-KEY = ["method", "device", "batch_size"]
+CELL = ["method", "device", "batch_size"]  # a cell's key within one machine
 
 
 def load(directory: Path) -> pd.DataFrame:
@@ -24,42 +30,77 @@ def load(directory: Path) -> pd.DataFrame:
     return measured(read_summary(path))
 
 
-def machine(summary: pd.DataFrame) -> str:
-    return describe_machine(summary.iloc[0]) if not summary.empty else "nothing measured"
+def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[str, str]:
+    """A's machine -> B's machine."""
+    names_a, names_b = list(dict.fromkeys(a["machine"])), list(dict.fromkeys(b["machine"]))
+    if asked:
+        pairs = dict(pair.split("=", 1) for pair in asked)
+        for name_a, name_b in pairs.items():
+            if name_a not in names_a or name_b not in names_b:
+                sys.exit(
+                    f"compare.py: error: --pair {name_a}={name_b}: A has {', '.join(names_a) or 'no machine'}, "
+                    f"B has {', '.join(names_b) or 'no machine'}"
+                )
+        return pairs
+    shared = [name for name in names_a if name in names_b]
+    if shared:
+        return {name: name for name in shared}
+    if len(names_a) == 1 and len(names_b) == 1:
+        return {names_a[0]: names_b[0]}
+    sys.exit(
+        f"compare.py: error: A's machines ({', '.join(names_a)}) and B's ({', '.join(names_b)}) share no name: "
+        "pair them with --pair A_MACHINE=B_MACHINE"
+    )
 
 
-def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    columns = KEY + ["mean", "stddev", "agreement_pct"]
-    joined = before[columns].merge(after[columns], on=KEY, suffixes=("_a", "_b"))
+def compare(before: pd.DataFrame, after: pd.DataFrame, pairs: dict[str, str]) -> pd.DataFrame:
+    columns = KEY_COLUMNS + ["mean", "stddev", "agreement_pct"]
+    left = before[before["machine"].isin(pairs)][columns].rename(columns={"machine": "machine_a"})
+    left["machine_b"] = left["machine_a"].map(pairs)
+    right = after[columns].rename(columns={"machine": "machine_b"})
+    joined = left.merge(right, on=["machine_b", *CELL], suffixes=("_a", "_b"))
     joined["speedup"] = joined["mean_a"] / joined["mean_b"]
-    return joined.sort_values(KEY)
+    return joined.sort_values(["machine_a", *CELL])
+
+
+def describe(summary: pd.DataFrame, machine: str) -> str:
+    rows = summary[summary["machine"] == machine]
+    return describe_machine(rows.iloc[0]) if not rows.empty else "nothing measured"
+
+
+def seconds(mean, stddev) -> str:
+    return f"{mean:.3f} ± {0 if pd.isna(stddev) else stddev:.3f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
+    parser.add_argument("--pair", action="append", default=[], metavar="A_MACHINE=B_MACHINE")
     args = parser.parse_args()
     a, b = load(args.a), load(args.b)
-    joined = compare(a, b)
-    print(f"A: {args.a} ({machine(a)})\nB: {args.b} ({machine(b)})\n")
+    pairs = machine_pairs(a, b, args.pair)
+    joined = compare(a, b, pairs)
+    print(f"A: {args.a}\nB: {args.b}\n")
+    for name_a, name_b in pairs.items():
+        print(f"Paired A's `{name_a}` ({describe(a, name_a)})\n  with B's `{name_b}` ({describe(b, name_b)})")
+    left_out = [f"A's `{m}`" for m in dict.fromkeys(a["machine"]) if m not in pairs]
+    left_out += [f"B's `{m}`" for m in dict.fromkeys(b["machine"]) if m not in pairs.values()]
+    if left_out:
+        print(f"Left out (no machine to pair with): {', '.join(left_out)}")
+    several = len(pairs) > 1
     rows = [
-        [
-            f"`{r.method}`",
-            r.device,
-            r.batch_size,
-            f"{r.mean_a:.3f} ± {0 if pd.isna(r.stddev_a) else r.stddev_a:.3f}",
-            f"{r.mean_b:.3f} ± {0 if pd.isna(r.stddev_b) else r.stddev_b:.3f}",
-            f"{r.speedup:.2f}×",
-        ]
+        ([f"{r.machine_a} → {r.machine_b}"] if several else [])
+        + [f"`{r.method}`", r.device, r.batch_size, seconds(r.mean_a, r.stddev_a), seconds(r.mean_b, r.stddev_b)]
+        + [f"{r.speedup:.2f}×"]
         for r in joined.itertuples()
     ]
-    print(
-        tabulate(rows, headers=["Method", "Device", "Batch", "A [s]", "B [s]", "B faster by (A/B)"], tablefmt="github")
-    )
-    only = set(map(tuple, a[KEY].values)) ^ set(map(tuple, b[KEY].values))
-    if only:
-        print(f"\n{len(only)} cell(s) measured in only one of the two are left out.")
+    headers = (["Machines"] if several else []) + ["Method", "Device", "Batch", "A [s]", "B [s]", "B faster by (A/B)"]
+    print("\n" + tabulate(rows, headers=headers, tablefmt="github"))
+    paired_a = set(map(tuple, joined[["machine_a", *CELL]].values))
+    unpaired = len(a) + len(b) - 2 * len(paired_a)
+    if unpaired:
+        print(f"\n{unpaired} cell(s) measured in only one of the two are left out.")
 
 
 if __name__ == "__main__":

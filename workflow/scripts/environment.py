@@ -185,7 +185,8 @@ def model_identity(model_dir: str | None) -> dict:
     return identity
 
 
-def collect(model_dir: str | None = None, config_sha256: str | None = None, threads: int | None = None) -> dict:
+def collect(model_dir: str | None = None, settings_sha256: str | None = None, threads: int | None = None) -> dict:
+    """settings_sha256: the hash of what defines the cell's measurement (its settings)."""
     hyperfine = command_output("hyperfine", "--version")
     rustc = command_output("rustc", "--version")
     return {
@@ -201,7 +202,7 @@ def collect(model_dir: str | None = None, config_sha256: str | None = None, thre
         "hyperfine": hyperfine.split()[-1] if hyperfine else None,
         "rustc": rustc.split()[1] if rustc else None,
         "git": git_state(),
-        "config_sha256": config_sha256,
+        "settings_sha256": settings_sha256,
         "model": model_identity(model_dir),
     }
 

@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cpu_flags, registry
+from common import cpu_flags
+from nerbench import Registry
 
 CALIBRATION_SENTENCES = 512
 # Quantized operators: the matrix products. Gather (embeddings) and the rest stay fp32.
@@ -203,7 +204,7 @@ def only_onnx_file(folder: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="the plain ONNX export directory")
-    parser.add_argument("variant", choices=registry()["variants"])
+    parser.add_argument("variant", choices=Registry.load().variants)
     parser.add_argument("out", type=Path)
     parser.add_argument("--calibration", type=Path, help="CoNLL-2003 train split (JSON Lines), for int8s and ov-int8")
     args = parser.parse_args()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from common import measured, read_summary, registry
+from common import measured, read_summary
+from nerbench import Registry
 
 
 def family_row(summary_path: Path, onnx_methods: set[str]) -> list:
@@ -22,7 +23,8 @@ def family_row(summary_path: Path, onnx_methods: set[str]) -> list:
     agreement = f"{fp32['agreement_pct'].min():.2f}%" if not fp32.empty else "n/a"
     best = ""
     baseline = done[done["method"] == "baseline"].set_index("batch_size")["mean"]
-    onnx = done[done["method"].str.split(r"[@+]", regex=True).str[0].isin(onnx_methods)]
+    registry = Registry.load()
+    onnx = done[[registry.parse(method).program in onnx_methods for method in done["method"]]]
     if not onnx.empty and not baseline.empty:
         onnx = onnx[onnx["batch_size"].isin(baseline.index)]
         fastest = onnx.loc[onnx["mean"].idxmin()]
@@ -35,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("summaries", nargs="+", type=Path)
     args = parser.parse_args()
-    onnx_methods = {name for name, entry in registry()["methods"].items() if entry["model"] == "onnx"}
+    onnx_methods = {name for name, entry in Registry.load().methods.items() if entry["model"] == "onnx"}
     rows = [family_row(path, onnx_methods) for path in args.summaries]
     headers = ["Family", "Methods that ran", "fp32 agreement (lowest)", "Fastest ONNX method vs baseline"]
     print(tabulate(rows, headers=headers, tablefmt="github"))

@@ -16,8 +16,11 @@
    feed-forward size; embeddings, layer norms and the classifier are left out (under 1%), and so
    are DeBERTa's relative-position terms.
 
-tables.md reports each cell's inference-phase FLOP/s against the peak of its own format and
-device (the format is the first part of the method's dtype: int8 for int8-static).
+`roofline.py peaks` measures 1. on a machine (the `roofline` job, alone there, like a timed cell);
+`roofline.py flops` counts 2. (the `corpus_flops` job: a count, not a measurement, so a new batch
+size does not measure the peaks again). tables.md reports each cell's inference-phase FLOP/s
+against the peak of its own format and device (the format is the first part of the method's
+dtype: int8 for int8-static).
 """
 
 import argparse
@@ -33,7 +36,6 @@ from nerlib.atomic import write_text_atomically
 from nerlib.batching import batch_indices
 from nerlib.cli import physical_cores
 from nerlib.corpus import read_corpus
-from nerlib.tokenizer import load_tokenizer
 
 CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 
@@ -162,22 +164,25 @@ def measure_peaks(threads: int, shape: dict) -> dict:
     return peaks
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="the model directory (config.json, tokenizer.json)")
-    parser.add_argument("--corpus", required=True)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
-    parser.add_argument("--threads", type=int, required=True, help="0: physical cores")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+def peaks_main(args) -> None:
     threads = args.threads or physical_cores()
+    shape = model_shape(json.loads((Path(args.model) / "config.json").read_text()))
+    record = {"model_shape": shape, "peaks": measure_peaks(threads, shape)}
+    write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")
+    for device, peaks in record["peaks"].items():
+        for number_format, peak in peaks.items():
+            if isinstance(peak, dict):
+                print(f"{device} {number_format} peak: {peak['peak_flops'] / 1e9:.1f} GFLOP/s")
+
+
+def flops_main(args) -> None:
+    from nerlib.tokenizer import load_tokenizer
 
     shape = model_shape(json.loads((Path(args.model) / "config.json").read_text()))
     tokenizer, _ = load_tokenizer(args.model)
     lengths = [len(e.ids) for e in tokenizer.encode_batch(read_corpus(args.corpus))]
     record = {
         "model_shape": shape,
-        "peaks": measure_peaks(threads, shape),
         "corpus_flops": {
             flops_key(size, sort): corpus_flops(lengths, size, sort, shape)
             for size in args.batch_sizes
@@ -185,10 +190,22 @@ def main() -> None:
         },
     }
     write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")
-    for device, peaks in record["peaks"].items():
-        for number_format, peak in peaks.items():
-            if isinstance(peak, dict):
-                print(f"{device} {number_format} peak: {peak['peak_flops'] / 1e9:.1f} GFLOP/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    peaks = commands.add_parser("peaks", help="measure this machine's peak per number format (1.)")
+    peaks.add_argument("--model", required=True, help="the ONNX model directory (its config.json gives the shapes)")
+    peaks.add_argument("--threads", type=int, required=True, help="0: physical cores")
+    peaks.add_argument("--out", required=True)
+    flops = commands.add_parser("flops", help="count the model's FLOPs for the corpus at each batch size (2.)")
+    flops.add_argument("--model", required=True, help="the model directory (config.json, tokenizer.json)")
+    flops.add_argument("--corpus", required=True)
+    flops.add_argument("--batch-sizes", type=int, nargs="+", required=True)
+    flops.add_argument("--out", required=True)
+    args = parser.parse_args()
+    {"peaks": peaks_main, "flops": flops_main}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ records nothing and exits non-zero, so a requeued job times the cell again.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -26,10 +27,12 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-import common  # noqa: F401  (puts scripts/ on the path)
+import common  # noqa: F401  (puts scripts/ and the grid package on the path)
 import environment
 import ort_dylib
 from gpu_memory import GroupGpuMemory
+from nerbench import Registry, Status
+from nerbench.layout import FAILURE_RERUN_S
 from nerlib.atomic import write_text_atomically
 
 STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -43,7 +46,7 @@ def method_command(args) -> list[str]:
     program = [sys.executable, args.program] if args.program.endswith(".py") else [args.program]
     options = ["-d", args.device, "-b", str(args.batch_size), "-m", args.model, "-o", args.predictions]
     options += ["--timings", args.phases, "--threads", str(args.threads)]
-    options += [arg.format(threads=args.threads) for arg in shlex.split(args.method_args)]
+    options += [arg.format(threads=args.threads) for arg in Registry.load().parse(args.method).arguments]
     # "--": a corpus whose name starts with "-" is still a file.
     return program + options + ["--", args.corpus]
 
@@ -80,9 +83,13 @@ def run_group(argv: list[str], timeout: float, on_start=None) -> tuple[int | Non
 
 
 def failure_reason(command: list[str], timeout: float) -> str:
-    """hyperfine hides the program's output; run it once more to show why it failed."""
-    code, output = run_group(command, timeout)
+    """hyperfine hides the program's output; run it once more to show why it failed, for no
+    longer than FAILURE_RERUN_S (the cell's scheduler job allows for that much)."""
+    limit = min(timeout, FAILURE_RERUN_S)
+    code, output = run_group(command, limit)
     print(output, end="")
+    if code is None:
+        return f"failed under hyperfine; run again to show why, it ran past {limit:.0f} s"
     lines = [line for line in output.splitlines() if line.strip()]
     return lines[-1].strip() if lines else f"exit code {code}"
 
@@ -97,12 +104,18 @@ def hyperfine_command(args, command: list[str], export: Path) -> list[str]:
 
 def placement_problem(args) -> str | None:
     """Why this process is the wrong place to time the cell, if it is: a cell of a SLURM machine
-    outside a SLURM job, or fewer CPUs than the threads it asks for (SLURM's binding would
-    silently make it slower)."""
+    outside a SLURM job or in another partition's job, or fewer CPUs than the threads it asks for
+    (SLURM's binding would silently make it slower)."""
     if args.partition and "SLURM_JOB_ID" not in os.environ:
         return (
             f"machine {args.machine} runs on SLURM partition {args.partition}, and this is not a SLURM job "
             "(run with --workflow-profile profiles/slurm)"
+        )
+    job_partition = os.environ.get("SLURM_JOB_PARTITION")
+    if args.partition and job_partition not in args.partition.split(","):
+        return (
+            f"machine {args.machine} runs on SLURM partition {args.partition}, and this job "
+            f"{os.environ['SLURM_JOB_ID']} runs in partition {job_partition}"
         )
     allowed = os.sched_getaffinity(0)
     if args.threads > len(allowed):
@@ -118,10 +131,10 @@ def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
     """hyperfine's export (with the peak GPU memory of a CUDA cell), the status and, for a
     failure, its reason."""
     if shutil.which("hyperfine") is None:
-        return {"results": []}, "failed", "hyperfine is not on the PATH (`make hyperfine` installs it)"
+        return {"results": []}, Status.FAILED, "hyperfine is not on the PATH (`make hyperfine` installs it)"
     problem = placement_problem(args)
     if problem:
-        return {"results": []}, "failed", problem
+        return {"results": []}, Status.FAILED, problem
     with tempfile.TemporaryDirectory() as scratch, GroupGpuMemory() as gpu_memory:
         export = Path(scratch) / "hyperfine.json"
         hyperfine = hyperfine_command(args, command, export)
@@ -129,31 +142,35 @@ def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
         code, output = run_group(hyperfine, args.timeout, on_start=gpu_memory.watch if args.device == "cuda" else None)
         print(output, end="", flush=True)
         if code == 0:
-            return {**json.loads(export.read_text()), "gpu_memory_peak_bytes": gpu_memory.peak_bytes}, "ok", None
+            record = {**json.loads(export.read_text()), "gpu_memory_peak_bytes": gpu_memory.peak_bytes}
+            return record, Status.OK, None
     if code is None:
-        return {"results": []}, "failed", f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)"
-    return {"results": []}, "failed", failure_reason(command, args.timeout)
+        return {"results": []}, Status.FAILED, f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)"
+    return {"results": []}, Status.FAILED, failure_reason(command, args.timeout)
 
 
-def main() -> None:
+def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name in ("method", "device", "program", "model", "corpus", "out", "predictions", "phases", "log"):
         parser.add_argument(f"--{name}", required=True)
-    parser.add_argument("--machine", default="local", help="the machine of the config the cell belongs to")
-    parser.add_argument("--partition", help="its SLURM partition, where it has one: the cell must run in a SLURM job")
     parser.add_argument("--batch-size", type=int, required=True)
-    # No defaults here: the config schema holds them (benchmark.warmup, runs, threads, timeout_s).
-    parser.add_argument("--warmup", type=int, required=True)
-    parser.add_argument("--runs", type=int, required=True)
-    parser.add_argument("--threads", type=int, required=True, help="0: the physical cores this process may use")
-    parser.add_argument("--timeout", type=float, required=True, help="seconds")
-    parser.add_argument("--config-sha256")
     parser.add_argument(
-        "--method-args", default="", help="the method's own options (+sort: --sort; {threads} is filled in)"
+        "--settings",
+        required=True,
+        help="JSON: what defines the measurement besides the files (nerbench.Grid.timing_settings): the method's "
+        "registry entries, the machine's config, warmup, runs, threads (0: physical cores), timeout_s, hyperfine",
     )
     args = parser.parse_args()
-    args.threads = args.threads or environment.physical_cores()
+    args.settings = json.loads(args.settings)
+    machine = args.settings["machine"]
+    args.machine, args.partition = machine["name"], machine.get("partition")
+    args.warmup, args.runs, args.timeout = (args.settings[key] for key in ("warmup", "runs", "timeout_s"))
+    args.threads = args.settings["threads"] or environment.physical_cores()
+    return args
 
+
+def main() -> None:
+    args = parse_arguments()
     command = method_command(args)
     if not args.program.endswith(".py"):
         # A native program loads the ONNX Runtime library of this environment's wheel.
@@ -165,16 +182,18 @@ def main() -> None:
         record, status, reason = time_cell(args, command)
     except Stopped as stopped:
         sys.exit(f"run_cell.py: stopped by {stopped}: hyperfine and the timed program were ended; nothing recorded")
+    settings = json.dumps(args.settings, sort_keys=True)
     record.update(
         cell=cell,
         status=status,
         reason=reason,
         wall_seconds=round(time.time() - started, 2),
-        environment=environment.collect(args.model, args.config_sha256, args.threads),
+        settings=args.settings,
+        environment=environment.collect(args.model, hashlib.sha256(settings.encode()).hexdigest(), args.threads),
     )
     write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")
     print(
-        f"cell {args.machine} {args.method} {args.device} bs {args.batch_size}: {status}"
+        f"cell {args.method} -d {args.device} -b {args.batch_size} on {args.machine}: {status}"
         + (f": {reason}" if reason else "")
     )
 

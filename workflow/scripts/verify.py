@@ -4,23 +4,29 @@ reference where the reference was sure, naming the first such sentence. Differen
 only (another kernel's rounding, on a GPU say) pass with a note; the tables list them. Runs after
 the tables, so every timing already measured is kept and shown."""
 
+import argparse
 import json
 import sys
-from pathlib import Path
 
-import common  # noqa: F401  (puts scripts/ on the path)
+from common import load_json
+from nerbench import Grid, Status
 from nerlib.atomic import write_text_atomically
 
 
 def main() -> None:
-    out, check_files = sys.argv[1], sys.argv[2:]
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--grid", required=True, help="the grid's manifest (grid.json, written by the grid rule)")
+    parser.add_argument("out", help="verified.txt, written only when every cell passes")
+    args = parser.parse_args()
+    cells = Grid.from_manifest(args.grid).runnable()
     problems, near_ties = [], []
-    for path in check_files:
-        check = json.loads(Path(path).read_text())
-        cell = check["cell"]
-        name = f"{cell['method']} -d {cell['device']} -b {cell['batch_size']}"
-        if check["status"] != "ok":
-            problems.append(f"{name}: {check['status']} (log: {cell['log']})")
+    for cell in cells:
+        check = load_json(cell.path("check"))
+        name = cell.label
+        if check is None:
+            problems.append(f"{name}: no check file ({cell.path('check')})")
+        elif check["status"] != Status.OK:
+            problems.append(f"{name}: {check['status']} (log: {cell.path('log')})")
         elif check["dtype"] == "fp32" and check["differences"]:
             clear = [item for item in check["differences"] if not item["near_tie"]]
             if not clear:
@@ -38,12 +44,12 @@ def main() -> None:
         for problem in problems:
             print("  " + problem, file=sys.stderr)
         sys.exit(1)
-    verdict = f"{len(check_files)} cells checked: all ran, every fp32 method agrees with the reference"
+    verdict = f"{len(cells)} cells checked: all ran, every fp32 method agrees with the reference"
     if near_ties:
         verdict += " but for near-ties (tables.md lists them):\n" + "".join(f"  {line}\n" for line in near_ties)
     else:
         verdict += "\n"
-    write_text_atomically(out, verdict)
+    write_text_atomically(args.out, verdict)
     print(verdict, end="")
 
 

@@ -1,0 +1,212 @@
+"""The grid model (workflow/nerbench), which the rules, the steps and these tests import: the
+name grammar, the cells a config asks for with their keys and files, what re-times a cell, and
+the config's refusals. Unit tests: no Snakemake, no model."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import REGISTRY, REPO, config_error_of, config_of, grid_of
+from nerbench import CellKey, Grid
+from nerbench.config import minimum_runtime
+from nerbench.grid import CELL_FILES
+
+DEFAULT = config_of({})
+TEN_MACHINES = {"machines": [{"name": f"m{index}"} for index in range(10)]}
+
+
+# ---- the name grammar ----
+
+
+@given(
+    program=st.sampled_from(sorted(REGISTRY.methods)),
+    variant=st.one_of(st.none(), st.sampled_from(sorted(REGISTRY.variants))),
+    options=st.lists(st.sampled_from(sorted(REGISTRY.options)), unique=True),
+)
+def test_a_name_in_registry_order_parses_into_its_parts(program, variant, options):
+    in_order = [option for option in REGISTRY.options if option in options]
+    name = program + (f"@{variant}" if variant else "") + "".join(f"+{option}" for option in in_order)
+    method = REGISTRY.parse(name)
+    assert (method.name, method.program, method.variant, list(method.options)) == (name, program, variant, in_order)
+
+
+@pytest.mark.parametrize(
+    "name", ["magic", "ort-lean+dp+sort", "ort-lean@int8@o2", "ort-lean+sort+sort", "ort-lean@", "+sort", ""]
+)
+def test_names_outside_the_grammar_are_refused(name):
+    with pytest.raises(ValueError, match="is not PROGRAM"):
+        REGISTRY.parse(name)
+
+
+def test_a_method_is_made_of_its_registry_parts():
+    method = REGISTRY.parse("onnxruntime-ner@int8+sort+dp")
+    assert method.dtype == "int8" and method.devices == {"cpu"} and method.sort
+    assert method.arguments == ["--sort", "--workers", "{threads}"]
+    assert method.model_folder == "onnx-int8" and method.built and method.sources == []
+    lean = REGISTRY.parse("ort-lean")
+    assert "scripts/ort-lean.py" in lean.sources and "scripts/nerlib/frame.py" in lean.sources
+
+
+# ---- the cells ----
+
+
+def test_the_default_grid_has_every_method_on_the_devices_it_runs_on():
+    grid = grid_of({})
+    expected = sum(len(REGISTRY.parse(m).devices) for m in DEFAULT["benchmark"]["methods"]) * 5
+    assert len(grid.cells) == expected
+    assert {cell.machine.name for cell in grid.cells} == {"local"}
+    assert grid.cell(CellKey("local", "ort-lean", "cpu", 8)).path("result") == "results/cells/ort-lean/cpu-bs8.json"
+
+
+def test_without_a_gpu_the_cuda_cells_are_not_runnable():
+    grid = grid_of({}, devices=("cpu",))
+    assert {cell.device for cell in grid.runnable()} == {"cpu"}
+    assert grid.unavailable() and all(cell.device == "cuda" for cell in grid.unavailable())
+
+
+def test_ten_machines_give_1150_cells_whose_keys_and_files_are_all_different():
+    grid = grid_of(TEN_MACHINES)
+    assert len(grid.cells) == 1150
+    assert len({cell.key for cell in grid.cells}) == 1150
+    files = [cell.path(kind) for cell in grid.cells for kind in CELL_FILES]
+    assert len(set(files)) == len(files)
+    cell = grid.cell(CellKey("m3", "ort-lean+sort", "cpu", 32))
+    assert cell.path("check") == "results/machines/m3/checks/ort-lean+sort/cpu-bs32.json"
+    assert "m3" in cell.label and grid.cell_at("machines/m3/", "ort-lean+sort", "cpu", "32") is cell
+
+
+def test_the_manifest_gives_a_step_the_same_grid(tmp_path):
+    grid = grid_of(TEN_MACHINES, devices=("cpu",))
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(grid.manifest()))
+    again = Grid.from_manifest(path)
+    assert [(c.key, c.available, c.path("result")) for c in again.cells] == [
+        (c.key, c.available, c.path("result")) for c in grid.cells
+    ]
+    assert path.stat().st_size < 20_000, "the manifest holds the config, not the cells"
+
+
+# ---- what re-times a cell ----
+
+
+def settings_by_key(override: dict) -> dict:
+    grid = grid_of(override)
+    return {cell.key: grid.timing_settings(cell, "hyperfine 1.20.0") for cell in grid.cells}
+
+
+GROWING_EDITS = {
+    "a batch size": {"benchmark": {"batch_sizes": [1, 8, 16, 32, 64, 128]}},
+    "a method": {"benchmark": {"methods": [*DEFAULT["benchmark"]["methods"], "ort-hf@o2"]}},
+    "reordered lists": {
+        "benchmark": {
+            "methods": list(reversed(DEFAULT["benchmark"]["methods"])),
+            "batch_sizes": [128, 64, 32, 8, 1],
+            "devices": ["cuda", "cpu"],
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("edit", GROWING_EDITS)
+def test_growing_or_reordering_the_grid_changes_no_measured_cell(edit):
+    before, after = settings_by_key({}), settings_by_key(GROWING_EDITS[edit])
+    assert set(before) <= set(after)
+    assert all(after[key] == settings for key, settings in before.items())
+
+
+def test_adding_a_machine_changes_no_other_machines_cells():
+    one = {"machines": [{"name": "epyc", "devices": ["cpu"]}]}
+    two = {"machines": [*one["machines"], {"name": "xeon", "devices": ["cpu"]}]}
+    before, after = settings_by_key(one), settings_by_key(two)
+    assert all(after[key] == settings for key, settings in before.items())
+    assert {key.machine for key in set(after) - set(before)} == {"xeon"}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"benchmark": {key: value}} for key, value in (("warmup", 2), ("runs", 5), ("threads", 1))]
+    + [{"benchmark": {"timeout_s": 60}}],
+)
+def test_what_changes_a_measurement_changes_every_cells_settings(edit):
+    before, after = settings_by_key({}), settings_by_key(edit)
+    assert all(after[key] != settings for key, settings in before.items())
+
+
+def test_a_machines_entry_changes_only_its_own_cells():
+    machines = [{"name": "a", "devices": ["cpu"]}, {"name": "b", "devices": ["cpu"]}]
+    edited = [machines[0], {"name": "b", "devices": ["cpu", "cuda"]}]
+    before, after = settings_by_key({"machines": machines}), settings_by_key({"machines": edited})
+    for key, measured in before.items():
+        assert (after[key] == measured) == (key.machine == "a")
+
+
+def test_a_registry_entry_changes_only_the_cells_of_methods_made_of_it():
+    grid = grid_of({})
+    before = {cell.key: grid.timing_settings(cell, "h") for cell in grid.cells}
+    grid.registry.options["dp"] = {**grid.registry.options["dp"], "arguments": ["--workers", "1"]}
+    try:
+        after = {cell.key: grid.timing_settings(cell, "h") for cell in grid.cells}
+    finally:
+        grid.registry.options["dp"]["arguments"] = ["--workers", "{threads}"]
+    for key, measured in before.items():
+        assert (after[key] == measured) == ("+dp" not in key.method), key
+
+
+# ---- machines: identity and placement ----
+
+MACHINE_ERRORS = [
+    (
+        {"machines": [{"name": "a", "devices": ["cpu"]}, {"name": "a"}]},
+        "machines[1].name: a: also the name of machines[0]",
+    ),
+    ({"machines": [{"name": "box", "cpus": 8}]}, "machines[0].cpus: only a SLURM machine (one with a partition)"),
+    (
+        {"machines": [{"name": "epyc", "partition": "cpu", "cpus": 2, "runtime": 60}]},
+        "machines[0].runtime: 60 min leaves no room for benchmark.timeout_s (3600 s)",
+    ),
+]
+
+
+@pytest.mark.parametrize("override,message", MACHINE_ERRORS, ids=["duplicate", "local cpus", "runtime"])
+def test_machines_that_cannot_be_timed_right_are_one_line(override, message, tmp_path):
+    error = config_error_of(override, tmp_path)
+    assert error is not None and message in error and "\n" not in error, error
+
+
+def test_a_slurm_jobs_time_limit_outlasts_the_cells_time_limit():
+    assert minimum_runtime(3600) * 60 >= 3600 + 300 + 300
+    grid = grid_of({"machines": [{"name": "epyc", "partition": "cpu", "cpus": 2}], "benchmark": {"timeout_s": 600}})
+    assert grid.job_runtime(grid.machine("epyc")) == minimum_runtime(600) == 20
+    assert config_error_of({"machines": [{"name": "e", "partition": "c", "cpus": 2, "runtime": 70}]}, ".") is None
+
+
+def query(*args, cwd=REPO):
+    return subprocess.run(
+        [sys.executable, str(REPO / "workflow/scripts/query.py"), *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_make_cell_names_a_machines_cell_and_refuses_an_unknown_one_in_one_line(tmp_path):
+    config = tmp_path / "two.yaml"
+    config.write_text(json.dumps({"machines": [{"name": "epyc"}, {"name": "xeon"}]}))
+    cell = ["--method", "ort-lean", "--device", "cpu", "--batch-size", "8", "config.yaml", str(config)]
+    done = query("cell", "--machine", "xeon", *cell)
+    assert done.returncode == 0 and done.stdout.strip() == "results/machines/xeon/cells/ort-lean/cpu-bs8.json"
+    for machine, message in ((["--machine", "zen"], "MACHINE=zen: not a machine"), ([], "say which with MACHINE=")):
+        done = query("cell", *machine, *cell)
+        assert done.returncode != 0 and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    done = query("cell", "--method", "ort-lean", "--device", "cpu", "--batch-size", "3", "config.yaml")
+    assert done.returncode != 0 and "ort-lean -d cpu -b 3 on local is not a cell" in done.stderr
+    assert query("value", "results", "config.yaml").stdout.strip() == "results"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(sorted(DEFAULT["benchmark"]["methods"])), min_size=1, max_size=6, unique=True))
+def test_every_cell_of_any_grid_is_found_again_by_its_key(methods):
+    grid = grid_of({"benchmark": {"methods": methods}, **TEN_MACHINES})
+    for cell in grid.cells[:: max(1, len(grid.cells) // 50)]:
+        assert grid.cell(cell.key) is cell

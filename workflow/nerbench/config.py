@@ -1,0 +1,171 @@
+"""The config's validation: its schema (workflow/schemas/config.schema.yaml) with defaults filled
+in, then what a schema cannot say (methods that cannot run, paths, machines). Every problem is
+one line naming the key, raised before any job runs."""
+
+import copy
+import math
+from pathlib import Path
+
+from nerbench import layout, schema
+from nerbench.registry import REPO, Registry
+
+# A machine without a partition is the host Snakemake runs on; these keys are a SLURM node's.
+SCHEDULER_KEYS = ("account", "cpus", "mem_mb", "runtime", "gpus", "gres", "slurm_extra")
+# The config's paths, by key. They become parts of Snakemake's file patterns and of command lines.
+CONFIG_PATHS = (("results",), ("corpus", "file"), ("model", "local", "path"))
+
+
+class ConfigError(ValueError):
+    """A config that cannot run: one line naming the key."""
+
+    @property
+    def line(self) -> str:
+        return f"nerbench: config error: {self}"
+
+
+def validate(config: dict, registry: Registry | None = None) -> dict:
+    """Fill in the defaults (in place) and check everything before any job runs; relative paths
+    are taken from the working directory. Returns the config."""
+    registry = registry or Registry.load()
+    config_schema = schema.load_schema("config.schema.yaml")
+    # The method names come from the registry, so the schema cannot list them itself.
+    config_schema["properties"]["benchmark"]["properties"]["methods"]["items"] = {
+        "type": "string",
+        "pattern": f"^{registry.wildcard_pattern}$",
+    }
+    problem = schema.first_error(config, config_schema)
+    if problem:
+        raise ConfigError(problem)
+    check_methods(config, registry)
+    check_paths(config)
+    check_machines(config)
+    return config
+
+
+def validated(config: dict, registry: Registry | None = None) -> dict:
+    """A validated copy, the given config left as it was."""
+    return validate(copy.deepcopy(config), registry)
+
+
+def model_format(config: dict) -> str:
+    """onnx for a user's ONNX export alone (model.local.path holds model.onnx), else torch: a
+    transformers model, which the pipeline exports itself."""
+    model = config["model"]
+    if model["source"] == "local" and (Path(model["local"]["path"]) / "model.onnx").is_file():
+        return "onnx"
+    return "torch"
+
+
+def check_methods(config: dict, registry: Registry) -> None:
+    bench = config["benchmark"]
+    for index, name in enumerate(bench["methods"]):
+        method = registry.parse(name)
+        where = f"benchmark.methods[{index}]: {name}"
+        problem = registry.misapplied(method)
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
+        if not method.devices & set(bench["devices"]):
+            raise ConfigError(
+                f"{where} runs on {', '.join(sorted(method.devices))} only, "
+                f"and benchmark.devices is {', '.join(bench['devices'])}"
+            )
+        if method.model_kind == "torch" and model_format(config) == "onnx":
+            raise ConfigError(
+                f"{where} runs the transformers model, and model.local.path is an ONNX export alone: "
+                "give the transformers directory, or leave the method out"
+            )
+
+
+def check_paths(config: dict) -> None:
+    for keys in CONFIG_PATHS:
+        parent = config
+        for key in keys[:-1]:
+            parent = parent.get(key) or {}
+        path = parent.get(keys[-1])
+        if not path:
+            continue
+        name = ".".join(keys)
+        if "{" in path or "}" in path:
+            raise ConfigError(f"{name}: {path}: braces are not allowed in paths (Snakemake reads them as wildcards)")
+        if path.startswith("-"):
+            # Every program would take it for an option.
+            parent[keys[-1]] = path = f"./{path}"
+        owner = layout.owned_by_the_pipeline(path, config["results"]) if keys != ("results",) else None
+        if owner:
+            raise ConfigError(
+                f"{name}: {path}: inside {owner}, which the pipeline writes (and may remove): keep your files elsewhere"
+            )
+    if config["corpus"]["file"] is not None:
+        check_corpus(config["corpus"]["file"])
+    model = config["model"]
+    if model["source"] == "local" and not (Path(model["local"]["path"]) / "config.json").is_file():
+        raise ConfigError(f"model.local.path: {model['local']['path']}: not a model directory (no config.json)")
+
+
+def check_corpus(path: str) -> None:
+    """Read the user's corpus as every method will, so a bad file stops the run here."""
+    import sys
+
+    scripts = str(REPO / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    from nerlib.corpus import CorpusError, read_sentences
+
+    if not Path(path).is_file():
+        raise ConfigError(f"corpus.file: {path}: no such file")
+    try:
+        read_sentences(path)
+    except CorpusError as error:
+        raise ConfigError(f"corpus.file: {error}") from None
+
+
+def check_machines(config: dict) -> None:
+    seen = {}
+    timeout_s = config["benchmark"]["timeout_s"]
+    for index, machine in enumerate(config["machines"]):
+        where = f"machines[{index}]"
+        if machine["name"] in seen:
+            raise ConfigError(
+                f"{where}.name: {machine['name']}: also the name of machines[{seen[machine['name']]}] "
+                "(a cell's files are kept by machine name)"
+            )
+        seen[machine["name"]] = index
+        if "partition" not in machine:
+            for key in SCHEDULER_KEYS:
+                if key in machine:
+                    raise ConfigError(
+                        f"{where}.{key}: only a SLURM machine (one with a partition) takes {key}; a machine "
+                        "without one is the host Snakemake runs on, and its timed cells have it to themselves"
+                    )
+        elif "runtime" in machine and machine["runtime"] * 60 < layout.cell_job_seconds(timeout_s):
+            raise ConfigError(
+                f"{where}.runtime: {machine['runtime']} min leaves no room for benchmark.timeout_s ({timeout_s} s), "
+                f"the re-run that shows why a cell failed (up to {min(timeout_s, layout.FAILURE_RERUN_S)} s) "
+                f"and the job's start-up ({layout.JOB_STARTUP_S} s): SLURM would kill a hung cell before it is "
+                f"recorded; give at least {minimum_runtime(timeout_s)}"
+            )
+
+
+def minimum_runtime(timeout_s: int) -> int:
+    """The least SLURM time limit of a timed cell's job, in minutes."""
+    return math.ceil(layout.cell_job_seconds(timeout_s) / 60)
+
+
+def extend(base: dict, extra: dict) -> dict:
+    """Snakemake's rule for a further config file: extend key by key, replacing other values."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            extend(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def load(files: list[str | Path]) -> dict:
+    """The config files merged as Snakemake merges them (config.yaml first), not yet validated."""
+    import yaml
+
+    config: dict = {}
+    for path in files:
+        extend(config, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+    return config

@@ -1,0 +1,277 @@
+"""The grid: which (machine, method, device, batch size) cells a config asks for, what each is
+made of, and every file it owns.
+
+A cell's key is `CellKey(machine, method, device, batch_size)`; everything that names, joins or
+reports cells uses it, so two machines' cells never mix. The steps that cover the whole grid
+(tables, verify) read it from the manifest (`Grid.manifest`, written by the `grid` rule), never
+from a command line, which would grow with the grid.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from nerbench import layout
+from nerbench.config import minimum_runtime, model_format, validate
+from nerbench.registry import DEVICES, Method, Registry
+
+
+class Status:
+    """What became of a cell (its result file's `status`, summary.csv's too)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    MISSING = "missing"  # no result file: never run, or interrupted
+    NOT_AVAILABLE = "not available on this host"
+    NOT_CHECKED = "not checked: the cell failed"
+
+
+# Every file a cell owns, under the results folder. Rules take their output patterns from here
+# and `Cell.path` fills them in, so a path is spelled once.
+MACHINE_FOLDER = "machines/{name}/"
+CELL_FILES = {
+    "result": "{where}cells/{method}/{device}-bs{batch_size}.json",
+    "predictions": "{where}predictions/{method}/{device}-bs{batch_size}.jsonl",
+    "phases": "{where}phases/{method}/{device}-bs{batch_size}.json",
+    "check": "{where}checks/{method}/{device}-bs{batch_size}.json",
+    "log": "{where}logs/cells/{method}/{device}-bs{batch_size}.log",
+    "check_log": "{where}logs/checks/{method}/{device}-bs{batch_size}.log",
+}
+# A machine's own files (its peaks are its own), under the results folder.
+MACHINE_FILES = {
+    "roofline": "{where}roofline.json",
+    "roofline_log": "{where}logs/roofline.log",
+}
+MACHINE_NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"
+HOST = "local"  # the machine's name when the config names none: the host Snakemake runs on
+
+
+class CellKey(NamedTuple):
+    machine: str
+    method: str
+    device: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A kind of machine the grid is timed on: a SLURM partition's node, or the host (no partition)."""
+
+    name: str
+    where: str  # the folder of its files under the results folder ("" for the host alone)
+    entry: dict = field(compare=False, hash=False)  # as configured
+
+    @property
+    def partition(self) -> str | None:
+        return self.entry.get("partition")
+
+    @property
+    def on_scheduler(self) -> bool:
+        """A machine with a partition is a kind of SLURM node; its cells run in SLURM jobs there."""
+        return self.partition is not None
+
+    def devices(self, default: list[str]) -> list[str]:
+        return self.entry.get("devices") or default
+
+    def path(self, kind: str, results: str) -> str:
+        return str(Path(results) / MACHINE_FILES[kind].format(where=self.where))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One timed cell: a method on a device at a batch size, on a machine."""
+
+    machine: Machine
+    method: Method
+    device: str
+    batch_size: int
+    results: str = field(compare=False)
+    available: bool = field(compare=False)  # False: its device is missing on this host
+
+    @property
+    def key(self) -> CellKey:
+        return CellKey(self.machine.name, self.method.name, self.device, self.batch_size)
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the method's command line and the machine."""
+        return f"{self.method} -d {self.device} -b {self.batch_size} on {self.machine.name}"
+
+    def path(self, kind: str) -> str:
+        pattern = CELL_FILES[kind]
+        fields = {"where": self.machine.where, "method": self.method.name, "device": self.device}
+        return str(Path(self.results) / pattern.format(**fields, batch_size=self.batch_size))
+
+    def describe(self) -> dict:
+        """The cell as result files and summary.csv record it."""
+        return {**self.key._asdict(), "dtype": self.method.dtype, "log": self.path("log")}
+
+
+class Grid:
+    """The cells a validated config asks for, and the paths of what they need."""
+
+    def __init__(self, config: dict, available_devices, model_format: str, registry: Registry | None = None):
+        self.config = config
+        self.registry = registry or Registry.load()
+        self.available_devices = sorted(available_devices)
+        self.model_format = model_format
+        self.machines = self._machines()
+        self._machines_by_where = {machine.where: machine for machine in self.machines}
+        bench = config["benchmark"]
+        self.methods = [self.registry.parse(name) for name in bench["methods"]]
+        self.cells = [
+            self.make_cell(machine, method, device, batch_size)
+            for machine in self.machines
+            for method in self.methods
+            for device in machine.devices(bench["devices"])
+            if device in method.devices
+            for batch_size in bench["batch_sizes"]
+        ]
+        self._cells = {cell.key: cell for cell in self.cells}
+
+    @classmethod
+    def from_config(cls, config: dict, available_devices=None, registry: Registry | None = None) -> "Grid":
+        """Validate the config (filling in its defaults) and lay out its grid; ConfigError on a problem."""
+        registry = registry or Registry.load()
+        validate(config, registry)
+        devices = host_devices() if available_devices is None else available_devices
+        return cls(config, devices, model_format(config), registry)
+
+    # ---- the manifest: the grid handed to a step in a file ----
+
+    def manifest(self) -> dict:
+        """What a step needs to lay out the same grid: the validated config, the devices this host
+        has and the kind of model."""
+        return {"config": self.config, "available_devices": self.available_devices, "model_format": self.model_format}
+
+    @classmethod
+    def from_manifest(cls, path: str | Path) -> "Grid":
+        manifest = json.loads(Path(path).read_text())
+        return cls(manifest["config"], manifest["available_devices"], manifest["model_format"])
+
+    # ---- machines and cells ----
+
+    def _machines(self) -> list[Machine]:
+        """Without `machines:` the one machine is the host Snakemake runs on, and its files stay
+        where they always were (no machines/<name>/ folder)."""
+        named = self.config["machines"]
+        if not named:
+            return [Machine(HOST, "", {"name": HOST})]
+        return [Machine(entry["name"], MACHINE_FOLDER.format(name=entry["name"]), entry) for entry in named]
+
+    def machine(self, name: str) -> Machine:
+        for machine in self.machines:
+            if machine.name == name:
+                return machine
+        raise KeyError(f"no machine {name!r} in the config (machines: {', '.join(m.name for m in self.machines)})")
+
+    def machine_at(self, where: str) -> Machine:
+        return self._machines_by_where[where]
+
+    def make_cell(self, machine: Machine, method: Method, device: str, batch_size: int) -> Cell:
+        # A scheduler's node has what its machine names; the host only what it has.
+        available = machine.on_scheduler or device in self.available_devices
+        return Cell(machine, method, device, int(batch_size), self.results(), available)
+
+    def cell(self, key: CellKey) -> Cell:
+        """A cell of the grid, or one the config does not list (a file asked for by name)."""
+        found = self._cells.get(CellKey(*key[:3], int(key[3])))
+        if found:
+            return found
+        machine, method = self.machine(key.machine), self.registry.parse(key.method)
+        return self.make_cell(machine, method, key.device, key.batch_size)
+
+    def cell_at(self, where: str, method: str, device: str, batch_size) -> Cell:
+        """The cell of a rule's wildcards."""
+        return self.cell(CellKey(self.machine_at(where).name, method, device, int(batch_size)))
+
+    def runnable(self) -> list[Cell]:
+        return [cell for cell in self.cells if cell.available]
+
+    def unavailable(self) -> list[Cell]:
+        return [cell for cell in self.cells if not cell.available]
+
+    def several_machines(self) -> bool:
+        return len(self.machines) > 1
+
+    # ---- paths of what the cells need ----
+
+    def results(self, path: str = "") -> str:
+        return str(Path(self.config["results"]) / path)
+
+    def corpus_name(self) -> str:
+        corpus = self.config["corpus"]
+        if corpus["file"]:
+            return Path(corpus["file"]).stem
+        return layout.corpus_name(corpus["split"], corpus["sentences"])
+
+    def corpus_text(self) -> str:
+        return self.config["corpus"]["file"] or f"{layout.CORPUS.format(**self._conll_corpus())}.txt"
+
+    def corpus_gold(self) -> str | None:
+        """Gold IOB2 tags exist for CoNLL-2003 only; a user's own text has none."""
+        return None if self.config["corpus"]["file"] else f"{layout.CORPUS.format(**self._conll_corpus())}.gold"
+
+    def _conll_corpus(self) -> dict:
+        split, _, size = self.corpus_name().partition("-")
+        return {"split": split, "size": size}
+
+    def model_dir(self, folder: str = "torch") -> str:
+        return layout.model_dir(self.config["model"]["name"], folder)
+
+    def normalised_model(self) -> str:
+        """The directory build_model.py writes, with model_info.json (the provenance) in it."""
+        return self.model_dir(self.model_format)
+
+    def method_model(self, method: Method) -> str:
+        return self.model_dir(method.model_folder)
+
+    def reference(self) -> Method:
+        return self.registry.reference_method(self.model_format)
+
+    def rooflines(self) -> dict[str, str]:
+        """Each machine's roofline.json, by machine name."""
+        return {machine.name: machine.path("roofline", self.results()) for machine in self.machines}
+
+    # ---- what a cell's measurement depends on ----
+
+    def timing_settings(self, cell: Cell, hyperfine: str) -> str:
+        """Everything besides its input files that changes a cell's measurement, as canonical
+        JSON: a cell is re-timed when, and only when, this or an input changes. Nothing of other
+        cells is in it, so adding a method, a batch size or a machine times only the new cells."""
+        bench = self.config["benchmark"]
+        settings = {
+            "method": cell.method.definition(),
+            "machine": cell.machine.entry,
+            **{key: bench[key] for key in ("warmup", "runs", "threads", "timeout_s")},
+            "hyperfine": hyperfine,
+        }
+        return json.dumps(settings, sort_keys=True)
+
+    def job_runtime(self, machine: Machine) -> int:
+        """A timed job's SLURM time limit in minutes: the machine's, else the least that lets a
+        hung cell be recorded as timed out."""
+        return machine.entry.get("runtime") or minimum_runtime(self.config["benchmark"]["timeout_s"])
+
+
+def grid(config: dict, available_devices=DEVICES) -> list[Cell]:
+    """Every cell a config asks for (validated, defaults filled in)."""
+    return Grid.from_config(config, available_devices).cells
+
+
+def host_devices() -> set[str]:
+    """cpu always; cuda when nvidia-smi lists a GPU. Asked without importing torch, which would
+    cost seconds on every Snakemake start. NERBENCH_DEVICES=cpu,cuda overrides."""
+    override = os.environ.get("NERBENCH_DEVICES")
+    if override:
+        return set(override.split(","))
+    devices = {"cpu"}
+    if shutil.which("nvidia-smi"):
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+        if listed.returncode == 0 and "GPU" in listed.stdout:
+            devices.add("cuda")
+    return devices

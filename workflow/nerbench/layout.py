@@ -1,0 +1,65 @@
+"""Where the pipeline keeps what it makes, relative to the working directory, and the time a
+timed cell's scheduler job must allow. Every rule and step takes its paths from here (through
+`Grid`), and the config refuses a user's file inside these places: Snakemake removes a rule's
+output before it runs the rule again."""
+
+import re
+from pathlib import PurePosixPath
+
+# The benchmark corpus made from CoNLL-2003 (data/test-1k.txt and .gold), its training and
+# development splits, the models and their exports.
+CORPUS = "data/{split}-{size}"
+CORPUS_WILDCARDS = {"split": "test|valid|train", "size": r"[0-9]+k?"}
+CONLL_SPLIT = "data/conll2003/{split}.jsonl"
+TRAIN_SPLIT = CONLL_SPLIT.format(split="train")
+DEV_SPLIT = CONLL_SPLIT.format(split="valid")
+MODELS = "data/models"
+
+# Folders whose every file the pipeline makes (a user's file there could be replaced or removed):
+# the models, the CoNLL splits, the built Rust binary, the rules' logs, Snakemake's own.
+OWNED_FOLDERS = (MODELS, "data/conll2003", "bin", "logs", ".snakemake")
+
+
+def corpus_name(split: str, sentences: int) -> str:
+    """test-1k for the first 1000 test sentences, test-50 for 50."""
+    size = f"{sentences // 1000}k" if sentences % 1000 == 0 else str(sentences)
+    return f"{split}-{size}"
+
+
+def corpus_sentences(size: str) -> int:
+    """The sentence count a corpus name's size stands for: 1000 for 1k."""
+    return int(size[:-1]) * 1000 if size.endswith("k") else int(size)
+
+
+def model_dir(name: str, kind: str) -> str:
+    return f"{MODELS}/{name}/{kind}"
+
+
+def owned_by_the_pipeline(path: str, results: str) -> str | None:
+    """Which of the pipeline's places a user's path lies in, or None. Relative paths are taken
+    from the working directory, as Snakemake takes them; a path outside it is the user's."""
+    parts = PurePosixPath(path)
+    if parts.is_absolute() or ".." in parts.parts:
+        return None
+    normal = PurePosixPath(*[part for part in parts.parts if part != "."])
+    for folder in (*OWNED_FOLDERS, results):
+        owner = PurePosixPath(*[part for part in PurePosixPath(folder).parts if part != "."])
+        if normal == owner or owner in normal.parents:
+            return f"{folder}/"
+    corpus = CORPUS.format(split=f"({CORPUS_WILDCARDS['split']})", size=f"({CORPUS_WILDCARDS['size']})")
+    if re.fullmatch(corpus + r"\.(txt|gold)", str(normal)):
+        return "the CoNLL-2003 corpus files (data/<split>-<size>.txt and .gold)"
+    return None
+
+
+# A timed cell's job on a scheduler must outlast its own time limit (benchmark.timeout_s), the
+# re-run that shows why a program failed (run_cell.py bounds it by FAILURE_RERUN_S) and the job's
+# start-up (the executor starts Snakemake again inside the job; the environment is recorded),
+# or the scheduler kills a hung cell before it is recorded as timed out.
+FAILURE_RERUN_S = 300
+JOB_STARTUP_S = 300
+
+
+def cell_job_seconds(timeout_s: int) -> int:
+    """The least time a timed cell's job needs, in seconds."""
+    return timeout_s + min(timeout_s, FAILURE_RERUN_S) + JOB_STARTUP_S

@@ -1,0 +1,177 @@
+"""The method registry (workflow/methods.yaml) and the grammar of a grid method's name.
+
+A grid method is a program of the registry, optionally on an export variant and with run-time
+options, the options in the registry's order: `PROGRAM[@VARIANT][+OPTION...]`, for example
+`onnxruntime-ner@int8+sort+dp`. `Registry.parse` is the only place that reads such a name.
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from nerbench import schema
+
+REPO = Path(__file__).resolve().parents[2]
+REGISTRY_FILE = "workflow/methods.yaml"
+DEVICES = ("cpu", "cuda")
+
+
+class RegistryError(ValueError):
+    """workflow/methods.yaml is wrong: one line naming the key."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """One grid method: a program, optionally on an export variant, with run-time options."""
+
+    name: str
+    program: str
+    variant: str | None
+    options: tuple[str, ...]
+    registry: "Registry" = field(repr=False, compare=False)
+
+    @property
+    def entry(self) -> dict:
+        """The program's registry entry."""
+        return self.registry.methods[self.program]
+
+    @property
+    def parts(self) -> list[dict]:
+        """The registry entries the method is made of: its program, variant and options."""
+        variant = [self.registry.variants[self.variant]] if self.variant else []
+        return [self.entry, *variant, *(self.registry.options[option] for option in self.options)]
+
+    @property
+    def dtype(self) -> str:
+        """The number format: the variant's or an option's (bf16), else the program's."""
+        return [part["dtype"] for part in self.parts if "dtype" in part][-1]
+
+    @property
+    def devices(self) -> set[str]:
+        """The devices every part of the method can run on."""
+        devices = set(DEVICES)
+        for part in self.parts:
+            devices &= set(part.get("devices", DEVICES))
+        return devices
+
+    @property
+    def sort(self) -> bool:
+        return "sort" in self.options
+
+    @property
+    def arguments(self) -> list[str]:
+        """The program's own options for the method's run-time options (+sort: --sort); the cell
+        fills in {threads}."""
+        return [arg for option in self.options for arg in self.registry.options[option]["arguments"]]
+
+    @property
+    def model_kind(self) -> str:
+        """torch (the transformers model) or onnx (the export)."""
+        return self.entry["model"]
+
+    @property
+    def model_folder(self) -> str:
+        """The folder of the model directory it reads: torch, onnx, or onnx-<variant>."""
+        return f"{self.model_kind}-{self.variant}" if self.variant else self.model_kind
+
+    @property
+    def built(self) -> bool:
+        return self.entry["built"]
+
+    @property
+    def env(self) -> str:
+        """Its conda env file, relative to the repository."""
+        return f"envs/{self.entry['env']}.yaml"
+
+    @property
+    def executable(self) -> str:
+        """What is run: a built program relative to the working directory, a script relative to
+        the repository."""
+        return self.entry["program"]
+
+    @property
+    def sources(self) -> list[str]:
+        """The files its measurement depends on, relative to the repository: its program, the shared
+        core and what it imports; a built program's cells depend on the binary alone (which the
+        rule that builds it makes from its sources)."""
+        if self.built:
+            return []
+        return [self.entry["program"], *self.registry.shared, *self.entry["imports"]]
+
+    def definition(self) -> dict:
+        """What the registry says of this method: a cell is re-timed when this changes."""
+        return {
+            "program": {self.program: self.entry},
+            "variant": {self.variant: self.registry.variants[self.variant]} if self.variant else None,
+            "options": {option: self.registry.options[option] for option in self.options},
+            "shared": self.registry.shared if not self.built else [],
+        }
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Registry:
+    """workflow/methods.yaml, validated against its schema, its files checked to exist."""
+
+    def __init__(self, document: dict, repo: Path = REPO):
+        problem = schema.first_error(document, schema.load_schema("methods.schema.yaml"))
+        if problem:
+            raise RegistryError(f"{REGISTRY_FILE}: {problem}")
+        self.repo = repo
+        self.methods: dict = document["methods"]
+        self.variants: dict = document["variants"]
+        self.options: dict = document["options"]
+        self.shared: list[str] = document["shared"]
+        self.reference: dict = document["reference"]
+        for name, entry in self.methods.items():
+            for source in [entry["program"]] * (not entry["built"]) + entry["imports"]:
+                if not (repo / source).is_file():
+                    raise RegistryError(f"{REGISTRY_FILE}: methods.{name}: {source}: no such file")
+        for kind, name in self.reference.items():
+            if name not in self.methods:
+                raise RegistryError(f"{REGISTRY_FILE}: reference.{kind}: {name}: not a method of the registry")
+        names = [re.escape(name) for name in self.methods]
+        variants = [re.escape(name) for name in self.variants]
+        self.pattern = f"(?P<program>{'|'.join(names)})(@(?P<variant>{'|'.join(variants)}))?" + "".join(
+            f"(?P<{self.group(option)}>\\+{re.escape(option)})?" for option in self.options
+        )
+        self._compiled = re.compile(self.pattern)
+
+    @staticmethod
+    def group(option: str) -> str:
+        return "option_" + re.sub(r"\W", "_", option)
+
+    @classmethod
+    @cache
+    def load(cls, repo: Path = REPO) -> "Registry":
+        return cls(yaml.safe_load((repo / REGISTRY_FILE).read_text()), repo)
+
+    @property
+    def wildcard_pattern(self) -> str:
+        """The grammar for a Snakemake wildcard constraint (no named groups)."""
+        return re.sub(r"\(\?P<\w+>", "(", self.pattern)
+
+    def parse(self, name: str) -> Method:
+        """The method a name means; ValueError where the name does not follow the grammar."""
+        match = self._compiled.fullmatch(name)
+        if match is None:
+            raise ValueError(f"{name!r} is not PROGRAM[@VARIANT][+OPTION...] of {REGISTRY_FILE}")
+        options = tuple(option for option in self.options if match.group(self.group(option)))
+        return Method(name, match.group("program"), match.group("variant"), options, self)
+
+    def misapplied(self, method: Method) -> str | None:
+        """Why a variant or option of the method does not apply to its program, if it does not."""
+        parts = [(f"@{method.variant}", self.variants[method.variant])] if method.variant else []
+        parts += [(f"+{option}", self.options[option]) for option in method.options]
+        for label, entry in parts:
+            if method.program not in entry.get("methods", [method.program]):
+                return f"{label} applies to {', '.join(entry['methods'])} only"
+        return None
+
+    def reference_method(self, model_format: str) -> Method:
+        """The method every cell is compared with, for a transformers model or an ONNX export alone."""
+        return self.parse(self.reference[model_format])

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Ask the grid what Snakemake will see, for the Makefile and for people: one value of the
+config, or the result file of one cell. The config files extend one another key by key, as
+Snakemake reads them; what none sets has the schema's default. Errors are one line.
+
+  query.py value results config.yaml configs/smoke.yaml
+  query.py cell --machine local --method ort-hf --device cpu --batch-size 8 config.yaml
+"""
+
+import argparse
+import sys
+
+import common  # noqa: F401  (puts the grid package on the path)
+from nerbench import CellKey, ConfigError, Grid
+from nerbench.config import load
+
+
+def value(config: dict, key: str):
+    for part in key.split("."):
+        if not isinstance(config, dict) or part not in config:
+            raise ConfigError(f"{key}: no such key")
+        config = config[part]
+    return config
+
+
+def cell_file(grid: Grid, args) -> str:
+    key = CellKey(args.machine or grid.machines[0].name, args.method, args.device, args.batch_size)
+    if key.machine not in [machine.name for machine in grid.machines]:
+        names = ", ".join(machine.name for machine in grid.machines)
+        raise ConfigError(f"MACHINE={key.machine}: not a machine of the config (it has: {names})")
+    if args.machine is None and grid.several_machines():
+        names = ", ".join(machine.name for machine in grid.machines)
+        raise ConfigError(f"the config has several machines ({names}): say which with MACHINE=")
+    try:
+        grid.registry.parse(key.method)
+    except ValueError as error:
+        raise ConfigError(f"METHOD={key.method}: {error}") from None
+    cell = grid.cell(key)
+    if cell not in grid.cells:
+        raise ConfigError(f"{cell.label} is not a cell of the config's grid (benchmark.methods, devices, batch_sizes)")
+    return cell.path("result")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    value_parser = commands.add_parser("value", help="one value of the config, by its dotted key")
+    value_parser.add_argument("key", help="a dotted key, e.g. results or model.name")
+    cell_parser = commands.add_parser("cell", help="the result file of one cell")
+    cell_parser.add_argument("--machine", help="its machine (the config's only one where left out)")
+    cell_parser.add_argument("--method", required=True)
+    cell_parser.add_argument("--device", required=True)
+    cell_parser.add_argument("--batch-size", type=int, required=True)
+    for command in (value_parser, cell_parser):
+        command.add_argument("files", nargs="+", help="config files, in the order Snakemake reads them")
+    args = parser.parse_args()
+    try:
+        grid = Grid.from_config(load(args.files))
+        print(value(grid.config, args.key) if args.command == "value" else cell_file(grid, args))
+    except ConfigError as error:
+        sys.exit(error.line)
+
+
+if __name__ == "__main__":
+    main()
