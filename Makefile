@@ -18,10 +18,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 CONFIG ?= config.yaml
 CORES ?= 1
-# The environment is keyed by the lock files' contents: a new clone with the same lock reuses
-# it, and any change to the lock builds a fresh one.
+# The environment is keyed by the lock files' contents and the interpreter that builds it: a new
+# clone with the same lock and Python reuses it; another lock, or another interpreter (whose own
+# site-packages a HOST_TORCH environment uses), builds a fresh one.
 LOCK_HASH := $(shell cat requirements.lock requirements-nodeps.txt | sha256sum | cut -c1-12)
-VENV ?= $(HOME)/.cache/nerbench/venv-$(LOCK_HASH)$(if $(HOST_TORCH),-host-torch)
+PYTHON_HASH := $(shell $(PYTHON) -c 'import sys; print(sys.executable, sys.version)' 2>/dev/null | sha256sum | cut -c1-8)
+VENV ?= $(HOME)/.cache/nerbench/venv-$(LOCK_HASH)-py$(PYTHON_HASH)$(if $(HOST_TORCH),-host-torch)
 BIN := $(VENV)/bin
 # The stamp names the lock's hash rather than depending on the lock files' times, which are new
 # in every fresh clone: the same lock never installs twice.

@@ -12,15 +12,20 @@ from pathlib import Path
 MINIMUM = (1, 22)
 
 
+def library_version(library: Path) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", library.name.split(".so.")[1]))
+
+
 def library_path() -> Path:
     spec = importlib.util.find_spec("onnxruntime")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("ort_dylib.py: error: the onnxruntime package is not installed in this environment")
-    libraries = sorted(Path(spec.submodule_search_locations[0], "capi").glob("libonnxruntime.so.*"))
+    libraries = list(Path(spec.submodule_search_locations[0], "capi").glob("libonnxruntime.so.*"))
     if not libraries:
         sys.exit("ort_dylib.py: error: the onnxruntime package ships no libonnxruntime.so.*")
-    library = libraries[-1]
-    version = tuple(int(part) for part in re.findall(r"\d+", library.name.split(".so.")[1])[:2])
+    # By version number, as the Rust binary picks (1.31 is newer than 1.9).
+    library = max(libraries, key=library_version)
+    version = library_version(library)[:2]
     if version < MINIMUM:
         sys.exit(
             f"ort_dylib.py: error: {library} is ONNX Runtime {'.'.join(map(str, version))}; "

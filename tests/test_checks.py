@@ -140,7 +140,8 @@ def altered_cell(smoke, tmp_path, margin_override=None):
         Path(cell.path(kind)).parent.mkdir(parents=True, exist_ok=True)
     Path(cell.path("result")).write_text(json.dumps({"status": "ok", "cell": identity}))
     subprocess.run(
-        [sys.executable, STEPS / "check_cell.py", "--cell", cell.path("result"), "--reference"]
+        [sys.executable, STEPS / "check_cell.py", "--cell", cell.path("result"), "--predictions", predictions]
+        + ["--reference"]
         + [results / "reference.jsonl", "--margins", margins_path, "--corpus", smoke["workdir"] / "data/test-50.txt"]
         + ["--dtype", "fp32", "--out", cell.path("check")],
         check=True,

@@ -59,10 +59,11 @@ def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_p
         cwd=REPO,
     )
     cell = tmp_path / "cell.json"
-    cell.write_text(json.dumps({"status": "ok", "cell": {"predictions": str(predictions)}}))
+    cell.write_text(json.dumps({"status": "ok", "cell": {}}))
     out = tmp_path / "check.json"
     done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/check_cell.py", "--cell", cell, "--reference", reference]
+        [sys.executable, REPO / "workflow/scripts/check_cell.py", "--cell", cell, "--predictions", predictions]
+        + ["--reference", reference]
         + ["--margins", margins, "--corpus", corpus, "--dtype", "fp32", "--out", out],
         capture_output=True,
         text=True,

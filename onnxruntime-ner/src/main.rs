@@ -91,9 +91,19 @@ fn run(argv: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The arguments as text; one that is not UTF-8 (a file name in another encoding) is an error.
+fn arguments() -> Result<Vec<String>, String> {
+    std::env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string()
+                .map_err(|arg| format!("argument {} is not UTF-8: name files in UTF-8", arg.to_string_lossy()))
+        })
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    match run(&argv) {
+    match arguments().and_then(|argv| run(&argv)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("onnxruntime-ner: error: {message}");

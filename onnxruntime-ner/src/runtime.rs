@@ -16,8 +16,10 @@ pub fn onnxruntime_library() -> Result<PathBuf, String> {
     }
     let hint = "set ORT_DYLIB_PATH to the libonnxruntime.so.* of the onnxruntime wheel (python scripts/ort_dylib.py prints it), \
                 or activate the environment that has the wheel";
+    // -I (isolated): the working directory is not on the import path, so a folder named
+    // onnxruntime where the binary runs is not taken for the wheel.
     let output = Command::new("python3")
-        .args(["-c", FIND_PACKAGE])
+        .args(["-I", "-c", FIND_PACKAGE])
         .output()
         .map_err(|e| format!("ORT_DYLIB_PATH is not set and python3 cannot be run ({e}): {hint}"))?;
     let package = String::from_utf8_lossy(&output.stdout).trim().to_string();
@@ -50,7 +52,8 @@ fn newest_library(capi: &Path) -> Option<PathBuf> {
 pub fn preload_cuda_libraries(onnxruntime_library: &Path) -> Vec<String> {
     const CUDA: [&str; 6] =
         ["libcublasLt.so.", "libcublas.so.", "libnvrtc.so.", "libcurand.so.", "libcufft.so.", "libcudart.so."];
-    let Some(site_packages) = onnxruntime_library.ancestors().nth(3) else { return vec![] };
+    // Only beside a wheel's library: another library's ancestors hold nothing we chose to load.
+    let Some(site_packages) = wheel_site_packages(onnxruntime_library) else { return vec![] };
     let nvidia = site_packages.join("nvidia");
     let mut wanted: Vec<PathBuf> = Vec::new();
     let libraries_in = |folder: PathBuf| -> Vec<PathBuf> {
@@ -84,6 +87,18 @@ pub fn preload_cuda_libraries(onnxruntime_library: &Path) -> Vec<String> {
     failed
 }
 
+/// The site-packages folder of a wheel's library (site-packages/onnxruntime/capi/libonnxruntime.so.*),
+/// or None for a library anywhere else.
+fn wheel_site_packages(library: &Path) -> Option<&Path> {
+    let capi = library.parent()?;
+    let package = capi.parent()?;
+    if capi.file_name()? == "capi" && package.file_name()? == "onnxruntime" {
+        package.parent()
+    } else {
+        None
+    }
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
@@ -101,5 +116,13 @@ mod tests {
         }
         assert_eq!(newest_library(&dir), Some(dir.join("libonnxruntime.so.1.31.1")));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_a_wheels_library_has_a_site_packages_to_preload_from() {
+        let wheel = Path::new("/venv/lib/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1");
+        assert_eq!(wheel_site_packages(wheel), Some(Path::new("/venv/lib/site-packages")));
+        assert_eq!(wheel_site_packages(Path::new("/opt/ort/lib/libonnxruntime.so.1.31.1")), None);
+        assert_eq!(wheel_site_packages(Path::new("/x/capi/libonnxruntime.so.1")), None);
     }
 }

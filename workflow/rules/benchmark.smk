@@ -6,8 +6,12 @@ rule benchmark_cell:
     input:
         unpack(cell_inputs),
         script=step("run_cell.py"),
+    # The predictions and phases are outputs too: Snakemake removes stale ones before the job and
+    # waits for them on a shared file system (--latency-wait) before a job that reads them.
     output:
-        cell_file("result"),
+        result=cell_file("result"),
+        predictions=cell_file("predictions"),
+        phases=cell_file("phases"),
     log:
         cell_file("log"),
     wildcard_constraints:
@@ -31,13 +35,11 @@ rule benchmark_cell:
         # new batch size, method or machine times only its own cells.
         settings=timing_settings,
         program=lambda w: program(wildcard_cell(w).method),
-        predictions=lambda w: wildcard_cell(w).path("predictions"),
-        phases=lambda w: wildcard_cell(w).path("phases"),
     shell:
         "python {input.script:q} --settings {params.settings:q}"
         " --method {wildcards.method} --device {wildcards.device} --batch-size {wildcards.batch_size}"
-        " --program {params.program:q} --model {input.model:q} --corpus {input.corpus:q} --out {output:q}"
-        " --predictions {params.predictions:q} --phases {params.phases:q} --log {log:q} > {log:q} 2>&1"
+        " --program {params.program:q} --model {input.model:q} --corpus {input.corpus:q} --out {output.result:q}"
+        " --predictions {output.predictions:q} --phases {output.phases:q} --log {log:q} > {log:q} 2>&1"
 
 
 rule reference_predictions:

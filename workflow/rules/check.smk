@@ -5,6 +5,7 @@
 rule check_cell:
     input:
         cell=cell_file("result"),
+        predictions=cell_file("predictions"),
         reference=results("reference.jsonl"),
         margins=results("reference-margins.jsonl"),
         corpus=GRID.corpus_text(),
@@ -22,7 +23,7 @@ rule check_cell:
         gold=f"--gold {shlex.quote(GRID.corpus_gold())}" if GRID.corpus_gold() else "",
         dtype=lambda w: wildcard_cell(w).method.dtype,
     shell:
-        "python {input.script:q} --cell {input.cell:q} --reference {input.reference:q}"
+        "python {input.script:q} --cell {input.cell:q} --predictions {input.predictions:q} --reference {input.reference:q}"
         " --margins {input.margins:q} --corpus {input.corpus:q} {params.gold} --dtype {params.dtype} --out {output:q}"
         " > {log:q} 2>&1"
 

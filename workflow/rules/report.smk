@@ -72,6 +72,7 @@ rule tables:
     input:
         grid=results("grid.json"),
         cells=runnable("result"),
+        phases=runnable("phases"),
         checks=runnable("check"),
         model=GRID.normalised_model(),
         corpus=results("corpus.json"),

@@ -31,6 +31,7 @@ CHECK_COLUMNS = (
     "entity_recall",
     "f1",
 )
+TIME_COLUMNS = ("mean", "stddev", "median", "min", "max", "user", "system")  # hyperfine's, in seconds
 SHOWN_DIFFERENCES = 5  # sentences listed per fp32 cell in tables.md; the check file has them all
 
 
@@ -48,7 +49,7 @@ def cell_row(cell: Cell, peaks: dict, flops: dict) -> dict:
     if timing["status"] != Status.OK:
         return row
     stats = timing["results"][0]
-    row.update({key: stats.get(key) for key in ("mean", "stddev", "median", "min", "max", "user", "system")})
+    row.update({key: stats.get(key) for key in TIME_COLUMNS})
     row["runs"] = len(stats.get("times", []))
     row.update(memory_columns(timing))
     check = load_json(cell.path("check")) or {"status": "not checked"}
@@ -432,6 +433,15 @@ class Report:
         return "\n".join(parts)
 
 
+def summary_frame(rows: list[dict]) -> pd.DataFrame:
+    """summary.csv's table: its time columns are there even when no cell ran (all failed)."""
+    frame = pd.DataFrame(rows)
+    for column in TIME_COLUMNS:
+        if column not in frame:
+            frame[column] = float("nan")
+    return frame
+
+
 def environments(grid: Grid) -> dict[str, list[dict]]:
     """Where the measurements came from: per machine, once per interpreter (each cell file keeps
     its own). Every node of a cluster shares the environment's path, so the machine is the key."""
@@ -467,7 +477,7 @@ def main() -> None:
     rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
     peaks = {machine: roofline.get("peaks", {}) for machine, roofline in rooflines.items()}
     flops = (load_json(args.flops) or {}).get("corpus_flops", {})
-    frame = pd.DataFrame([cell_row(cell, peaks[cell.machine.name], flops) for cell in grid.cells])
+    frame = summary_frame([cell_row(cell, peaks[cell.machine.name], flops) for cell in grid.cells])
     corpus = json.loads(Path(args.corpus_info).read_text())
     notes = []
     if json.loads(Path(args.model_info).read_text())["source"] == "random":

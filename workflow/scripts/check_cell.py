@@ -90,7 +90,8 @@ def gold_scores(lines, predicted, gold_path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cell", required=True, help="the cell's result JSON (names its predictions)")
+    parser.add_argument("--cell", required=True, help="the cell's result JSON")
+    parser.add_argument("--predictions", required=True, help="the predictions its timed runs wrote")
     parser.add_argument("--reference", required=True)
     parser.add_argument("--margins", required=True, help="the reference's margins (reference.py)")
     parser.add_argument("--corpus", required=True)
@@ -105,7 +106,7 @@ def main() -> None:
         check["status"] = "not checked: the cell failed"
     else:
         lines = read_corpus(args.corpus)
-        predicted = read_json_lines(cell["cell"]["predictions"])
+        predicted = read_json_lines(args.predictions)
         reference = read_json_lines(args.reference)
         margins = read_json_lines(args.margins)
         if len(predicted) != len(lines):

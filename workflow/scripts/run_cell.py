@@ -51,20 +51,45 @@ def method_command(args) -> list[str]:
     return program + options + ["--", args.corpus]
 
 
+# Ends a process group when this process dies, however it dies (SIGKILL included, where no
+# handler of ours runs): the kernel sends it SIGTERM when its parent goes (PR_SET_PDEATHSIG).
+GROUP_GUARD = """
+import ctypes, os, signal, sys
+group, parent = int(sys.argv[1]), int(sys.argv[2])
+def end(*_):
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os._exit(0)
+signal.signal(signal.SIGTERM, end)
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+if os.getppid() != parent:
+    end()
+while True:
+    signal.pause()
+"""
+
+
 def run_group(argv: list[str], timeout: float, on_start=None) -> tuple[int | None, str]:
     """Run in a process group of its own, so that a timeout or a stopping signal ends the timed
-    program too, not just hyperfine. None for the code when the time ran out. `on_start` is
-    given the group's id once it runs."""
+    program too, not just hyperfine, and with a guard that ends the group if this process is
+    killed. None for the code when the time ran out. `on_start` is given the group's id once it
+    runs."""
     process = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
+    guard = subprocess.Popen([sys.executable, "-I", "-c", GROUP_GUARD, str(process.pid), str(os.getpid())])
     if on_start:
         on_start(process.pid)
 
     def stop(signum, _frame):
         raise Stopped(signal.Signals(signum).name)
 
-    previous = {signum: signal.signal(signum, stop) for signum in STOPPING_SIGNALS}
+    # A signal the caller ignores stays ignored: `nohup make bench &` must survive its terminal.
+    previous = {
+        signum: signal.signal(signum, stop) for signum in STOPPING_SIGNALS if signal.getsignal(signum) != signal.SIG_IGN
+    }
     try:
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output
@@ -78,6 +103,8 @@ def run_group(argv: list[str], timeout: float, on_start=None) -> tuple[int | Non
         process.wait()
         raise
     finally:
+        guard.kill()
+        guard.wait()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -178,10 +205,16 @@ def main() -> None:
     cell = {"machine": args.machine, "method": args.method, "device": args.device, "batch_size": args.batch_size}
     cell.update(command=shlex.join(command), predictions=args.predictions, phases=args.phases, log=args.log)
     started = time.time()
+    for stale in (args.predictions, args.phases):
+        Path(stale).unlink(missing_ok=True)
     try:
         record, status, reason = time_cell(args, command)
     except Stopped as stopped:
         sys.exit(f"run_cell.py: stopped by {stopped}: hyperfine and the timed program were ended; nothing recorded")
+    if status != Status.OK:
+        # The rule's outputs, empty: nothing reads a failed cell's predictions or phases.
+        write_text_atomically(args.predictions, "")
+        write_text_atomically(args.phases, "{}\n")
     settings = json.dumps(args.settings, sort_keys=True)
     record.update(
         cell=cell,

@@ -1,0 +1,221 @@
+"""The third hardening round: one test per defect a careful read found (each failed before its
+fix), in the order of the issue that listed them."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from conftest import REGISTRY, REPO, SMOKE, read_json, run_cell_arguments, run_rust, run_snakemake
+from synthetic import build
+
+STEPS = REPO / "workflow" / "scripts"
+TRICKY = REPO / "tests" / "data" / "tricky.txt"
+
+
+def run_step(name: str, *args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(STEPS / name), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+# 5. The Rust binary loads the wheel's library, and nothing a working directory or a library's
+#    ancestors happen to hold ----------------------------------------------------------------------
+
+
+def environment_without_ort_dylib_path() -> dict:
+    env = {key: value for key, value in os.environ.items() if key != "ORT_DYLIB_PATH"}
+    return {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+
+
+def test_a_folder_named_onnxruntime_where_the_binary_runs_is_not_loaded(smoke_models, tmp_path):
+    fake = tmp_path / "onnxruntime" / "capi"
+    fake.mkdir(parents=True)
+    (tmp_path / "onnxruntime" / "__init__.py").write_text("")
+    (fake / "libonnxruntime.so.1.99.0").write_bytes(b"not a library")
+    done = subprocess.run(
+        [str(smoke_models["rust"]), "-m", str(smoke_models["onnx"]), str(TRICKY)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment_without_ort_dylib_path(),
+    )
+    assert done.returncode == 0 and "1.99.0" not in done.stderr, done.stderr
+
+
+def test_a_library_outside_a_wheel_loads_nothing_from_its_ancestors(smoke_models, tmp_path):
+    import ort_dylib
+
+    library = tmp_path / "opt" / "ort" / "lib" / ort_dylib.library_path().name
+    library.parent.mkdir(parents=True)
+    library.symlink_to(ort_dylib.library_path())
+    planted = tmp_path / "opt" / "nvidia" / "cuda_runtime" / "lib" / "libcudart.so.13"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"not a library")
+    done = run_rust(
+        smoke_models["rust"],
+        "-d",
+        "cuda",
+        "-m",
+        smoke_models["onnx"],
+        TRICKY,
+        check=False,
+        env={"ORT_DYLIB_PATH": str(library)},
+    )
+    assert done.returncode != 0 and str(planted) not in done.stderr, done.stderr
+
+
+# 6. The interpreter is part of the environment's key; versions sort as numbers; a non-UTF-8
+#    argument to the Rust binary is one line -------------------------------------------------------
+
+
+def test_a_venv_is_keyed_by_the_interpreter_that_builds_it():
+    """HOST_TORCH=1 takes the interpreter's own site-packages (its torch): another interpreter,
+    even of the same version, is another environment."""
+
+    def venv_of(python: str) -> str:
+        command = ["make", "--no-print-directory", "-C", str(REPO), "-n", "venv", "HOST_TORCH=1", f"PYTHON={python}"]
+        done = subprocess.run(command, capture_output=True, text=True)
+        return next(line for line in done.stdout.splitlines() if "install-venv" in line).split()[1]
+
+    base = Path(sys.base_prefix) / "bin" / "python3"
+    assert str(base) != sys.executable  # a virtual environment: another interpreter, its own site-packages
+    assert venv_of(str(base)) != venv_of(sys.executable)
+
+
+def test_the_newest_library_is_chosen_by_version_number(tmp_path, monkeypatch):
+    import importlib.util
+
+    import ort_dylib
+
+    capi = tmp_path / "onnxruntime" / "capi"
+    capi.mkdir(parents=True)
+    for version in ("1.9.0", "1.31.1", "1.22.0"):
+        (capi / f"libonnxruntime.so.{version}").write_bytes(b"")
+    spec = importlib.util.spec_from_loader("onnxruntime", loader=None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path / "onnxruntime")]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    assert ort_dylib.library_path().name == "libonnxruntime.so.1.31.1"
+
+
+def test_a_non_utf8_argument_to_the_rust_binary_is_one_line(smoke_models):
+    done = subprocess.run([str(smoke_models["rust"]), b"corpus-\xff.txt"], capture_output=True)
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and stderr.count("\n") == 1, stderr
+    assert stderr.startswith("onnxruntime-ner: error: argument corpus-\ufffd.txt is not UTF-8")
+
+
+# 8. and 9. A cell under nohup survives a hang-up; a killed run_cell takes its children with it ----
+
+
+def start_cell(tmp_path, smoke_models, *prefix, method="ort-lean", runs=10):
+    model = smoke_models[REGISTRY.parse(method).model_kind]
+    args = run_cell_arguments(tmp_path, method, model, TRICKY, 1, runs=runs)
+    return subprocess.Popen(
+        [*prefix, sys.executable, str(STEPS / "run_cell.py"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        cwd=tmp_path,
+    )
+
+
+def timed_program_pids(tmp_path, program="ort-lean.py") -> list[int]:
+    """The timed program's processes of this test (their command names this test's folder)."""
+    found = subprocess.run(["pgrep", "-f", f"{program} -d cpu .* -o {tmp_path}"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def wait_for(check, seconds: float):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_cell_under_nohup_is_timed_to_the_end_after_a_hang_up(smoke_models, tmp_path):
+    process = start_cell(tmp_path, smoke_models, "nohup", runs=3)
+    assert wait_for(lambda: timed_program_pids(tmp_path), 60), "the timed program never started"
+    os.killpg(process.pid, signal.SIGHUP)  # what a closed terminal sends its session
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output[-2000:]
+    assert json.loads((tmp_path / "cell.json").read_text())["status"] == "ok"
+
+
+def test_a_killed_run_cell_leaves_no_hyperfine_or_timed_program_behind(smoke_models, tmp_path):
+    """A run of baseline.py takes seconds (it imports torch): its process must go at once, not
+    when hyperfine next writes to the dead run_cell's pipe."""
+    process = start_cell(tmp_path, smoke_models, method="baseline")
+    try:
+        assert wait_for(lambda: timed_program_pids(tmp_path, "baseline.py"), 60), "the timed program never started"
+        process.kill()  # SIGKILL: no handler runs
+        process.communicate(timeout=30)
+        gone = wait_for(lambda: not timed_program_pids(tmp_path, "baseline.py"), 1)
+        assert gone, "the timed program outlived run_cell"
+        hyperfines = subprocess.run(["pgrep", "-f", f"hyperfine .*{tmp_path}"], capture_output=True, text=True)
+        assert not hyperfines.stdout.strip(), "hyperfine outlived run_cell"
+        assert not (tmp_path / "cell.json").exists()
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", str(tmp_path)])
+
+
+# 10. Predictions and phases are the timed rule's outputs: a stale one is removed, a late one waited for
+
+
+def test_a_failed_cell_leaves_no_stale_predictions_or_phases(smoke, tmp_path):
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings["results"] = "results/stale"
+    settings["benchmark"].update(methods=["ort-lean"], devices=["cuda"], batch_sizes=[4])
+    config = tmp_path / "stale.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    results = smoke["workdir"] / "results" / "stale"
+    stale = {
+        kind: results / f"{kind}/ort-lean/cuda-bs4.{ext}"
+        for kind, ext in (("predictions", "jsonl"), ("phases", "json"))
+    }
+    for path in stale.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("from an earlier run\n")
+    done = run_snakemake(
+        smoke["workdir"],
+        "--cores",
+        "1",
+        "--forcerun",
+        "benchmark_cell",
+        "--keep-going",
+        configfile=config,
+        check=False,
+        env={"NERBENCH_DEVICES": "cpu,cuda"},
+    )
+    assert read_json(results / "cells/ort-lean/cuda-bs4.json")["status"] == "failed", done.stderr[-3000:]
+    for path in stale.values():
+        assert not path.exists() or path.read_text() != "from an earlier run\n", path
+
+
+# 11. When every cell fails, the tables still list every failure --------------------------------
+
+
+def test_a_grid_whose_every_cell_failed_gets_tables_that_list_each_failure(tmp_path):
+    grid = build(tmp_path, {"benchmark": {"methods": ["ort-lean", "baseline"], "batch_sizes": [1, 8]}})
+    for cell in grid.runnable():
+        path = tmp_path / cell.path("result")
+        record = json.loads(path.read_text())
+        record.update(status="failed", reason="hyperfine is not on the PATH", results=[])
+        path.write_text(json.dumps(record))
+    done = run_step(
+        "aggregate.py",
+        *("--grid", grid.results("grid.json"), "--model-info", f"{grid.normalised_model()}/model_info.json"),
+        *("--corpus-info", grid.results("corpus.json"), "--flops", grid.results("flops.json")),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    tables = (tmp_path / grid.results("tables.md")).read_text()
+    failed = tables.split("## Failed cells")[1]
+    for cell in grid.runnable():
+        assert f"`{cell.method}` {cell.device} bs {cell.batch_size}: failed: hyperfine is not on the PATH" in failed
