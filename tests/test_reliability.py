@@ -51,10 +51,10 @@ def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_p
     corpus.write_text("Peter\u2028Blackburn visited Brussels .\nEU rejects\u0085German call .\n", encoding="utf-8")
     predictions = tmp_path / "rust.jsonl"
     run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], "-o", predictions, corpus)
-    reference, margins = tmp_path / "reference.jsonl", tmp_path / "margins.jsonl"
+    reference, gaps = tmp_path / "reference.jsonl", tmp_path / "gaps.jsonl"
     subprocess.run(
         [sys.executable, REPO / "workflow/scripts/reference.py", "--program", LEAN, "-m", smoke_models["onnx"]]
-        + ["--predictions", reference, "--margins", margins, corpus],
+        + ["--predictions", reference, "--gaps", gaps, corpus],
         check=True,
         cwd=REPO,
     )
@@ -64,7 +64,7 @@ def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_p
     done = subprocess.run(
         [sys.executable, REPO / "workflow/scripts/check_cell.py", "--cell", cell, "--predictions", predictions]
         + ["--reference", reference]
-        + ["--margins", margins, "--corpus", corpus, "--dtype", "fp32", "--out", out],
+        + ["--gaps", gaps, "--corpus", corpus, "--dtype", "fp32", "--device", "cpu", "--out", out],
         capture_output=True,
         text=True,
     )

@@ -9,9 +9,20 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
-from conftest import REGISTRY, REPO, SMOKE, read_json, run_cell_arguments, run_rust, run_snakemake
+from conftest import (
+    REGISTRY,
+    REPO,
+    SMOKE,
+    config_error_of,
+    planned_jobs,
+    read_json,
+    run_cell_arguments,
+    run_rust,
+    run_snakemake,
+)
 from synthetic import build
 
 STEPS = REPO / "workflow" / "scripts"
@@ -106,6 +117,47 @@ def test_a_non_utf8_argument_to_the_rust_binary_is_one_line(smoke_models):
     stderr = done.stderr.decode()
     assert done.returncode == 1 and stderr.count("\n") == 1, stderr
     assert stderr.startswith("onnxruntime-ner: error: argument corpus-\ufffd.txt is not UTF-8")
+
+
+# 7. A user's files cannot be taken for the pipeline's ---------------------------------------------
+
+
+@pytest.mark.e2e
+def test_a_users_corpus_in_data_is_untouched_when_the_corpus_rule_is_newer(tmp_path):
+    corpus = tmp_path / "data" / "news-2024.txt"
+    corpus.parent.mkdir()
+    corpus.write_text("Peter Blackburn visited Brussels .\n")
+    config = tmp_path / "news.yaml"
+    config.write_text(yaml.safe_dump({"corpus": {"file": "data/news-2024.txt"}, "results": "results/news"}))
+    rule_script = STEPS / "conll.py"
+    stat = rule_script.stat()
+    os.utime(corpus, (stat.st_atime - 3600, stat.st_mtime - 3600))  # the rule's script is newer (a git pull)
+    plan = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config)
+    assert "conll_corpus" not in planned_jobs(plan.stdout), plan.stdout[-3000:]
+    run_snakemake(tmp_path, "--cores", "1", "results/news/corpus.json", configfile=config)
+    assert corpus.read_text() == "Peter Blackburn visited Brussels .\n"
+    assert json.loads((tmp_path / "results/news/corpus.json").read_text())["lines"] == 1
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ({"corpus": {"file": "data/test-500.txt"}}, "corpus.file: data/test-500.txt: inside the CoNLL-2003 corpus"),
+        (
+            {"corpus": {"file": "./data/conll2003/mine.txt"}},
+            "corpus.file: ./data/conll2003/mine.txt: inside data/conll",
+        ),
+        (
+            {"model": {"source": "local", "local": {"path": "data/models/mine"}}},
+            "model.local.path: data/models/mine: inside data/models/, which the pipeline writes",
+        ),
+        ({"corpus": {"file": "results/corpus.txt"}}, "corpus.file: results/corpus.txt: inside results/"),
+    ],
+    ids=["conll name", "conll folder", "models folder", "results folder"],
+)
+def test_a_user_path_where_the_pipeline_writes_is_refused_in_one_line(override, message, tmp_path):
+    error = config_error_of(override, tmp_path)
+    assert error and message in error and "\n" not in error, error
 
 
 # 8. and 9. A cell under nohup survives a hang-up; a killed run_cell takes its children with it ----
@@ -219,3 +271,27 @@ def test_a_grid_whose_every_cell_failed_gets_tables_that_list_each_failure(tmp_p
     failed = tables.split("## Failed cells")[1]
     for cell in grid.runnable():
         assert f"`{cell.method}` {cell.device} bs {cell.batch_size}: failed: hyperfine is not on the PATH" in failed
+
+
+# 4. Clones sharing a cargo target folder each get the binary of their own sources ---------------
+
+
+def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
+    """The mechanism of the build_rust rule, on a crate that compiles in a second: clone B builds,
+    then clone A (other sources), then B again; Cargo alone finds B fresh and leaves A's binary."""
+    shared = tmp_path / "shared-target"
+    shared.mkdir()
+    for clone in ("a", "b"):
+        (tmp_path / clone / "src").mkdir(parents=True)
+        (tmp_path / clone / "Cargo.toml").write_text('[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n')
+        (tmp_path / clone / "src" / "main.rs").write_text(f'fn main() {{ println!("clone {clone}"); }}\n')
+        subprocess.run(
+            ["cargo", "generate-lockfile", "--offline"], cwd=tmp_path / clone, check=True, capture_output=True
+        )
+        (tmp_path / clone / "target").symlink_to(shared)
+    for clone in ("b", "a", "b"):
+        out = tmp_path / f"{clone}.bin"
+        subprocess.run(
+            [STEPS / "build_rust.sh", tmp_path / clone / "Cargo.toml", "tiny", out], check=True, capture_output=True
+        )
+        assert subprocess.run([out], capture_output=True, text=True).stdout == f"clone {clone}\n"

@@ -44,8 +44,8 @@ rule benchmark_cell:
 
 rule reference_predictions:
     """What every cell is compared with: the registry's reference method on the CPU in fp32
-    at batch size 1, through its own backend and the shared frame, with the gap between its two
-    best labels at every word-piece (so that the checks can tell a flipped near-tie from a fault).
+    at batch size 1, through its own backend and the shared frame, with how far each label was
+    below its best at every word-piece (so that the checks can tell a flipped near-tie from a fault).
     """
     input:
         **method_inputs(REFERENCE),
@@ -53,7 +53,7 @@ rule reference_predictions:
         script=step("reference.py"),
     output:
         predictions=results("reference.jsonl"),
-        margins=results("reference-margins.jsonl"),
+        gaps=results("reference-gaps.jsonl"),
     log:
         results("logs/reference.log"),
     conda:
@@ -61,4 +61,4 @@ rule reference_predictions:
     threads: host_cores
     shell:
         "python {input.script:q} --program {input.program:q} -m {input.model:q}"
-        " --predictions {output.predictions:q} --margins {output.margins:q} {input.corpus:q} > {log:q} 2>&1"
+        " --predictions {output.predictions:q} --gaps {output.gaps:q} {input.corpus:q} > {log:q} 2>&1"

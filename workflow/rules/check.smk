@@ -7,7 +7,7 @@ rule check_cell:
         cell=cell_file("result"),
         predictions=cell_file("predictions"),
         reference=results("reference.jsonl"),
-        margins=results("reference-margins.jsonl"),
+        gaps=results("reference-gaps.jsonl"),
         corpus=GRID.corpus_text(),
         gold=GRID.corpus_gold() or [],
         script=step("check_cell.py"),
@@ -24,7 +24,8 @@ rule check_cell:
         dtype=lambda w: wildcard_cell(w).method.dtype,
     shell:
         "python {input.script:q} --cell {input.cell:q} --predictions {input.predictions:q} --reference {input.reference:q}"
-        " --margins {input.margins:q} --corpus {input.corpus:q} {params.gold} --dtype {params.dtype} --out {output:q}"
+        " --gaps {input.gaps:q} --corpus {input.corpus:q} {params.gold} --dtype {params.dtype}"
+        " --device {wildcards.device} --out {output:q}"
         " > {log:q} 2>&1"
 
 

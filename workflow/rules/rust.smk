@@ -1,7 +1,7 @@
 # The Rust method's binary: cargo build --release --locked, copied into the working directory
 # so its cells depend on it (editing the Rust source rebuilds and re-times only those cells).
-# target/ may be shared by several clones (make links it into the cache): the build and the copy
-# happen under one lock, so that no other clone's build replaces the binary in between.
+# target/ may be shared by several clones (make links it into the cache): the step cleans the
+# crate's own artifacts and builds and copies under one lock (workflow/scripts/build_rust.sh).
 
 RUST_CRATE = REPO / "onnxruntime-ner"
 
@@ -12,6 +12,7 @@ rule build_rust:
         lock=f"{RUST_CRATE}/Cargo.lock",
         sources=sorted(str(p) for p in (RUST_CRATE / "src").glob("*.rs")),
         compiled_in=script("nerlib/positions.json"),
+        script=step("build_rust.sh"),
     output:
         GRID.registry.methods["onnxruntime-ner"]["program"],
     log:
@@ -20,8 +21,6 @@ rule build_rust:
         "../../envs/rust.yaml"
     threads: host_cores
     params:
-        target=f"{RUST_CRATE}/target",
-        binary=f"{RUST_CRATE}/target/release/onnxruntime-ner",
+        binary=lambda w, output: Path(output[0]).name,
     shell:
-        "(mkdir -p {params.target:q} && (flock 9 && cargo build --release --locked --manifest-path {input.manifest:q}"
-        " && cp {params.binary:q} {output:q}) 9>{params.target:q}/.nerbench-build.lock) > {log:q} 2>&1"
+        "{input.script:q} {input.manifest:q} {params.binary:q} {output:q} > {log:q} 2>&1"

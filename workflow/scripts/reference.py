@@ -3,13 +3,14 @@
 
 Runs the reference method's own backend (the one class its program defines) through the shared
 frame exactly as `PROGRAM -d cpu -b 1` does, so its predictions are the program's, byte for byte;
-from the same logits it writes each sentence's margins: [[start, end, margin], ...], the gap
-between the two best labels' logits at every word-piece, with the characters it covers. A cell
-that differs from the reference where the margin is tiny has flipped a near-tie, which another
-kernel's rounding does; where it is large, it has not.
+from the same logits it writes each sentence's gaps: [[start, end, {label: gap}], ...], how far
+each label's logit was below the best one at every word-piece (0 for the best), with the
+characters it covers. A cell that differs from the reference where the label it chose was a hair
+below the reference's best has flipped a near-tie, which another kernel's rounding does; where it
+was far below, it has not (check_cell.py).
 
     reference.py --program scripts/baseline.py -m MODEL_DIR --predictions reference.jsonl
-                 --margins reference-margins.jsonl CORPUS
+                 --gaps reference-gaps.jsonl CORPUS
 """
 
 import argparse
@@ -63,21 +64,21 @@ class Recording:
         return found
 
 
-def token_margins(logits: np.ndarray) -> np.ndarray:
-    """Best minus second-best logit of each token ([tokens, labels] → [tokens])."""
-    best_two = np.sort(logits, axis=-1)[:, -2:]
-    return best_two[:, 1] - best_two[:, 0]
+def token_gaps(logits: np.ndarray) -> np.ndarray:
+    """Each label's logit below the best one, per token ([tokens, labels] → [tokens, labels])."""
+    return logits.max(axis=-1, keepdims=True) - logits
 
 
-def sentence_margins(recording: Recording) -> list[list[list]]:
+def sentence_gaps(recording: Recording) -> list[list[list]]:
     """At batch size 1, unsorted, the frame's batches are the sentences in order."""
+    labels = [recording.id2label[index] for index in range(len(recording.id2label))]
     rows = []
     for item, logits in zip(recording.encoded, recording.logits_seen, strict=True):
-        margins = token_margins(logits[0, : len(item.ids)])
+        gaps = token_gaps(np.asarray(logits[0, : len(item.ids)], dtype=np.float64))
         rows.append(
             [
-                [start, end, round(float(margin), 4)]
-                for (start, end), special, margin in zip(item.offsets, item.special, margins, strict=True)
+                [start, end, {label: round(float(gap), 5) for label, gap in zip(labels, token, strict=True)}]
+                for (start, end), special, token in zip(item.offsets, item.special, gaps, strict=True)
                 if not special
             ]
         )
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--program", required=True, help="the reference method's program")
     parser.add_argument("-m", "--model", required=True)
     parser.add_argument("--predictions", required=True)
-    parser.add_argument("--margins", required=True)
+    parser.add_argument("--gaps", required=True)
     parser.add_argument("corpus")
     args = parser.parse_args()
     try:
@@ -101,8 +102,8 @@ def main() -> None:
     except (CorpusError, MethodError) as error:
         sys.exit(f"reference.py: error: {error}")
     write_predictions(args.predictions, predictions)
-    write_text_atomically(args.margins, "".join(json.dumps(row) + "\n" for row in sentence_margins(recording)))
-    print(f"reference.py: {len(lines)} sentences, {args.predictions}, {args.margins}")
+    write_text_atomically(args.gaps, "".join(json.dumps(row) + "\n" for row in sentence_gaps(recording)))
+    print(f"reference.py: {len(lines)} sentences, {args.predictions}, {args.gaps}")
 
 
 if __name__ == "__main__":

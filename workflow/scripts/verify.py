@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The pipeline's check target: fail when a cell failed or an fp32 method disagrees with the
-reference where the reference was sure, naming the first such sentence. Differences at near-ties
-only (another kernel's rounding, on a GPU say) pass with a note; the tables list them. Runs after
-the tables, so every timing already measured is kept and shown."""
+reference anywhere but at near-ties, naming the first such sentence. A sentence passes only when
+every entity that differs in it is a near-tie under its device's bar (check_cell.py); a cell whose
+differences are all such passes with a note, and the tables list them. Runs after the tables, so
+every timing already measured is kept and shown."""
 
 import argparse
 import json
