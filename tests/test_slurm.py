@@ -139,7 +139,7 @@ def cluster_config(tmp_path: Path, results: str, **benchmark) -> Path:
     return path
 
 
-def snakemake_on_slurm(workdir: Path, config: Path, *extra) -> list[str]:
+def snakemake_on_slurm(workdir: Path, config: Path, *extra, cores=("--cores", "2")) -> list[str]:
     return snakemake_command(workdir, config) + [
         "--workflow-profile",
         str(REPO / "profiles" / "slurm"),
@@ -154,8 +154,7 @@ def snakemake_on_slurm(workdir: Path, config: Path, *extra) -> list[str]:
         "runtime=20",
         "--jobs",
         "4",
-        "--cores",
-        "2",
+        *cores,
         *extra,
     ]
 
@@ -287,3 +286,27 @@ def test_a_machine_without_a_partition_is_refused_under_the_cluster_profile_in_o
     assert done.returncode != 0 and len(errors) == 1, done.stderr[-3000:]
     assert "machine box has no partition" in errors[0]
     assert not (smoke["workdir"] / "results" / "slurm-local" / "machines").exists()
+
+
+def test_the_profile_runs_without_cores_as_the_readme_gives_it(cluster, smoke, tmp_path):
+    """`snakemake --workflow-profile profiles/slurm` (no --cores: a cluster profile gives jobs): the
+    jobs whose threads were all of Snakemake's cores (the Rust build, the model build) run as SLURM
+    jobs, in a fresh working directory."""
+    model = tmp_path / "model"
+    shutil.copytree(smoke["workdir"] / "data/models/smoke-minilm/torch", model)
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings["model"] = {"name": "copied", "source": "local", "local": {"path": str(model)}}
+    config = tmp_path / "copied.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    workdir = tmp_path / "work"
+    targets = ["data/models/copied/torch", "bin/onnxruntime-ner"]
+    done = subprocess.run(
+        # This node has fewer cores than the profile's build_model threads.
+        snakemake_on_slurm(workdir, config, *targets, "--set-threads", "build_model=1", cores=()),
+        capture_output=True,
+        text=True,
+        env=workflow_environment(),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (workdir / targets[0] / "model_info.json").is_file() and (workdir / targets[1]).is_file()

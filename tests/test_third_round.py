@@ -3,6 +3,7 @@ fix), in the order of the issue that listed them."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from conftest import (
     run_cell_arguments,
     run_rust,
     run_snakemake,
+    workflow_environment,
 )
 from synthetic import build
 
@@ -295,3 +297,62 @@ def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
             [STEPS / "build_rust.sh", tmp_path / clone / "Cargo.toml", "tiny", out], check=True, capture_output=True
         )
         assert subprocess.run([out], capture_output=True, text=True).stdout == f"clone {clone}\n"
+
+
+# 12. Every command the README gives runs as written ----------------------------------------------
+
+README = (REPO / "README.md").read_text()
+TASK_TABLE = README.split("| task | command |")[1].split("\n\n")[0]
+PROGRAMS = ("make", "snakemake", "python", "snakefmt", "ruff", "cargo")
+COMMANDS = [
+    command
+    for row in TASK_TABLE.splitlines()[2:]
+    for command in re.findall(r"`([^`]+)`", row.split("|")[2])
+    if command.split()[0] in PROGRAMS  # not `MACHINE=name` or `-n`, which complete another command
+]
+# Forms run for real elsewhere (too long here, or needing results first), by what runs them.
+RUN_ELSEWHERE = {
+    "make test": ".ci/run",
+    "make check": "make test",
+    "make test-slow": "tests/test_model.py, its own target",
+    "make test-install": "tests/test_install.py, its own target",
+    "make fuzz": "tests/test_fuzz.py, its own target",
+    "make scale": "tests/test_scale.py",
+    "make families": "tests/test_families.py (every family through every method)",
+    "make report": "tests/test_hardening.py::test_report_builds",
+    "snakemake --cores 1 --report results/report.html": "tests/test_hardening.py::test_report_builds",
+    "make compare A=results/old B=results": "tests/test_hardening.py::test_compare_prints_ratios",
+    "python workflow/scripts/compare.py A B": "tests/test_hardening.py::test_compare_prints_ratios",
+    "make wheels WHEELS=dir [HOST_TORCH=1]": "tests/test_install.py",
+    "make bench WHEELS=dir": "tests/test_install.py",
+    **dict.fromkeys(
+        ["make lint", "snakemake --lint", "snakefmt --check", "ruff check", "ruff format --check"], "make check"
+    ),
+    **dict.fromkeys(["cargo fmt --check", "cargo clippy -D warnings"], "make check"),
+}
+DRY_RUNS = [command for command in COMMANDS if command not in RUN_ELSEWHERE]
+
+
+def words(command: str) -> list[str]:
+    return command.split()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "command", [c for c in COMMANDS if c not in RUN_ELSEWHERE and c.split()[0] in ("make", "snakemake")]
+)
+def test_each_readme_command_runs_as_written(command):
+    """In the repository, where the README runs them, as a dry run."""
+    env = workflow_environment(NERBENCH_DEVICES="cpu")
+    if command.startswith("snakemake"):
+        argv = [sys.executable, "-m", *words(command), "-n"]
+    else:
+        venv = Path(sys.executable).parent.parent
+        argv = ["make", "--no-print-directory", f"VENV={venv}", *words(command)[1:], "SNAKEMAKE_ARGS=-n"]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, f"{command}: {done.stderr[-3000:]}"
+    assert "Job stats" in done.stdout or "Nothing to be done" in done.stdout + done.stderr, done.stdout[-2000:]
+
+
+def test_every_readme_command_is_run_somewhere():
+    assert len(COMMANDS) > 20 and all(command.split()[0] in ("make", "snakemake") for command in DRY_RUNS)
