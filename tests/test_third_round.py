@@ -291,12 +291,17 @@ def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
             ["cargo", "generate-lockfile", "--offline"], cwd=tmp_path / clone, check=True, capture_output=True
         )
         (tmp_path / clone / "target").symlink_to(shared)
-    for clone in ("b", "a", "b"):
+    for clone in ("b", "a", "b", "b"):
         out = tmp_path / f"{clone}.bin"
-        subprocess.run(
-            [STEPS / "build_rust.sh", tmp_path / clone / "Cargo.toml", "tiny", out], check=True, capture_output=True
+        sources = [tmp_path / clone / "Cargo.lock", tmp_path / clone / "src" / "main.rs"]
+        done = subprocess.run(
+            [STEPS / "build_rust.sh", tmp_path / clone / "Cargo.toml", "tiny", out, *sources],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         assert subprocess.run([out], capture_output=True, text=True).stdout == f"clone {clone}\n"
+    assert "Compiling tiny" not in done.stderr, "the same clone's sources again: nothing to compile"
 
 
 # 12. Every command the README gives runs as written ----------------------------------------------

@@ -1,7 +1,8 @@
 # The Rust method's binary: cargo build --release --locked, copied into the working directory
 # so its cells depend on it (editing the Rust source rebuilds and re-times only those cells).
-# target/ may be shared by several clones (make links it into the cache): the step cleans the
-# crate's own artifacts and builds and copies under one lock (workflow/scripts/build_rust.sh).
+# target/ may be shared by several clones (make links it into the cache): the step builds and
+# copies under one lock, and rebuilds the crate itself unless its stamp proves the binary is this
+# clone's (workflow/scripts/build_rust.sh).
 
 RUST_CRATE = REPO / "onnxruntime-ner"
 
@@ -23,4 +24,5 @@ rule build_rust:
     params:
         binary=lambda w, output: Path(output[0]).name,
     shell:
-        "{input.script:q} {input.manifest:q} {params.binary:q} {output:q} > {log:q} 2>&1"
+        "{input.script:q} {input.manifest:q} {params.binary:q} {output:q} {input.lock:q} {input.sources:q}"
+        " {input.compiled_in:q} > {log:q} 2>&1"
