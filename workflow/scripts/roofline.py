@@ -25,6 +25,7 @@ dtype: int8 for int8-static).
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -82,33 +83,22 @@ def best_rate(candidates: dict, flops: dict, repeats: int = 10) -> dict:
     return {"peak_flops": max(found.values()), "by_candidate": found}
 
 
-def cpu_fp32_peak(threads: int, size: int = 2048) -> dict:
-    import torch
-
-    torch.set_num_threads(threads)
-    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
-    b = np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)
-    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    flops = 2 * size**3
-    return best_rate({"numpy": lambda: a @ b, "torch": lambda: torch.mm(ta, tb)}, {"numpy": flops, "torch": flops})
+def product_shapes(shape: dict, tokens: int = 2048, square: int = 2048) -> dict[str, tuple[int, int, int]]:
+    """(m, k, n) of the products a peak is measured on: the model's largest (a batch of `tokens`
+    tokens through the feed-forward layer) and a large square one."""
+    return {"feed_forward": (tokens, shape["hidden"], shape["ffn"]), "square": (square, square, square)}
 
 
-def matmul_integer_session(k: int, n: int, threads: int):
-    """An ONNX graph of one MatMulInteger, uint8 [M, K] × int8 weights [K, N] -> int32 [M, N]."""
+def onnx_session(node, inputs, output, initializers, threads: int):
+    """A one-node ONNX graph in an ONNX Runtime session with the methods' thread settings."""
     import onnx
     import onnxruntime
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
 
-    weights = np.random.default_rng(2).integers(-127, 128, size=(k, n), dtype=np.int8)
-    graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
-        "matmul_integer",
-        [helper.make_tensor_value_info("a", TensorProto.UINT8, ["m", k])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, ["m", n])],
-        [numpy_helper.from_array(weights, "b")],
-    )
+    graph = helper.make_graph([node], node.op_type, inputs, [output], initializers)
+    opsets = [helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
     # IR version 10: what this ONNX Runtime reads (onnx 1.23 would write a newer one by default).
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    model = helper.make_model(graph, opset_imports=opsets, ir_version=10)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     return onnxruntime.InferenceSession(
@@ -116,14 +106,64 @@ def matmul_integer_session(k: int, n: int, threads: int):
     )
 
 
-def cpu_int8_peak(threads: int, shape: dict, tokens: int = 2048, square: int = 2048) -> dict:
+def cpu_fp32_peak(threads: int, shape: dict) -> dict:
+    """The best fp32 product of the kernels the methods use: ONNX Runtime's MatMul (the ONNX
+    methods'), torch's (baseline's) and numpy's BLAS, on the model's product and a square one."""
+    import torch
+    from onnx import TensorProto, helper, numpy_helper
+
+    torch.set_num_threads(threads)
     candidates, flops = {}, {}
-    for name, (k, n) in {"feed_forward": (shape["hidden"], shape["ffn"]), "square": (square, square)}.items():
-        session = matmul_integer_session(k, n, threads)
-        a = np.random.default_rng(3).integers(0, 256, size=(tokens, k), dtype=np.uint8)
-        candidates[name] = lambda session=session, a=a: session.run(None, {"a": a})
-        flops[name] = 2 * tokens * k * n
-    return {**best_rate(candidates, flops), "kernel": "onnxruntime MatMulInteger (u8 x s8 -> s32)"}
+    rng = np.random.default_rng(0)
+    for name, (m, k, n) in product_shapes(shape).items():
+        a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        session = onnx_session(
+            helper.make_node("MatMul", ["a", "b"], ["y"]),
+            [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["m", k])],
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", n]),
+            [numpy_helper.from_array(b, "b")],
+            threads,
+        )
+        candidates[f"onnxruntime {name}"] = lambda session=session, a=a: session.run(None, {"a": a})
+        candidates[f"torch {name}"] = lambda ta=ta, tb=tb: torch.mm(ta, tb)
+        candidates[f"numpy {name}"] = lambda a=a, b=b: a @ b
+        for kernel in ("onnxruntime", "torch", "numpy"):
+            flops[f"{kernel} {name}"] = 2 * m * k * n
+    return best_rate(candidates, flops)
+
+
+def cpu_int8_peak(threads: int, shape: dict) -> dict:
+    """The best int8 product of ONNX Runtime's integer kernels: MatMulInteger (u8 × s8 -> s32) and
+    DynamicQuantizeMatMul (fp32 in, its activations quantized per call: what dynamic int8 exports
+    run after fusion), on the model's product and a square one."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    candidates, flops = {}, {}
+    rng = np.random.default_rng(2)
+    for name, (m, k, n) in product_shapes(shape).items():
+        weights = rng.integers(-127, 128, size=(k, n), dtype=np.int8)
+        integer = onnx_session(
+            helper.make_node("MatMulInteger", ["a", "b"], ["y"]),
+            [helper.make_tensor_value_info("a", TensorProto.UINT8, ["m", k])],
+            helper.make_tensor_value_info("y", TensorProto.INT32, ["m", n]),
+            [numpy_helper.from_array(weights, "b")],
+            threads,
+        )
+        dynamic = onnx_session(
+            helper.make_node("DynamicQuantizeMatMul", ["a", "b", "scale"], ["y"], domain="com.microsoft"),
+            [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["m", k])],
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", n]),
+            [numpy_helper.from_array(weights, "b"), numpy_helper.from_array(np.full(n, 0.01, np.float32), "scale")],
+            threads,
+        )
+        a8 = rng.integers(0, 256, size=(m, k), dtype=np.uint8)
+        a32 = rng.standard_normal((m, k), dtype=np.float32)
+        candidates[f"MatMulInteger {name}"] = lambda session=integer, a=a8: session.run(None, {"a": a})
+        candidates[f"DynamicQuantizeMatMul {name}"] = lambda session=dynamic, a=a32: session.run(None, {"a": a})
+        for kernel in ("MatMulInteger", "DynamicQuantizeMatMul"):
+            flops[f"{kernel} {name}"] = 2 * m * k * n
+    return {**best_rate(candidates, flops), "kernel": "onnxruntime integer products"}
 
 
 def cpu_bf16_peak(threads: int, size: int = 2048) -> dict:
@@ -151,11 +191,56 @@ def gpu_peaks(size: int = 8192) -> dict:
     return {**peaks, "gpu": torch.cuda.get_device_name(0)}
 
 
+# Operations a core can issue per cycle for each format, by what its instruction set gives, with
+# two FMA units per core (an assumption: what these servers' cores have; /proc/cpuinfo cannot say).
+# fp32: lanes × 2 (multiply and add) × 2 units; int8 with VNNI (vpdpbusd): 4 products per 32-bit
+# lane; without it (vpmaddubsw + vpmaddwd) about twice fp32; bf16 (vdpbf16ps): 2 per lane; AMX tiles:
+# 1024 bf16 or 2048 int8 multiply-adds per cycle.
+FMA_UNITS = 2
+
+
+def operations_per_cycle(flags: set[str]) -> dict[str, int]:
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    fp32 = lanes * 2 * FMA_UNITS
+    found = {"fp32": fp32, "int8": fp32 * (4 if flags & {"avx512_vnni", "avx_vnni"} else 2)}
+    if "avx512_bf16" in flags:
+        found["bf16"] = fp32 * 2
+    if "amx_bf16" in flags:
+        found["bf16"] = 2 * 1024
+    if "amx_int8" in flags:
+        found["int8"] = 2 * 2048
+    return found
+
+
+def cpu_clock_hz() -> float | None:
+    """The highest clock the kernel reports: cpufreq's maximum, else /proc/cpuinfo's current MHz."""
+    maximum = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    if maximum.is_file():
+        return int(maximum.read_text()) * 1e3
+    speeds = re.findall(r"^cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text(), re.M)
+    return max(float(speed) for speed in speeds) * 1e6 if speeds else None
+
+
+def theoretical_peaks(cores: int) -> dict:
+    """cores × clock × operations per cycle, per format (see operations_per_cycle)."""
+    clock = cpu_clock_hz()
+    if clock is None:
+        return {}
+    return {
+        name: {"peak_flops": cores * clock * per_cycle, "clock_hz": clock, "cores": cores, "per_cycle": per_cycle}
+        for name, per_cycle in operations_per_cycle(cpu_flags()).items()
+    }
+
+
 def measure_peaks(threads: int, shape: dict) -> dict:
-    cpu = {"fp32": cpu_fp32_peak(threads), "int8": cpu_int8_peak(threads, shape)}
+    cpu = {"fp32": cpu_fp32_peak(threads, shape), "int8": cpu_int8_peak(threads, shape)}
     flags = cpu_flags()
     if flags & CPU_BF16_FLAGS:
         cpu["bf16"] = cpu_bf16_peak(threads)
+    theoretical = theoretical_peaks(threads)
+    for name, peak in cpu.items():
+        if name in theoretical:
+            peak["theoretical"] = theoretical[name]
     peaks = {"cpu": {**cpu, "threads": threads, "bf16_instructions": sorted(flags & CPU_BF16_FLAGS)}}
     import torch
 

@@ -1,0 +1,64 @@
+"""The roofline: a peak per number format that is the machine's own (the best of the kernels the
+methods use, beside the theoretical bound), the bound of a task, and verify's refusal of a cell
+faster than its peak."""
+
+import json
+import subprocess
+import sys
+
+from common import read_summary
+from conftest import REPO
+from roofline import operations_per_cycle, theoretical_peaks
+from synthetic import build, step_commands
+
+ZEN3 = {"avx2", "fma"}
+ZEN5 = {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
+SAPPHIRE_RAPIDS = ZEN5 | {"amx_tile", "amx_int8", "amx_bf16"}
+
+
+def test_operations_per_cycle_follow_the_instruction_set():
+    assert operations_per_cycle(ZEN3) == {"fp32": 32, "int8": 64}
+    assert operations_per_cycle(ZEN5) == {"fp32": 64, "int8": 256, "bf16": 128}
+    assert operations_per_cycle(SAPPHIRE_RAPIDS)["int8"] == 4096
+
+
+def test_the_theoretical_peak_is_cores_times_clock_times_operations():
+    peaks = theoretical_peaks(2)
+    fp32 = peaks["fp32"]
+    assert fp32["peak_flops"] == 2 * fp32["clock_hz"] * fp32["per_cycle"] and fp32["clock_hz"] > 1e8
+
+
+def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
+    grid = build(tmp_path, {"benchmark": {"methods": ["ort-lean", "baseline"], "batch_sizes": [8], "devices": ["cpu"]}})
+    roofline = tmp_path / grid.rooflines()["local"]
+    record = json.loads(roofline.read_text())
+    record["peaks"]["cpu"]["fp32"]["peak_flops"] = 1e9  # far below what the cells reached
+    roofline.write_text(json.dumps(record))
+    commands = step_commands(grid, tmp_path)
+    subprocess.run(commands["tables"], cwd=tmp_path, check=True, capture_output=True)
+    summary = read_summary(tmp_path / grid.results("summary.csv"))
+    # Faster than the bound itself: what a peak that is not the machine's reads as.
+    assert (summary["pct_of_peak"] > 100).all() and (summary["times_bound"] < 1).all()
+    done = subprocess.run(commands["verify"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 1 and "ort-lean -d cpu -b 8 on local: inference at" in done.stderr, done.stderr
+    assert "the peak is not this machine's" in done.stderr
+
+
+def test_the_peaks_are_measured_on_the_methods_own_kernels(tmp_path):
+    """A tiny model shape keeps it quick; every kernel the methods use is a candidate."""
+    shape = {"layers": 1, "hidden": 64, "ffn": 256, "gated": False}
+    code = (
+        "import json, sys; sys.path[:0] = sys.argv[1:3]; import roofline;"
+        "print(json.dumps(roofline.measure_peaks(1, json.loads(sys.argv[3]))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "workflow/scripts"), str(REPO / "scripts"), json.dumps(shape)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    peaks = json.loads(done.stdout)["cpu"]
+    assert {name.split()[0] for name in peaks["fp32"]["by_candidate"]} == {"onnxruntime", "torch", "numpy"}
+    assert {name.split()[0] for name in peaks["int8"]["by_candidate"]} == {"MatMulInteger", "DynamicQuantizeMatMul"}
+    assert peaks["fp32"]["peak_flops"] == max(peaks["fp32"]["by_candidate"].values())
+    assert peaks["fp32"]["theoretical"]["per_cycle"] in (16, 32, 64)
