@@ -88,8 +88,8 @@ smoke: bench
 
 cell: venv hyperfine rust-target
 	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name]" >&2; exit 2; }
-	cell="$$($(QUERY) cell $${MACHINE:+--machine "$$MACHINE"} --method "$$METHOD" --device "$$DEVICE" --batch-size "$$BS" \
-	  config.yaml "$$NERBENCH_CONFIG")" && $(SNAKEMAKE) --forcerun "$$cell"
+	files="$$($(QUERY) cell $${MACHINE:+--machine "$$MACHINE"} --method "$$METHOD" --device "$$DEVICE" --batch-size "$$BS" \
+	  config.yaml "$$NERBENCH_CONFIG")" && mapfile -t files <<< "$$files" && $(SNAKEMAKE) --forcerun "$${files[@]}"
 
 tables: venv
 	$(SNAKEMAKE) --forcerun tables

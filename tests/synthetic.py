@@ -67,6 +67,9 @@ def result_record(cell: Cell, env: dict, rng: random.Random, runs: int) -> dict:
         "reason": None,
         "wall_seconds": mean * (runs + 1),
         "settings": {"machine": cell.machine.entry},
+        "quiet_start": {"waited_seconds": 0.5, "gave_up": False, "busy_cores": 0.01},
+        "contention": {"load_before": [0.3, 0.2, 0.1], "steal_pct": 0.01, "foreign_cpu_pct": rng.uniform(0, 2)},
+        "hyperfine_warnings": [],
         "environment": {**env, "scheduler": {**env["scheduler"], "host": cell.machine.name}},
     }
 
@@ -105,7 +108,8 @@ def difference(line: int, rng: random.Random) -> dict:
 
 
 def phases_record(rng: random.Random) -> dict:
-    return {"phases": {phase: rng.uniform(0.01, 2.0) for phase in PHASES}, "truncated_sentences": 0}
+    phases = {phase: rng.uniform(0.01, 0.5) for phase in PHASES}
+    return {"phases": {**phases, "inference": rng.uniform(6.0, 9.0)}, "truncated_sentences": 0}
 
 
 def roofline_record() -> dict:
@@ -122,7 +126,7 @@ def roofline_record() -> dict:
 def flops_record(batch_sizes: list[int]) -> dict:
     def work(size: int, sort: bool) -> dict:
         padding = 1.04 if sort else 1 + 0.3 * size**0.5
-        return {"flops": 1e12 * padding, "useful_flops": 1e12, "padded_tokens": 30000, "tokens": 25000}
+        return {"flops": 1e11 * padding, "useful_flops": 1e11, "padded_tokens": 30000, "tokens": 25000}
 
     return {"corpus_flops": {flops_key(size, sort): work(size, sort) for size in batch_sizes for sort in (False, True)}}
 
@@ -171,7 +175,10 @@ def step_commands(grid: Grid, other: Path) -> dict[str, list[str]]:
             *(grid.results("corpus.json"), "--flops", grid.results("flops.json")),
         ],
         "plots": [python, str(steps / "plots.py"), grid.results("summary.csv"), grid.results("plots")],
-        "verify": [python, str(steps / "verify.py"), "--grid", grid.results("grid.json"), grid.results("verified.txt")],
+        "verify": [
+            *(python, str(steps / "verify.py"), "--grid", grid.results("grid.json")),
+            *("--summary", grid.results("summary.csv"), grid.results("verified.txt")),
+        ],
         "compare": [python, str(steps / "compare.py"), grid.results(), str(other)],
     }
 

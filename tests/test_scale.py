@@ -1,7 +1,8 @@
 """The whole-grid steps at the scale of ten machines: a synthetic results tree of 1,150 cells
 (the default grid on both devices, cell, check and phase files shaped as real ones) goes through
 tables, plots, verify and compare, none of which gets the grid on its command line. The times are
-printed (`python tests/synthetic.py DIR --time` measures them at two sizes); they are not asserted."""
+printed (`python tests/synthetic.py DIR --time` measures them at two sizes); they are not asserted.
+Half a minute of whole-grid steps: the complete suite (`make test`) runs it, the edit loop does not."""
 
 import subprocess
 
@@ -9,6 +10,8 @@ import pytest
 
 from common import KEY_COLUMNS, read_summary
 from synthetic import build, machines, run_steps, step_commands
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from a command line, which would grow with the grid.
 
 import json
 import os
+import random
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -40,6 +41,14 @@ CELL_FILES = {
     "check": "{where}checks/{method}/{device}-bs{batch_size}.json",
     "log": "{where}logs/cells/{method}/{device}-bs{batch_size}.log",
     "check_log": "{where}logs/checks/{method}/{device}-bs{batch_size}.log",
+}
+# With benchmark.rounds > 1, a cell's runs are timed in rounds spread over the grid; each round
+# keeps its own files until they are combined into the cell's.
+ROUND_FILES = {
+    "result": "{where}rounds/{method}/{device}-bs{batch_size}/round-{round}.json",
+    "predictions": "{where}rounds/{method}/{device}-bs{batch_size}/round-{round}.predictions.jsonl",
+    "phases": "{where}rounds/{method}/{device}-bs{batch_size}/round-{round}.phases.json",
+    "log": "{where}logs/rounds/{method}/{device}-bs{batch_size}/round-{round}.log",
 }
 # A machine's own files (its peaks are its own), under the results folder.
 MACHINE_FILES = {
@@ -102,9 +111,14 @@ class Cell:
         return f"{self.method} -d {self.device} -b {self.batch_size} on {self.machine.name}"
 
     def path(self, kind: str) -> str:
-        pattern = CELL_FILES[kind]
+        return self._path(CELL_FILES[kind])
+
+    def round_path(self, kind: str, round_number: int) -> str:
+        return self._path(ROUND_FILES[kind], round=round_number)
+
+    def _path(self, pattern: str, **more) -> str:
         fields = {"where": self.machine.where, "method": self.method.name, "device": self.device}
-        return str(Path(self.results) / pattern.format(**fields, batch_size=self.batch_size))
+        return str(Path(self.results) / pattern.format(**fields, batch_size=self.batch_size, **more))
 
     def describe(self) -> dict:
         """The cell as result files and summary.csv record it."""
@@ -132,6 +146,7 @@ class Grid:
             for batch_size in bench["batch_sizes"]
         ]
         self._cells = {cell.key: cell for cell in self.cells}
+        self._positions: dict = {}
 
     @classmethod
     def from_config(cls, config: dict, available_devices=None, registry: Registry | None = None) -> "Grid":
@@ -247,10 +262,35 @@ class Grid:
         settings = {
             "method": cell.method.definition(),
             "machine": cell.machine.entry,
-            **{key: bench[key] for key in ("warmup", "runs", "threads", "timeout_s")},
+            **{key: bench[key] for key in ("warmup", "runs", "threads", "timeout_s", "rounds")},
             "hyperfine": hyperfine,
         }
         return json.dumps(settings, sort_keys=True)
+
+    # ---- runs spread over the grid ----
+
+    @property
+    def rounds(self) -> int:
+        return self.config["benchmark"]["rounds"]
+
+    def round_sequence(self, machine: Machine) -> list[tuple[Cell, int]]:
+        """The order a machine times its rounds: round after round, each in its own shuffled order
+        of the machine's runnable cells (seeded by the machine and round, so a plan is repeatable)."""
+        cells = sorted((cell for cell in self.runnable() if cell.machine == machine), key=lambda cell: cell.key)
+        sequence = []
+        for round_number in range(self.rounds):
+            order = list(cells)
+            random.Random(f"{machine.name}/{round_number}").shuffle(order)
+            sequence += [(cell, round_number) for cell in order]
+        return sequence
+
+    def round_priority(self, cell: Cell, round_number: int) -> int:
+        """The Snakemake priority of a round's job: the earlier in its machine's sequence, the
+        higher (1 for the last), so that the scheduler times the rounds in that order."""
+        if cell.machine not in self._positions:
+            sequence = self.round_sequence(cell.machine)
+            self._positions[cell.machine] = {step: len(sequence) - i for i, step in enumerate(sequence)}
+        return self._positions[cell.machine][(cell, round_number)]
 
     def job_runtime(self, machine: Machine) -> int:
         """A timed job's SLURM time limit in minutes: the machine's, else the least that lets a

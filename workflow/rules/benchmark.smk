@@ -30,6 +30,11 @@ rule benchmark_cell:
         runtime=machine_resources("runtime"),
         gpu=machine_resources("gpu"),
         gres=machine_resources("gres"),
+        # The conditions of a run, not what it measures: resources, which Snakemake does not
+        # compare with the last run's (an input produced by the grid job would disable its check
+        # of the params), so editing the quiet start re-times nothing.
+        quiet_start_s=lambda w: config["benchmark"]["quiet_start_s"],
+        quiet_share=lambda w: str(config["benchmark"]["quiet_share"]),
     params:
         # What changes the measurement besides the input files, and nothing of other cells: a
         # new batch size, method or machine times only its own cells.
@@ -39,7 +44,8 @@ rule benchmark_cell:
         "python {input.script:q} --settings {params.settings:q}"
         " --method {wildcards.method} --device {wildcards.device} --batch-size {wildcards.batch_size}"
         " --program {params.program:q} --model {input.model:q} --corpus {input.corpus:q} --out {output.result:q}"
-        " --predictions {output.predictions:q} --phases {output.phases:q} --log {log:q} > {log:q} 2>&1"
+        " --predictions {output.predictions:q} --phases {output.phases:q} --log {log:q}"
+        " --quiet-start-s {resources.quiet_start_s} --quiet-share {resources.quiet_share} > {log:q} 2>&1"
 
 
 rule reference_predictions:
@@ -62,3 +68,46 @@ rule reference_predictions:
     shell:
         "python {input.script:q} --program {input.program:q} -m {input.model:q}"
         " --predictions {output.predictions:q} --gaps {output.gaps:q} {input.corpus:q} > {log:q} 2>&1"
+
+
+if GRID.rounds > 1:
+
+    # Runs spread over the grid: each round of a cell is a timed job of its own, timed in its
+    # machine's order (round after round, each shuffled: Grid.round_sequence) by priority. Not by
+    # a chain of inputs: a job downstream of one that re-runs is never checked for its own changes.
+    use rule benchmark_cell as benchmark_round with:
+        output:
+            result=round_file("result"),
+            predictions=round_file("predictions"),
+            phases=round_file("phases"),
+        log:
+            round_file("log"),
+        wildcard_constraints:
+            **CELL_WILDCARDS,
+            round=r"\d+",
+        priority: round_priority
+
+    rule combine_rounds:
+        """A cell's rounds as one result: every run, and what the host did during each."""
+        input:
+            rounds=round_files,
+            last_predictions=lambda w: wildcard_cell(w).round_path(
+                "predictions", GRID.rounds - 1
+            ),
+            last_phases=lambda w: wildcard_cell(w).round_path("phases", GRID.rounds - 1),
+            script=step("combine_rounds.py"),
+        output:
+            result=cell_file("result"),
+            predictions=cell_file("predictions"),
+            phases=cell_file("phases"),
+        log:
+            cell_file("log"),
+        wildcard_constraints:
+            **CELL_WILDCARDS,
+        conda:
+            "../../envs/report.yaml"
+        shell:
+            "python {input.script:q} --out {output.result:q} --predictions {input.last_predictions:q}"
+            " {output.predictions:q} --phases {input.last_phases:q} {output.phases:q} {input.rounds:q} > {log:q} 2>&1"
+
+    ruleorder: combine_rounds > benchmark_cell

@@ -33,6 +33,7 @@ rule verify:
     input:
         grid=results("grid.json"),
         tables=results("tables.md"),
+        summary=results("summary.csv"),
         checks=runnable("check"),
         script=step("verify.py"),
     output:
@@ -42,4 +43,4 @@ rule verify:
     conda:
         "../../envs/report.yaml"
     shell:
-        "python {input.script:q} --grid {input.grid:q} {output:q} 2> >(tee {log:q} >&2)"
+        "python {input.script:q} --grid {input.grid:q} --summary {input.summary:q} {output:q} 2> >(tee {log:q} >&2)"

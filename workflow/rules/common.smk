@@ -18,6 +18,7 @@ from nerbench.grid import (
     MACHINE_FILES,
     MACHINE_FOLDER,
     MACHINE_NAME,
+    ROUND_FILES,
 )  # noqa: E402
 
 try:
@@ -70,6 +71,21 @@ def wildcard_cell(wildcards):
     return GRID.cell_at(
         wildcards.where, wildcards.method, wildcards.device, wildcards.batch_size
     )
+
+
+def round_file(kind):
+    """The output pattern of one kind of a round's file (benchmark.rounds > 1)."""
+    return results(ROUND_FILES[kind])
+
+
+def round_files(wildcards):
+    """A cell's rounds' results."""
+    cell = wildcard_cell(wildcards)
+    return [cell.round_path("result", number) for number in range(GRID.rounds)]
+
+
+def round_priority(wildcards):
+    return GRID.round_priority(wildcard_cell(wildcards), int(wildcards.round))
 
 
 def runnable(kind):

@@ -13,13 +13,16 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
 from common import describe_machine, flops_key, load_json, measured
+from host_load import contended
 from nerbench import Cell, Grid, Status
 from nerlib.atomic import write_text_atomically
 from nerlib.timings import PHASES
+from uncertainty import cv_pct, differ, parse_times, ratio_text, unstable, welch_p
 
 NOT_AVAILABLE = Status.NOT_AVAILABLE
 CHECK_COLUMNS = (
@@ -52,6 +55,7 @@ def cell_row(cell: Cell, peaks: dict, flops: dict) -> dict:
     row.update({key: stats.get(key) for key in TIME_COLUMNS})
     row["runs"] = len(stats.get("times", []))
     row.update(memory_columns(timing))
+    row.update(trust_columns(timing))
     check = load_json(cell.path("check")) or {"status": "not checked"}
     if check["status"] != Status.OK:
         row["status"] = check["status"]
@@ -61,7 +65,50 @@ def cell_row(cell: Cell, peaks: dict, flops: dict) -> dict:
     if check.get("differences"):
         row["first_difference_line"] = check["differences"][0]["line"]
     row.update(phase_columns(cell, peaks, flops))
+    if row.get("bound_s"):
+        row["times_bound"] = row["mean"] / row["bound_s"]
     return row
+
+
+def trust_columns(timing: dict) -> dict:
+    """How far a cell's numbers can be trusted: the spread of its runs (hyperfine's warnings
+    kept) and what else the host did while they ran (run_cell.py, host_load.py)."""
+    times = timing["results"][0].get("times") or []
+    contention = timing.get("contention") or {}
+    quiet = timing.get("quiet_start") or {}
+    return {
+        "times": " ".join(f"{t:.6f}" for t in times),
+        "cv_pct": cv_pct(times),
+        "unstable": unstable(times),
+        "steal_pct": contention.get("steal_pct"),
+        "foreign_cpu_pct": contention.get("foreign_cpu_pct"),
+        "load_before": (contention.get("load_before") or [None])[0],
+        "contended": contended(contention),
+        "quiet_wait_s": quiet.get("waited_seconds"),
+        "quiet_gave_up": quiet.get("gave_up"),
+        "hyperfine_warnings": " | ".join(timing.get("hyperfine_warnings") or []) or None,
+    }
+
+
+def flags(row) -> str:
+    """Markers of a number to read with care: * unstable runs, ! timed under contention."""
+    return ("*" if is_true(row.get("unstable")) else "") + ("!" if is_true(row.get("contended")) else "")
+
+
+def is_true(value) -> bool:
+    """True for a true flag, whether Python's or numpy's; False for NaN (a cell without it)."""
+    return isinstance(value, bool | np.bool_) and bool(value)
+
+
+FLAGS_LEGEND = (
+    "`*`: unstable, the runs' coefficient of variation above 10%; `!`: contended, timed while the hypervisor "
+    "stole ≥ 2% of the host's CPU or other processes used ≥ 5% of it. Intervals are 95% (Welch, on the runs); "
+    "`~`: within noise (Welch's t-test, p ≥ 0.05)."
+)
+
+
+def times_of(row) -> list[float]:
+    return parse_times(row.get("times"))
 
 
 def memory_columns(timing: dict) -> dict:
@@ -102,6 +149,9 @@ def phase_columns(cell: Cell, peaks: dict, flops: dict) -> dict:
     if work and inference > 0 and peak:
         columns["peak_format"] = number_format(dtype)
         columns["pct_of_peak"] = 100 * work["flops"] / inference / peak["peak_flops"]
+    if work and peak:
+        # The machine's bound for the task: the corpus's own FLOPs (no padding) at the format's peak.
+        columns["bound_s"] = work["useful_flops"] / peak["peak_flops"]
     return columns
 
 
@@ -260,7 +310,7 @@ class MachineTables:
 
     def best_table(self, device: str) -> str:
         best = {row["method"]: row for _, row in self.best_cells(device).iterrows()}
-        headers = ["Method (best batch size)", "Mean [s]", "Range [s]", "Agreement", "F1", "Peak RSS [MiB]"]
+        headers = ["Method (best batch size)", "Mean [s]", "Range [s]", "CV", "Agreement", "F1", "Peak RSS [MiB]"]
         headers += ["GPU memory [MiB]"] if device == "cuda" else []
         rows = []
         for method, group in self.frame[self.frame["device"] == device].groupby("method", sort=False):
@@ -270,10 +320,54 @@ class MachineTables:
             cell = best[method]
             agreement, f1 = accuracy_text(cell)
             stddev = 0 if pd.isna(cell["stddev"]) else cell["stddev"]
-            row = [f"`{method} -b {int(cell['batch_size'])}`", f"{seconds(cell['mean'])} ± {seconds(stddev)}"]
-            row += [f"{seconds(cell['min'])} … {seconds(cell['max'])}", agreement, f1, mebibytes(cell, "peak_rss_mib")]
+            name = f"`{method} -b {int(cell['batch_size'])}`{flags(cell)}{self.tied_batch_sizes(group, cell)}"
+            cv = "" if pd.isna(cell.get("cv_pct")) else f"{cell['cv_pct']:.1f}%"
+            row = [
+                name,
+                f"{seconds(cell['mean'])} ± {seconds(stddev)}",
+                f"{seconds(cell['min'])} … {seconds(cell['max'])}",
+            ]
+            row += [cv, agreement, f1, mebibytes(cell, "peak_rss_mib")]
             rows.append(row + ([mebibytes(cell, "gpu_memory_peak_mib")] if device == "cuda" else []))
         return tabulate(rows, headers=headers, tablefmt="github")
+
+    @staticmethod
+    def tied_batch_sizes(group: pd.DataFrame, best) -> str:
+        """ " ~ bs 32" where another batch size of the method is not significantly slower."""
+        others = measured(group)
+        tied = [
+            str(int(row["batch_size"]))
+            for _, row in others.iterrows()
+            if row["batch_size"] != best["batch_size"] and differ(times_of(row), times_of(best)) is False
+        ]
+        return f" ~ bs {', '.join(tied)}" if tied else ""
+
+    def headline(self, device: str) -> str:
+        """The fastest cell, whether the runner-up is significantly slower, and its speed-up over
+        the reference method at the reference's best batch size."""
+        best = self.best_cells(device).sort_values("mean")
+        if best.empty:
+            return ""
+        first = best.iloc[0]
+        text = f"Fastest: `{first['method']} -b {int(first['batch_size'])}`{flags(first)}, {seconds(first['mean'])} s"
+        if len(best) > 1:
+            second = best.iloc[1]
+            p = welch_p(times_of(second), times_of(first))
+            runner = f"`{second['method']} -b {int(second['batch_size'])}`"
+            if p is None:
+                text += f"; the runner-up {runner} ({seconds(second['mean'])} s) has too few runs to tell apart"
+            elif p >= 0.05:
+                text += f" ~ {runner} ({seconds(second['mean'])} s, within noise: Welch p = {p:.2f})"
+            else:
+                text += f"; the runner-up {runner} is slower by {ratio_text(times_of(second), times_of(first))}"
+        reference = best[best["method"] == self.reference]
+        if not reference.empty and first["method"] != self.reference:
+            anchor = reference.iloc[0]
+            text += (
+                f". Against `{self.reference} -b {int(anchor['batch_size'])}`, its best: "
+                f"{ratio_text(times_of(anchor), times_of(first))}"
+            )
+        return text + "."
 
     def phase_table(self, device: str) -> str:
         """Where each method's time goes, at its best batch size."""
@@ -290,11 +384,14 @@ class MachineTables:
             row.append("" if pd.isna(share) else f"{share:.0f}% of {cell['peak_format']}")
             padding = cell.get("padding_overhead_pct")
             row.append("" if pd.isna(padding) else f"{padding:.0f}%")
+            bound = cell.get("bound_s")
+            row.append("" if pd.isna(bound) else f"{bound:.3f} s: {cell['times_bound']:.1f}×")
             rows.append(row)
         headers = (
             ["Method (best batch size)"]
             + [f"{name} [s]" for name in PHASES]
             + ["hyperfine mean [s]", "inference GFLOP/s", "of its format's peak", "padding FLOPs"]
+            + ["bound: the corpus's FLOPs at that peak, and the mean as a multiple"]
         )
         return tabulate(rows, headers=headers, tablefmt="github")
 
@@ -303,7 +400,7 @@ class MachineTables:
         sizes = sorted(frame["batch_size"].unique())
         done = measured(frame)
         ours = done[done["method"] == self.reference]
-        reference = dict(zip(ours["batch_size"], ours["mean"], strict=True))
+        reference = {row["batch_size"]: times_of(row) for _, row in ours.iterrows()}
         rows = []
         for method, group in frame.groupby("method", sort=False):
             row = [f"`{method}`"]
@@ -316,9 +413,9 @@ class MachineTables:
                 if cell["status"] != "ok":
                     row.append(NOT_AVAILABLE if cell["status"] == NOT_AVAILABLE else "failed")
                     continue
-                text = f"{seconds(cell['mean'])} s"
-                if size in reference:
-                    text += f" ({reference[size] / cell['mean']:.2f}×)"
+                text = f"{seconds(cell['mean'])} s{flags(cell)}"
+                if size in reference and method != self.reference:
+                    text += f" ({ratio_text(reference[size], times_of(cell))})"
                 if agreement_flag(cell):
                     text += f" {accuracy_text(cell)[0]}"
                 row.append(text)
@@ -327,7 +424,7 @@ class MachineTables:
 
     def peaks_text(self, device: str) -> str:
         peaks = {name: peak for name, peak in self.peaks.get(device, {}).items() if isinstance(peak, dict)}
-        measured_here = ", ".join(f"{name} {peak['peak_flops'] / 1e9:.0f} GFLOP/s" for name, peak in peaks.items())
+        measured_here = ", ".join(peak_text(name, peak) for name, peak in peaks.items())
         return f"measured {measured_here}" if measured_here else "none measured"
 
     def markdown(self, level: str) -> list[str]:
@@ -340,11 +437,13 @@ class MachineTables:
                 parts.append(f"{device}: {NOT_AVAILABLE}; these cells were not run.\n")
                 continue
             parts.append(self.best_table(device) + "\n")
+            parts.append(self.headline(device) + "\n")
             parts.append(
                 f"{level}# {device.upper()}: every batch size (mean; in brackets, speed relative to "
-                f"`{self.reference}` at the same batch size)\n"
+                f"`{self.reference}` at the same batch size, with its 95% interval)\n"
             )
             parts.append(self.grid_table(device) + "\n")
+            parts.append(FLAGS_LEGEND + "\n")
             phases = self.phase_table(device)
             if phases.count("\n") > 1:
                 parts.append(
@@ -354,6 +453,18 @@ class MachineTables:
                 )
                 parts.append(phases + "\n")
         return parts
+
+
+def peak_text(name: str, peak: dict) -> str:
+    """ "fp32 255 GFLOP/s (onnxruntime feed_forward; theoretical 294 at the reported 2.30 GHz)"."""
+    best = max(peak.get("by_candidate", {}).items(), key=lambda item: item[1], default=(None, 0))[0]
+    theoretical = peak.get("theoretical")
+    notes = [best] if best else []
+    if theoretical:
+        # A VM reports its nominal clock; a measured peak above this bound means the cores turbo past it.
+        clock = theoretical["clock_hz"] / 1e9
+        notes.append(f"theoretical {theoretical['peak_flops'] / 1e9:.0f} at the reported {clock:.2f} GHz")
+    return f"{name} {peak['peak_flops'] / 1e9:.0f} GFLOP/s" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def best_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -386,6 +497,7 @@ class Report:
             for (machine, device), frame in self.frame.groupby(["machine", "device"], sort=False)
             for _, row in best_cells(frame).iterrows()
         }
+        first_machine = {device: machine for machine, device in reversed(columns)}
         rows = []
         for method in self.frame["method"].unique():
             row = [f"`{method}`"]
@@ -394,7 +506,11 @@ class Report:
                 if cell is None:
                     row.append("")
                     continue
-                row.append(f"{seconds(cell['mean'])} s (bs {int(cell['batch_size'])}){agreement_flag(cell)}")
+                text = f"{seconds(cell['mean'])} s{flags(cell)} (bs {int(cell['batch_size'])}){agreement_flag(cell)}"
+                anchor = best.get((first_machine[device], device, method))
+                if anchor is not None and machine != first_machine[device]:
+                    text += f", {ratio_text(times_of(anchor), times_of(cell))} vs {first_machine[device]}"
+                row.append(text)
             rows.append(row)
         headers = ["Method"] + [f"{machine} {device.upper()}" for machine, device in columns]
         return tabulate(rows, headers=headers, tablefmt="github")
@@ -461,7 +577,26 @@ def environments(grid: Grid) -> dict[str, list[dict]]:
 
 def machine_line(frame: pd.DataFrame) -> str:
     done = measured(frame)
-    return f"Machine: {describe_machine(done.iloc[0])}." if not done.empty else "Machine: no cell was measured."
+    if done.empty:
+        return "Machine: no cell was measured."
+    return f"Machine: {describe_machine(done.iloc[0])}.\n\n{host_load_line(done)}"
+
+
+def host_load_line(done: pd.DataFrame) -> str:
+    """The host's load over the grid's timed runs (each cell weighted by its time), from the
+    cells' contention records: what a reader needs to judge whether the machine was quiet."""
+    if "steal_pct" not in done or done["steal_pct"].isna().all():
+        return "Host load while timing: not recorded."
+    weights = done["mean"] * done["runs"]
+    steal = (done["steal_pct"] * weights).sum() / weights.sum()
+    foreign = (done["foreign_cpu_pct"] * weights).sum() / weights.sum()
+    waits = done["quiet_wait_s"].fillna(0)
+    return (
+        f"Host load while timing: steal {steal:.2f}% of the host's CPU, other processes {foreign:.2f}%; "
+        f"{sum(map(is_true, done['contended']))} of {len(done)} cells contended, "
+        f"{sum(map(is_true, done['unstable']))} unstable; waited {waits.sum():.0f} s in all for a quiet host"
+        f" ({sum(map(is_true, done['quiet_gave_up']))} gave up)."
+    )
 
 
 def model_text(model_info: Path) -> str:

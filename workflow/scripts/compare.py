@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Compare two results directories (two machines, or before and after a change): one
-side-by-side table of every cell measured in both, with the time ratio.
+side-by-side table of every cell measured in both, with the time ratio, its 95% interval and
+Welch's t-test on the two cells' runs; "~" marks a cell whose difference is within noise
+(p >= 0.05), and a last line counts the cells that got faster, slower or stayed within noise.
 
 A cell is (machine, method, device, batch size). Machines are paired by name; where the two
 folders share no machine name and each holds one machine, those two are paired (a run on one
@@ -19,6 +21,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from common import KEY_COLUMNS, describe_machine, measured, read_summary
+from uncertainty import ALPHA, parse_times, ratio_interval, welch_p
 
 CELL = ["method", "device", "batch_size"]  # a cell's key within one machine
 
@@ -54,13 +57,34 @@ def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[st
 
 
 def compare(before: pd.DataFrame, after: pd.DataFrame, pairs: dict[str, str]) -> pd.DataFrame:
-    columns = KEY_COLUMNS + ["mean", "stddev", "agreement_pct"]
+    columns = KEY_COLUMNS + ["mean", "stddev", "agreement_pct", "times"]
     left = before[before["machine"].isin(pairs)][columns].rename(columns={"machine": "machine_a"})
     left["machine_b"] = left["machine_a"].map(pairs)
     right = after[columns].rename(columns={"machine": "machine_b"})
     joined = left.merge(right, on=["machine_b", *CELL], suffixes=("_a", "_b"))
-    joined["speedup"] = joined["mean_a"] / joined["mean_b"]
+    runs_a, runs_b = joined["times_a"].map(parse_times), joined["times_b"].map(parse_times)
+    intervals = [ratio_interval(a, b) for a, b in zip(runs_a, runs_b, strict=True)]
+    joined["speedup"] = [ratio for ratio, _, _ in intervals]
+    joined["speedup_low"] = [low for _, low, _ in intervals]
+    joined["speedup_high"] = [high for _, _, high in intervals]
+    joined["p"] = [welch_p(a, b) for a, b in zip(runs_a, runs_b, strict=True)]
+    joined["verdict"] = [verdict(r) for r in joined.itertuples()]
     return joined.sort_values(["machine_a", *CELL])
+
+
+def verdict(row) -> str:
+    """faster or slower (B against A), ~ within noise, ? too few runs to tell."""
+    if row.p is None or pd.isna(row.p):
+        return "?"
+    if row.p >= ALPHA:
+        return "~"
+    return "faster" if row.speedup > 1 else "slower"
+
+
+def speedup_text(row) -> str:
+    interval = "" if pd.isna(row.speedup_low) else f" [{row.speedup_low:.2f}–{row.speedup_high:.2f}]"
+    mark = {"~": " ~", "?": " ?"}.get(row.verdict, "")
+    return f"{row.speedup:.2f}×{interval}{mark}"
 
 
 def describe(summary: pd.DataFrame, machine: str) -> str:
@@ -92,11 +116,17 @@ def main() -> None:
     rows = [
         ([f"{r.machine_a} → {r.machine_b}"] if several else [])
         + [f"`{r.method}`", r.device, r.batch_size, seconds(r.mean_a, r.stddev_a), seconds(r.mean_b, r.stddev_b)]
-        + [f"{r.speedup:.2f}×"]
+        + [speedup_text(r), "" if r.p is None or pd.isna(r.p) else f"{r.p:.3f}"]
         for r in joined.itertuples()
     ]
-    headers = (["Machines"] if several else []) + ["Method", "Device", "Batch", "A [s]", "B [s]", "B faster by (A/B)"]
+    headers = (["Machines"] if several else []) + ["Method", "Device", "Batch", "A [s]", "B [s]"]
+    headers += ["B faster by (A/B) [95%]", "Welch p"]
     print("\n" + tabulate(rows, headers=headers, tablefmt="github"))
+    counts = joined["verdict"].value_counts()
+    print(
+        f"\n{len(joined)} cells: {counts.get('faster', 0)} faster in B, {counts.get('slower', 0)} slower, "
+        f"{counts.get('~', 0)} within noise (p ≥ {ALPHA}), {counts.get('?', 0)} with too few runs to tell."
+    )
     paired_a = set(map(tuple, joined[["machine_a", *CELL]].values))
     unpaired = len(a) + len(b) - 2 * len(paired_a)
     if unpaired:

@@ -5,6 +5,7 @@ Snakemake reads them; what none sets has the schema's default. Errors are one li
 
   query.py value results config.yaml configs/smoke.yaml
   query.py cell --machine local --method ort-hf --device cpu --batch-size 8 config.yaml
+                                        (with benchmark.rounds > 1: its rounds' files, one a line)
 """
 
 import argparse
@@ -23,7 +24,8 @@ def value(config: dict, key: str):
     return config
 
 
-def cell_file(grid: Grid, args) -> str:
+def cell_files(grid: Grid, args) -> str:
+    """The files to time again for one cell."""
     key = CellKey(args.machine or grid.machines[0].name, args.method, args.device, args.batch_size)
     if key.machine not in [machine.name for machine in grid.machines]:
         names = ", ".join(machine.name for machine in grid.machines)
@@ -38,6 +40,8 @@ def cell_file(grid: Grid, args) -> str:
     cell = grid.cell(key)
     if cell not in grid.cells:
         raise ConfigError(f"{cell.label} is not a cell of the config's grid (benchmark.methods, devices, batch_sizes)")
+    if grid.rounds > 1:  # its timed files are its rounds'
+        return "\n".join(cell.round_path("result", number) for number in range(grid.rounds))
     return cell.path("result")
 
 
@@ -46,7 +50,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     value_parser = commands.add_parser("value", help="one value of the config, by its dotted key")
     value_parser.add_argument("key", help="a dotted key, e.g. results or model.name")
-    cell_parser = commands.add_parser("cell", help="the result file of one cell")
+    cell_parser = commands.add_parser("cell", help="the timed files of one cell")
     cell_parser.add_argument("--machine", help="its machine (the config's only one where left out)")
     cell_parser.add_argument("--method", required=True)
     cell_parser.add_argument("--device", required=True)
@@ -56,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         grid = Grid.from_config(load(args.files))
-        print(value(grid.config, args.key) if args.command == "value" else cell_file(grid, args))
+        print(value(grid.config, args.key) if args.command == "value" else cell_files(grid, args))
     except ConfigError as error:
         sys.exit(error.line)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import common  # noqa: F401  (puts scripts/ and the grid package on the path)
 import environment
+import host_load
 import ort_dylib
 from gpu_memory import GroupGpuMemory
 from nerbench import Registry, Status
@@ -162,14 +163,22 @@ def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
     problem = placement_problem(args)
     if problem:
         return {"results": []}, Status.FAILED, problem
+    quiet = host_load.quiet_start(args.threads, args.quiet_share, args.quiet_start_s)
+    if quiet["waited_seconds"]:
+        print(f"waited {quiet['waited_seconds']} s for a quiet host{' and gave up' if quiet['gave_up'] else ''}")
     with tempfile.TemporaryDirectory() as scratch, GroupGpuMemory() as gpu_memory:
         export = Path(scratch) / "hyperfine.json"
         hyperfine = hyperfine_command(args, command, export)
         print("$", shlex.join(hyperfine), flush=True)
-        code, output = run_group(hyperfine, args.timeout, on_start=gpu_memory.watch if args.device == "cuda" else None)
+        with host_load.Contention() as contention:
+            on_start = gpu_memory.watch if args.device == "cuda" else None
+            code, output = run_group(hyperfine, args.timeout, on_start=on_start)
         print(output, end="", flush=True)
         if code == 0:
             record = {**json.loads(export.read_text()), "gpu_memory_peak_bytes": gpu_memory.peak_bytes}
+            # hyperfine's own warnings (statistical outliers, a first run much slower) are kept.
+            warnings = [line.strip() for line in output.splitlines() if line.strip().startswith("Warning:")]
+            record.update(quiet_start=quiet, contention=contention.record, hyperfine_warnings=warnings)
             return record, Status.OK, None
     if code is None:
         return {"results": []}, Status.FAILED, f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)"
@@ -187,6 +196,9 @@ def parse_arguments():
         help="JSON: what defines the measurement besides the files (nerbench.Grid.timing_settings): the method's "
         "registry entries, the machine's config, warmup, runs, threads (0: physical cores), timeout_s, hyperfine",
     )
+    # The conditions of a run, not part of what it measures: a quiet start (none by default).
+    parser.add_argument("--quiet-start-s", type=float, default=0, help="wait at most this long for a quiet host")
+    parser.add_argument("--quiet-share", type=float, default=0.1, help="of the cell's cores, what others may use")
     args = parser.parse_args()
     args.settings = json.loads(args.settings)
     machine = args.settings["machine"]

@@ -1,0 +1,240 @@
+"""Numbers a user can trust on a shared machine: the host's load recorded per cell, a quiet
+start, the spread of a cell's runs, an interval on every ratio, compare's test of signal against
+noise, and runs spread over the grid in rounds."""
+
+import json
+import math
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import host_load
+from common import read_summary
+from conftest import REPO, SMOKE, grid_of, planned_jobs, read_json, run_cell_arguments, run_snakemake
+from nerbench import Grid
+from synthetic import build, step_commands
+from uncertainty import cv_pct, differ, ratio_interval, ratio_text, welch_p
+
+STEPS = REPO / "workflow" / "scripts"
+TRICKY = REPO / "tests" / "data" / "tricky.txt"
+
+runs = st.lists(st.floats(0.5, 50), min_size=2, max_size=8)
+
+
+@contextmanager
+def cpu_burner():
+    """Another process that keeps one core busy."""
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        yield burner
+    finally:
+        burner.kill()
+        burner.wait()
+
+
+# ---- the statistics ----------------------------------------------------------------------------
+
+
+@settings(deadline=None)  # the first call imports scipy
+@given(runs, runs)
+def test_a_ratios_interval_holds_it_and_turns_over_with_it(a, b):
+    ratio, low, high = ratio_interval(a, b)
+    assert low <= ratio * (1 + 1e-9) and ratio <= high * (1 + 1e-9)
+    back, back_low, back_high = ratio_interval(b, a)
+    assert math.isclose(back, 1 / ratio) and math.isclose(back_low, 1 / high) and math.isclose(back_high, 1 / low)
+
+
+@settings(deadline=None)
+@given(runs, runs, st.floats(0.1, 10))
+def test_scaling_one_cells_runs_scales_its_ratio_and_interval(a, b, scale):
+    ratio, low, high = ratio_interval(a, b)
+    scaled = ratio_interval([t * scale for t in a], b)
+    assert all(math.isclose(x * scale, y, rel_tol=1e-9) for x, y in zip((ratio, low, high), scaled, strict=True))
+    assert welch_p(a, list(a)) == pytest.approx(1.0)
+
+
+def test_a_cells_spread_and_a_clear_difference():
+    assert cv_pct([2.33, 3.12, 3.14]) == pytest.approx(16.1, abs=0.1)  # the 13% cell of the issue
+    slow, fast = [20.8, 22.3, 24.2], [4.85, 5.2, 5.77]
+    assert differ(slow, fast) and ratio_text(slow, fast).startswith("4.25× [")
+    assert ratio_text([1.0, 1.02, 0.98], [1.01, 0.99, 1.0]).endswith(" ~")
+    assert ratio_text([1.0], [2.0]) == "0.50×" and differ([1.0], [2.0]) is None
+
+
+# ---- the host's load ---------------------------------------------------------------------------
+
+
+def test_runs_beside_a_cpu_burner_are_recorded_as_contended():
+    with cpu_burner(), host_load.Contention() as contention:
+        time.sleep(1.0)
+    record = contention.record
+    assert record["foreign_cpu_pct"] >= 100 / record["host_cpus"] * 0.6, record
+    assert host_load.contended(record) and record["load_before"] is not None
+
+
+def test_a_quiet_start_waits_for_a_burner_and_gives_up_in_time():
+    with cpu_burner():
+        started = time.monotonic()
+        quiet = host_load.quiet_start(cores=2, share=0.1, max_wait_s=1.0)
+    assert quiet["gave_up"] and quiet["waited_seconds"] >= 1.0 and time.monotonic() - started < 3
+    assert quiet["busy_cores"] >= 0.6
+    assert host_load.quiet_start(cores=2, share=0.1, max_wait_s=0)["waited_seconds"] == 0
+
+
+@pytest.mark.e2e
+def test_a_cell_timed_beside_a_cpu_burner_is_flagged_in_its_record_and_the_tables(smoke_models, tmp_path):
+    args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, 1, runs=3)
+    with cpu_burner():
+        subprocess.run([sys.executable, STEPS / "run_cell.py", *args], check=True, capture_output=True)
+    record = json.loads((tmp_path / "cell.json").read_text())
+    assert host_load.contended(record["contention"]), record["contention"]
+    assert record["quiet_start"]["waited_seconds"] == 0  # no conditions given: no quiet start
+
+    from aggregate import flags, trust_columns
+
+    columns = trust_columns(record)
+    assert columns["contended"] and flags(columns).endswith("!") and len(columns["times"].split()) == 3
+
+
+# ---- the tables and compare --------------------------------------------------------------------
+
+
+def small_tree(tmp_path, seed=0, **benchmark):
+    settings = {"methods": ["baseline", "ort-lean", "onnxruntime-ner"], "batch_sizes": [1, 8], **benchmark}
+    return build(tmp_path, {"benchmark": {**settings, "devices": ["cpu"]}}, seed=seed)
+
+
+def rewrite_times(tmp_path, grid, change):
+    """Give every cell's runs new times: change(cell, times) -> times."""
+    for cell in grid.runnable():
+        path = tmp_path / cell.path("result")
+        record = json.loads(path.read_text())
+        stats = record["results"][0]
+        stats["times"] = change(cell, stats["times"])
+        stats["mean"] = sum(stats["times"]) / len(stats["times"])
+        path.write_text(json.dumps(record))
+
+
+def test_the_tables_flag_unstable_and_contended_cells_and_state_the_hosts_load(tmp_path):
+    grid = small_tree(tmp_path)
+    target = grid.cells[0]
+    path = tmp_path / target.path("result")
+    record = json.loads(path.read_text())
+    record["contention"].update(foreign_cpu_pct=40.0)
+    record["results"][0]["times"] = [20.0, 26.0, 31.0]
+    path.write_text(json.dumps(record))
+    subprocess.run(step_commands(grid, tmp_path)["tables"], cwd=tmp_path, check=True, capture_output=True)
+    results = tmp_path / grid.results()
+    tables = (results / "tables.md").read_text()
+    assert "1 of 6 cells contended, 1 unstable" in tables
+    assert f"`{target.method} -b {target.batch_size}`*!" in tables or "s*!" in tables
+    assert "`~`: within noise" in tables and "Fastest: `" in tables and "×" in tables
+    summary = read_summary(results / "summary.csv").set_index(["method", "batch_size"])
+    row = summary.loc[(target.method.name, target.batch_size)]
+    assert row["contended"] and row["unstable"] and row["cv_pct"] > 10 and row["times"].count(" ") == 2
+
+
+def test_compare_calls_noise_noise_and_a_real_change_a_change(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for folder in (a, b, c):
+        folder.mkdir()
+    grid = small_tree(a)
+    small_tree(b)
+    small_tree(c)
+    # B: the same runs in another order, each off by a hair; C: every run half as long.
+    rewrite_times(b, grid, lambda cell, times: [t * (1 + 0.0005 * i) for i, t in enumerate(reversed(times))])
+    rewrite_times(c, grid, lambda cell, times: [t / 2 for t in times])
+    for folder in (a, b, c):
+        subprocess.run(step_commands(grid, folder)["tables"], cwd=folder, check=True, capture_output=True)
+    compare = [sys.executable, STEPS / "compare.py", a / grid.results()]
+    noise = subprocess.run([*compare, b / grid.results()], capture_output=True, text=True, check=True).stdout
+    assert "6 cells: 0 faster in B, 0 slower, 6 within noise" in noise, noise
+    assert all(line.rstrip().split("|")[-3].strip().endswith("~") for line in noise.splitlines() if "| `" in line)
+    faster = subprocess.run([*compare, c / grid.results()], capture_output=True, text=True, check=True).stdout
+    assert "6 cells: 6 faster in B, 0 slower, 0 within noise" in faster, faster
+    assert "2.00× [" in faster
+
+
+# ---- runs spread over the grid ----------------------------------------------------------------
+
+
+def test_rounds_time_every_cell_once_per_round_in_a_new_order_each_round():
+    grid = grid_of({"benchmark": {"rounds": 3}}, devices=("cpu",))
+    (machine,) = grid.machines
+    sequence = grid.round_sequence(machine)
+    cells = grid.runnable()
+    assert len(sequence) == 3 * len(cells)
+    orders = [[cell for cell, number in sequence if number == k] for k in range(3)]
+    assert all(sorted(order, key=lambda c: c.key) == sorted(cells, key=lambda c: c.key) for order in orders)
+    assert orders[0] != orders[1] != orders[2]
+    assert grid.round_sequence(machine) == sequence, "the plan is repeatable"
+    priorities = [grid.round_priority(cell, number) for cell, number in sequence]
+    assert priorities == sorted(priorities, reverse=True) and min(priorities) == 1, "timed in that order"
+
+
+def test_rounds_combine_into_one_cell_and_a_failed_round_fails_it(tmp_path):
+    from combine_rounds import combine
+
+    grid = small_tree(tmp_path)
+    cell = grid.cells[0]
+    record = json.loads((tmp_path / cell.path("result")).read_text())
+    second = json.loads(json.dumps(record))
+    second["results"][0]["times"] = [t + 1 for t in record["results"][0]["times"]]
+    combined = combine([record, second])
+    times = combined["results"][0]["times"]
+    assert times == record["results"][0]["times"] + second["results"][0]["times"]
+    assert combined["results"][0]["mean"] == pytest.approx(sum(times) / len(times))
+    assert [r["mean"] for r in combined["rounds"]] == [record["results"][0]["mean"], second["results"][0]["mean"]]
+    failed = {**second, "status": "failed", "reason": "timed out", "results": []}
+    assert (
+        combine([record, failed])["status"] == "failed" and combine([record, failed])["reason"] == "round 1: timed out"
+    )
+
+
+@pytest.mark.e2e
+def test_a_grid_in_rounds_times_each_cell_once_a_round_and_tabulates_every_run(smoke, tmp_path):
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings["results"] = "results/rounds"
+    settings["benchmark"].update(methods=["ort-lean", "onnxruntime-ner"], batch_sizes=[1], runs=2, rounds=2)
+    config = tmp_path / "rounds.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    plan = planned_jobs(run_snakemake(smoke["workdir"], "-n", "--cores", "2", configfile=config).stdout)
+    assert plan["benchmark_round"] == 4 and plan["combine_rounds"] == 2 and "benchmark_cell" not in plan
+    run_snakemake(smoke["workdir"], "--cores", "2", configfile=config)
+    results = smoke["workdir"] / "results" / "rounds"
+    grid = Grid.from_manifest(results / "grid.json")
+    (machine,) = grid.machines
+    finished = [
+        (smoke["workdir"] / cell.round_path("result", n)).stat().st_mtime for cell, n in grid.round_sequence(machine)
+    ]
+    assert finished == sorted(finished), "the rounds are timed in the planned order"
+    for method in ("ort-lean", "onnxruntime-ner"):
+        record = read_json(results / f"cells/{method}/cpu-bs1.json")
+        assert record["status"] == "ok" and len(record["results"][0]["times"]) == 4 and len(record["rounds"]) == 2
+    summary = read_summary(results / "summary.csv")
+    assert (summary[summary["status"] == "ok"]["runs"] == 4).all() and (summary["status"] == "ok").sum() == 2
+    assert Path(results / "verified.txt").is_file()
+
+
+def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_path):
+    folders = []
+    for seed in range(3):
+        folder = tmp_path / f"run-{seed}"
+        folder.mkdir()
+        grid = small_tree(folder, seed=seed)
+        subprocess.run(step_commands(grid, folder)["tables"], cwd=folder, check=True, capture_output=True)
+        folders.append(folder / grid.results())
+    done = subprocess.run(
+        [sys.executable, STEPS / "repeatability.py", *folders], capture_output=True, text=True, check=True
+    )
+    assert "2 headline ratios (vs `baseline` at its best batch size, cpu): 2 agree within ±5% across the 3 runs" in (
+        done.stdout
+    ), done.stdout

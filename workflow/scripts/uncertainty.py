@@ -1,0 +1,83 @@
+"""How sure a timing is: the spread of a cell's runs, and a 95% interval on every ratio of two
+cells' mean times, with the test that says whether two cells differ at all.
+
+The interval of a ratio of means is taken on the log scale with Welch's approximation: the
+variance of log(mean) is about s²/(n·mean²) for each cell, its degrees of freedom are
+Welch–Satterthwaite's, and the interval is exp(log ratio ± t·SE) with Student's t for those
+degrees of freedom. With the 3 runs a cell usually has, a bootstrap would see at most 10
+distinct resamples of each cell and so understate the width; Student's t with 2–4 degrees of
+freedom widens it as it should. Two cells differ when Welch's t-test on their runs gives
+p < 0.05; "~" marks a ratio or a ranking that is within noise.
+"""
+
+import math
+
+ALPHA = 0.05
+# pyperf warns when the standard deviation passes 10% of the mean: such a cell is "unstable".
+UNSTABLE_CV_PCT = 10.0
+
+
+def mean(times: list[float]) -> float:
+    return sum(times) / len(times)
+
+
+def variance(times: list[float]) -> float:
+    centre = mean(times)
+    return sum((t - centre) ** 2 for t in times) / (len(times) - 1)
+
+
+def cv_pct(times: list[float]) -> float | None:
+    """The coefficient of variation of a cell's runs, in percent (None for a single run)."""
+    return 100 * math.sqrt(variance(times)) / mean(times) if len(times) > 1 and mean(times) > 0 else None
+
+
+def unstable(times: list[float]) -> bool:
+    cv = cv_pct(times)
+    return cv is not None and cv > UNSTABLE_CV_PCT
+
+
+def ratio_interval(a: list[float], b: list[float]) -> tuple[float, float | None, float | None]:
+    """mean(a) / mean(b) with its 95% interval (None where a cell has a single run)."""
+    ratio = mean(a) / mean(b)
+    if len(a) < 2 or len(b) < 2:
+        return ratio, None, None
+    from scipy import stats
+
+    var_a, var_b = variance(a) / (len(a) * mean(a) ** 2), variance(b) / (len(b) * mean(b) ** 2)
+    if var_a + var_b == 0:
+        return ratio, ratio, ratio
+    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
+    half = stats.t.ppf(1 - ALPHA / 2, df) * math.sqrt(var_a + var_b)
+    return ratio, ratio * math.exp(-half), ratio * math.exp(half)
+
+
+def welch_p(a: list[float], b: list[float]) -> float | None:
+    """Welch's t-test of two cells' runs: the chance of a difference this large if they took the
+    same time (None where a cell has a single run)."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    if variance(a) == variance(b) == 0:
+        return 1.0 if mean(a) == mean(b) else 0.0
+    from scipy import stats
+
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def differ(a: list[float], b: list[float]) -> bool | None:
+    """Whether two cells' times differ significantly (None: too few runs to tell)."""
+    p = welch_p(a, b)
+    return None if p is None else p < ALPHA
+
+
+def ratio_text(a: list[float], b: list[float]) -> str:
+    """ "3.12× [2.95–3.30]", or "1.02× [0.97–1.07] ~" within noise; no interval from single runs."""
+    ratio, low, high = ratio_interval(a, b)
+    if low is None:
+        return f"{ratio:.2f}×"
+    noise = " ~" if not differ(a, b) else ""
+    return f"{ratio:.2f}× [{low:.2f}–{high:.2f}]{noise}"
+
+
+def parse_times(text) -> list[float]:
+    """summary.csv's `times` column: the runs' seconds, space-separated."""
+    return [float(value) for value in text.split()] if isinstance(text, str) and text else []
