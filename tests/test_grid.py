@@ -166,7 +166,7 @@ MACHINE_ERRORS = [
     ({"machines": [{"name": "box", "cpus": 8}]}, "machines[0].cpus: only a SLURM machine (one with a partition)"),
     (
         {"machines": [{"name": "epyc", "partition": "cpu", "cpus": 2, "runtime": 60}]},
-        "machines[0].runtime: 60 min leaves no room for benchmark.timeout_s (3600 s)",
+        "machines[0].runtime: 60 min leaves no room for benchmark.quiet_start_s (30 s), benchmark.timeout_s (3600 s)",
     ),
 ]
 
@@ -179,9 +179,12 @@ def test_machines_that_cannot_be_timed_right_are_one_line(override, message, tmp
 
 def test_a_slurm_jobs_time_limit_outlasts_the_cells_time_limit():
     assert minimum_runtime(3600) * 60 >= 3600 + 300 + 300
+    assert minimum_runtime(600, quiet_start_s=600) * 60 >= 600 + 600 + 300 + 300, "the quiet start too"
     grid = grid_of({"machines": [{"name": "epyc", "partition": "cpu", "cpus": 2}], "benchmark": {"timeout_s": 600}})
-    assert grid.job_runtime(grid.machine("epyc")) == minimum_runtime(600) == 20
-    assert config_error_of({"machines": [{"name": "e", "partition": "c", "cpus": 2, "runtime": 70}]}, ".") is None
+    assert grid.job_runtime(grid.machine("epyc")) == minimum_runtime(600, 30) == 21
+    machine = {"name": "e", "partition": "c", "cpus": 2}
+    assert config_error_of({"machines": [{**machine, "runtime": 71}]}, ".") is None
+    assert "benchmark.quiet_start_s (30 s)" in config_error_of({"machines": [{**machine, "runtime": 70}]}, ".")
 
 
 def query(*args, cwd=REPO):

@@ -121,7 +121,7 @@ def check_corpus(path: str) -> None:
 
 def check_machines(config: dict) -> None:
     seen = {}
-    timeout_s = config["benchmark"]["timeout_s"]
+    timeout_s, quiet_s = config["benchmark"]["timeout_s"], config["benchmark"]["quiet_start_s"]
     for index, machine in enumerate(config["machines"]):
         where = f"machines[{index}]"
         if machine["name"] in seen:
@@ -137,18 +137,19 @@ def check_machines(config: dict) -> None:
                         f"{where}.{key}: only a SLURM machine (one with a partition) takes {key}; a machine "
                         "without one is the host Snakemake runs on, and its timed cells have it to themselves"
                     )
-        elif "runtime" in machine and machine["runtime"] * 60 < layout.cell_job_seconds(timeout_s):
+        elif "runtime" in machine and machine["runtime"] * 60 < layout.cell_job_seconds(timeout_s, quiet_s):
             raise ConfigError(
-                f"{where}.runtime: {machine['runtime']} min leaves no room for benchmark.timeout_s ({timeout_s} s), "
-                f"the re-run that shows why a cell failed (up to {min(timeout_s, layout.FAILURE_RERUN_S)} s) "
-                f"and the job's start-up ({layout.JOB_STARTUP_S} s): SLURM would kill a hung cell before it is "
-                f"recorded; give at least {minimum_runtime(timeout_s)}"
+                f"{where}.runtime: {machine['runtime']} min leaves no room for benchmark.quiet_start_s ({quiet_s} s), "
+                f"benchmark.timeout_s ({timeout_s} s), the re-run that shows why a cell failed (up to "
+                f"{min(timeout_s, layout.FAILURE_RERUN_S)} s) and the job's start-up ({layout.JOB_STARTUP_S} s): "
+                "SLURM would kill a hung cell before it is recorded; give at least "
+                f"{minimum_runtime(timeout_s, quiet_s)}"
             )
 
 
-def minimum_runtime(timeout_s: int) -> int:
+def minimum_runtime(timeout_s: int, quiet_start_s: int = 0) -> int:
     """The least SLURM time limit of a timed cell's job, in minutes."""
-    return math.ceil(layout.cell_job_seconds(timeout_s) / 60)
+    return math.ceil(layout.cell_job_seconds(timeout_s, quiet_start_s) / 60)
 
 
 def extend(base: dict, extra: dict) -> dict:

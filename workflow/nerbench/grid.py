@@ -262,7 +262,7 @@ class Grid:
         settings = {
             "method": cell.method.definition(),
             "machine": cell.machine.entry,
-            **{key: bench[key] for key in ("warmup", "runs", "threads", "timeout_s", "rounds")},
+            **{key: bench[key] for key in ("warmup", "runs", "threads", "timeout_s")},
             "hyperfine": hyperfine,
         }
         return json.dumps(settings, sort_keys=True)
@@ -295,7 +295,8 @@ class Grid:
     def job_runtime(self, machine: Machine) -> int:
         """A timed job's SLURM time limit in minutes: the machine's, else the least that lets a
         hung cell be recorded as timed out."""
-        return machine.entry.get("runtime") or minimum_runtime(self.config["benchmark"]["timeout_s"])
+        bench = self.config["benchmark"]
+        return machine.entry.get("runtime") or minimum_runtime(bench["timeout_s"], bench["quiet_start_s"])
 
 
 def grid(config: dict, available_devices=DEVICES) -> list[Cell]:

@@ -60,6 +60,8 @@ FAILURE_RERUN_S = 300
 JOB_STARTUP_S = 300
 
 
-def cell_job_seconds(timeout_s: int) -> int:
-    """The least time a timed cell's job needs, in seconds."""
-    return timeout_s + min(timeout_s, FAILURE_RERUN_S) + JOB_STARTUP_S
+def cell_job_seconds(timeout_s: int, quiet_start_s: int = 0) -> int:
+    """The least time a timed cell's job needs, in seconds: its quiet start (and one more look
+    at the host), its runs, the re-run that shows why a cell failed, the job's start-up."""
+    quiet = quiet_start_s + 1 if quiet_start_s else 0
+    return quiet + timeout_s + min(timeout_s, FAILURE_RERUN_S) + JOB_STARTUP_S

@@ -88,6 +88,12 @@ def round_priority(wildcards):
     return GRID.round_priority(wildcard_cell(wildcards), int(wildcards.round))
 
 
+# What the timed jobs need (corpus, models, exports, the Rust binary) is built before any round is
+# timed: above every round's priority (the scheduler ranks by priority before cores), else a variant
+# exported late would have all its rounds timed together at the end of the grid.
+PREPARATION_PRIORITY = len(GRID.runnable()) * GRID.rounds + 1 if GRID.rounds > 1 else 0
+
+
 def runnable(kind):
     """One kind of file (result, check, ...) of every cell this host can run."""
     return [cell.path(kind) for cell in GRID.runnable()]

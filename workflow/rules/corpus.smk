@@ -14,6 +14,7 @@ rule conll_corpus:
     # rule's output, which Snakemake would remove before running the rule again.
     wildcard_constraints:
         **layout.CORPUS_WILDCARDS,
+    priority: PREPARATION_PRIORITY
     conda:
         "../../envs/data.yaml"
     params:
@@ -32,6 +33,7 @@ rule conll_split:
         "logs/corpus/conll2003-{split}.log",
     wildcard_constraints:
         split="train|valid|test",
+    priority: PREPARATION_PRIORITY
     conda:
         "../../envs/data.yaml"
     shell:
@@ -47,6 +49,7 @@ rule inspect_corpus:
         results("corpus.json"),
     log:
         results("logs/inspect_corpus.log"),
+    priority: PREPARATION_PRIORITY
     conda:
         "../../envs/data.yaml"
     shell:

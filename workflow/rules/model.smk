@@ -10,6 +10,7 @@ rule build_model:
         directory(GRID.normalised_model()),
     log:
         f"logs/models/{config['model']['name']}-build.log",
+    priority: PREPARATION_PRIORITY
     conda:
         "../../envs/torch.yaml"
     threads: host_cores
@@ -28,6 +29,7 @@ if GRID.model_format == "torch":
             directory(GRID.model_dir("onnx")),
         log:
             f"logs/models/{config['model']['name']}-export.log",
+        priority: PREPARATION_PRIORITY
         conda:
             "../../envs/torch.yaml"
         shell:
@@ -48,6 +50,7 @@ rule export_variant:
         f"logs/models/{config['model']['name']}-export-{{variant}}.log",
     wildcard_constraints:
         variant="|".join(GRID.registry.variants),
+    priority: PREPARATION_PRIORITY
     conda:
         "../../envs/torch.yaml"
     shell:

@@ -18,6 +18,7 @@ rule build_rust:
         GRID.registry.methods["onnxruntime-ner"]["program"],
     log:
         "logs/build_rust.log",
+    priority: PREPARATION_PRIORITY
     conda:
         "../../envs/rust.yaml"
     threads: host_cores

@@ -18,11 +18,11 @@ import pandas as pd
 from tabulate import tabulate
 
 from common import describe_machine, flops_key, load_json, measured
-from host_load import contended
+from host_load import CONTENDED_FOREIGN_PCT, CONTENDED_STEAL_PCT, contended
 from nerbench import Cell, Grid, Status
 from nerlib.atomic import write_text_atomically
 from nerlib.timings import PHASES
-from uncertainty import cv_pct, differ, parse_times, ratio_text, unstable, welch_p
+from uncertainty import ALPHA, UNSTABLE_CV_PCT, cv_pct, differ, parse_times, ratio_text, unstable, welch_p
 
 NOT_AVAILABLE = Status.NOT_AVAILABLE
 CHECK_COLUMNS = (
@@ -101,9 +101,10 @@ def is_true(value) -> bool:
 
 
 FLAGS_LEGEND = (
-    "`*`: unstable, the runs' coefficient of variation above 10%; `!`: contended, timed while the hypervisor "
-    "stole ≥ 2% of the host's CPU or other processes used ≥ 5% of it. Intervals are 95% (Welch, on the runs); "
-    "`~`: within noise (Welch's t-test, p ≥ 0.05)."
+    f"`*`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; `!`: contended, timed while the "
+    f"hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's CPU or other processes used ≥ "
+    f"{CONTENDED_FOREIGN_PCT:g}% of it. Intervals are 95% (Welch, on the log of the runs' means); "
+    f"`~`: within noise (the same test, p ≥ {ALPHA:g})."
 )
 
 
@@ -356,7 +357,7 @@ class MachineTables:
             runner = f"`{second['method']} -b {int(second['batch_size'])}`"
             if p is None:
                 text += f"; the runner-up {runner} ({seconds(second['mean'])} s) has too few runs to tell apart"
-            elif p >= 0.05:
+            elif p >= ALPHA:
                 text += f" ~ {runner} ({seconds(second['mean'])} s, within noise: Welch p = {p:.2f})"
             else:
                 text += f"; the runner-up {runner} is slower by {ratio_text(times_of(second), times_of(first))}"

@@ -56,7 +56,10 @@ def flops_key(batch_size: int, sort: bool) -> str:
 
 
 # Columns of identifiers that only look like numbers.
-TEXT_COLUMNS = {"machine": str, "git_commit": str, "slurm_job_id": str, "slurm_node": str, "host": str}
+TEXT_COLUMNS = {
+    **{name: str for name in ("machine", "git_commit", "slurm_job_id", "slurm_node", "host")},
+    "times": str,  # the runs' seconds, space-separated (one run would read as a number)
+}
 # A cell's identity in summary.csv: nerbench.CellKey's fields.
 KEY_COLUMNS = ["machine", "method", "device", "batch_size"]
 

@@ -30,7 +30,10 @@ def load(directory: Path) -> pd.DataFrame:
     path = directory / "summary.csv"
     if not path.is_file():
         sys.exit(f"compare.py: error: {path}: missing (run the pipeline, or `make tables`, there first)")
-    return measured(read_summary(path))
+    summary = read_summary(path)
+    if "times" not in summary.columns:
+        sys.exit(f"compare.py: error: {path}: no `times` column (written by an older nerbench: `make tables` there)")
+    return measured(summary)
 
 
 def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 TICK = os.sysconf("SC_CLK_TCK")
 # A cell timed while others took at least this much of the host is flagged "contended" (tables,
 # summary.csv). Steal above 2% is a busy neighbour on the hypervisor; foreign CPU above 5% of the
-# host is a quarter of a core on a 2-core machine: enough to slow a cell that uses every core.
+# host is a tenth of a core on a 2-core machine, taken from a cell that uses every core.
 CONTENDED_STEAL_PCT = 2.0
 CONTENDED_FOREIGN_PCT = 5.0
 

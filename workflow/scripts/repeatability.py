@@ -36,6 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     runs = [headline_ratios(folder, args.reference, args.device) for folder in args.folders]
     methods = [method for method in runs[0] if method != args.reference and all(method in run for run in runs)]
+    if not methods:
+        sys.exit(f"repeatability.py: error: no method besides `{args.reference}` was measured in every folder")
     rows, spreads, covered = [], [], 0
     for method in methods:
         found = [run[method] for run in runs]

@@ -6,8 +6,9 @@ variance of log(mean) is about s²/(n·mean²) for each cell, its degrees of fre
 Welch–Satterthwaite's, and the interval is exp(log ratio ± t·SE) with Student's t for those
 degrees of freedom. With the 3 runs a cell usually has, a bootstrap would see at most 10
 distinct resamples of each cell and so understate the width; Student's t with 2–4 degrees of
-freedom widens it as it should. Two cells differ when Welch's t-test on their runs gives
-p < 0.05; "~" marks a ratio or a ranking that is within noise.
+freedom widens it as it should. Two cells differ when the same statistic's test (Welch's t on
+the log of the means) gives p < 0.05, that is when the interval leaves out 1; "~" marks a ratio
+or a ranking that is within noise.
 """
 
 import math
@@ -36,31 +37,44 @@ def unstable(times: list[float]) -> bool:
     return cv is not None and cv > UNSTABLE_CV_PCT
 
 
+def _log_ratio(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """log(mean(a)/mean(b)), its standard error and Welch–Satterthwaite's degrees of freedom."""
+    var_a, var_b = variance(a) / (len(a) * mean(a) ** 2), variance(b) / (len(b) * mean(b) ** 2)
+    if var_a + var_b == 0:
+        return math.log(mean(a) / mean(b)), 0.0, math.inf
+    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
+    return math.log(mean(a) / mean(b)), math.sqrt(var_a + var_b), df
+
+
 def ratio_interval(a: list[float], b: list[float]) -> tuple[float, float | None, float | None]:
-    """mean(a) / mean(b) with its 95% interval (None where a cell has a single run)."""
+    """mean(a) / mean(b) with its 95% interval (None where a cell has a single run; the ratio
+    itself is NaN where a cell has no runs at all)."""
+    if not a or not b:
+        return math.nan, None, None
     ratio = mean(a) / mean(b)
     if len(a) < 2 or len(b) < 2:
         return ratio, None, None
     from scipy import stats
 
-    var_a, var_b = variance(a) / (len(a) * mean(a) ** 2), variance(b) / (len(b) * mean(b) ** 2)
-    if var_a + var_b == 0:
+    _, error, df = _log_ratio(a, b)
+    if error == 0:
         return ratio, ratio, ratio
-    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    half = stats.t.ppf(1 - ALPHA / 2, df) * math.sqrt(var_a + var_b)
+    half = stats.t.ppf(1 - ALPHA / 2, df) * error
     return ratio, ratio * math.exp(-half), ratio * math.exp(half)
 
 
 def welch_p(a: list[float], b: list[float]) -> float | None:
-    """Welch's t-test of two cells' runs: the chance of a difference this large if they took the
-    same time (None where a cell has a single run)."""
+    """Welch's t-test of two cells' runs, on the same log scale as the interval (so "~" holds
+    exactly where the interval covers 1): the chance of a difference this large if they took
+    the same time (None where a cell has a single run)."""
     if len(a) < 2 or len(b) < 2:
         return None
-    if variance(a) == variance(b) == 0:
-        return 1.0 if mean(a) == mean(b) else 0.0
+    log_ratio, error, df = _log_ratio(a, b)
+    if error == 0:
+        return 1.0 if log_ratio == 0 else 0.0
     from scipy import stats
 
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return float(2 * stats.t.sf(abs(log_ratio) / error, df))
 
 
 def differ(a: list[float], b: list[float]) -> bool | None:
@@ -80,4 +94,6 @@ def ratio_text(a: list[float], b: list[float]) -> str:
 
 def parse_times(text) -> list[float]:
     """summary.csv's `times` column: the runs' seconds, space-separated."""
+    if isinstance(text, (int, float)):  # a single run, read by pandas as a number
+        return [] if math.isnan(text) else [float(text)]
     return [float(value) for value in text.split()] if isinstance(text, str) and text else []
