@@ -104,10 +104,10 @@ report: venv
 PYTEST = $(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 check: venv rust-target lint
 	cargo test --release --locked $(CRATE)
-	NERBENCH_TIER=unit $(PYTEST) --durations=5 -m "not e2e and not install and not slow" tests
+	NERBENCH_TIER=unit $(PYTEST) --durations=5 -m "not e2e and not complete and not install and not slow" tests
 
 test: venv hyperfine slurm-packages check
-	$(PYTEST) --durations=20 -m "e2e and not install and not slow" tests
+	$(PYTEST) --durations=20 -m "(e2e or complete) and not install and not slow" tests
 
 # How long Snakemake's plan and the whole-grid steps take for 185 and 1,150 synthetic cells.
 scale: venv

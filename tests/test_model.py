@@ -47,6 +47,7 @@ def build_model(*args, env=None):
     )
 
 
+@pytest.mark.complete
 def test_hub_download_stops_at_the_network_boundary_with_one_line(tmp_path):
     """Offline, huggingface_hub is asked for the pinned revision and refuses; the error names
     the config key and the model. (Online, the same call downloads it.)"""

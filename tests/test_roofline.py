@@ -45,11 +45,11 @@ def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
 
 
 def test_the_peaks_are_measured_on_the_methods_own_kernels(tmp_path):
-    """A tiny model shape keeps it quick; every kernel the methods use is a candidate."""
+    """A tiny model shape and square keep it quick; every kernel the methods use is a candidate."""
     shape = {"layers": 1, "hidden": 64, "ffn": 256, "gated": False}
     code = (
         "import json, sys; sys.path[:0] = sys.argv[1:3]; import roofline;"
-        "print(json.dumps(roofline.measure_peaks(1, json.loads(sys.argv[3]))))"
+        "print(json.dumps(roofline.measure_peaks(1, json.loads(sys.argv[3]), square=256)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(REPO / "workflow/scripts"), str(REPO / "scripts"), json.dumps(shape)],

@@ -97,11 +97,24 @@ def test_runs_beside_a_cpu_burner_are_recorded_as_contended():
 
 
 def test_the_timed_runs_own_cpu_is_not_foreign():
+    """A child that burns a CPU second adds nothing to the foreign share, measured against the
+    same wait without it: the machine running the tests may be busy (CI beside other work), so
+    the background is measured, and a burst of it gets two more tries."""
     burn = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end: pass"
-    with host_load.Contention() as contention:
-        subprocess.run([sys.executable, "-c", burn], check=True)  # waited for, as hyperfine is
-    record = contention.record
-    assert record["timed_cpu_seconds"] >= 0.9 and record["foreign_cpu_pct"] < 100 / record["host_cpus"] * 0.3, record
+    excess = []
+    for _ in range(3):
+        with host_load.Contention() as contention:
+            subprocess.run([sys.executable, "-c", burn], check=True)  # waited for, as hyperfine is
+        record = contention.record
+        with host_load.Contention() as background:
+            time.sleep(record["wall_seconds"])
+        assert record["timed_cpu_seconds"] >= 0.9, record
+        # Counted as foreign, the child's second would add 100 × 1 / (wall × cpus) points.
+        childs_share = 100 / (record["wall_seconds"] * record["host_cpus"])
+        excess.append(record["foreign_cpu_pct"] - background.record["foreign_cpu_pct"])
+        if excess[-1] < childs_share / 2:
+            return
+    pytest.fail(f"the timed child's CPU counted as foreign: {excess} points over the background")
 
 
 def test_a_quiet_start_waits_for_a_burner_and_gives_up_in_time():
@@ -166,6 +179,7 @@ def test_the_tables_flag_unstable_and_contended_cells_and_state_the_hosts_load(t
     assert row["contended"] and row["unstable"] and row["cv_pct"] > 10 and row["times"].count(" ") == 2
 
 
+@pytest.mark.complete
 def test_compare_calls_noise_noise_and_a_real_change_a_change(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for folder in (a, b, c):
@@ -250,6 +264,7 @@ def test_a_grid_in_rounds_times_each_cell_once_a_round_and_tabulates_every_run(s
     assert Path(results / "verified.txt").is_file()
 
 
+@pytest.mark.complete
 def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_path):
     folders = []
     for seed in range(3):

@@ -68,6 +68,10 @@ def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict) -
     return {"flops": total, "useful_flops": useful, "padded_tokens": padded_tokens, "tokens": sum(lengths)}
 
 
+# The side of the large square product every CPU peak is also measured on.
+SQUARE = 2048
+
+
 def timed(work) -> float:
     started = time.perf_counter()
     work()
@@ -83,7 +87,7 @@ def best_rate(candidates: dict, flops: dict, repeats: int = 10) -> dict:
     return {"peak_flops": max(found.values()), "by_candidate": found}
 
 
-def product_shapes(shape: dict, tokens: int = 2048, square: int = 2048) -> dict[str, tuple[int, int, int]]:
+def product_shapes(shape: dict, tokens: int = 2048, square: int = SQUARE) -> dict[str, tuple[int, int, int]]:
     """(m, k, n) of the products a peak is measured on: the model's largest (a batch of `tokens`
     tokens through the feed-forward layer) and a large square one."""
     return {"feed_forward": (tokens, shape["hidden"], shape["ffn"]), "square": (square, square, square)}
@@ -106,7 +110,7 @@ def onnx_session(node, inputs, output, initializers, threads: int):
     )
 
 
-def cpu_fp32_peak(threads: int, shape: dict) -> dict:
+def cpu_fp32_peak(threads: int, shape: dict, square: int) -> dict:
     """The best fp32 product of the kernels the methods use: ONNX Runtime's MatMul (the ONNX
     methods'), torch's (baseline's) and numpy's BLAS, on the model's product and a square one."""
     import torch
@@ -115,7 +119,7 @@ def cpu_fp32_peak(threads: int, shape: dict) -> dict:
     torch.set_num_threads(threads)
     candidates, flops = {}, {}
     rng = np.random.default_rng(0)
-    for name, (m, k, n) in product_shapes(shape).items():
+    for name, (m, k, n) in product_shapes(shape, square=square).items():
         a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
         session = onnx_session(
@@ -133,7 +137,7 @@ def cpu_fp32_peak(threads: int, shape: dict) -> dict:
     return best_rate(candidates, flops)
 
 
-def cpu_int8_peak(threads: int, shape: dict) -> dict:
+def cpu_int8_peak(threads: int, shape: dict, square: int) -> dict:
     """The best int8 product of ONNX Runtime's integer kernels: MatMulInteger (u8 × s8 -> s32) and
     DynamicQuantizeMatMul (fp32 in, its activations quantized per call: what dynamic int8 exports
     run after fusion), on the model's product and a square one."""
@@ -141,7 +145,7 @@ def cpu_int8_peak(threads: int, shape: dict) -> dict:
 
     candidates, flops = {}, {}
     rng = np.random.default_rng(2)
-    for name, (m, k, n) in product_shapes(shape).items():
+    for name, (m, k, n) in product_shapes(shape, square=square).items():
         weights = rng.integers(-127, 128, size=(k, n), dtype=np.int8)
         integer = onnx_session(
             helper.make_node("MatMulInteger", ["a", "b"], ["y"]),
@@ -166,7 +170,7 @@ def cpu_int8_peak(threads: int, shape: dict) -> dict:
     return {**best_rate(candidates, flops), "kernel": "onnxruntime integer products"}
 
 
-def cpu_bf16_peak(threads: int, size: int = 2048) -> dict:
+def cpu_bf16_peak(threads: int, size: int) -> dict:
     import torch
 
     torch.set_num_threads(threads)
@@ -232,11 +236,12 @@ def theoretical_peaks(cores: int) -> dict:
     }
 
 
-def measure_peaks(threads: int, shape: dict) -> dict:
-    cpu = {"fp32": cpu_fp32_peak(threads, shape), "int8": cpu_int8_peak(threads, shape)}
+def measure_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
+    """`square`: the side of the large square product (smaller only where a test wants speed)."""
+    cpu = {"fp32": cpu_fp32_peak(threads, shape, square), "int8": cpu_int8_peak(threads, shape, square)}
     flags = cpu_flags()
     if flags & CPU_BF16_FLAGS:
-        cpu["bf16"] = cpu_bf16_peak(threads)
+        cpu["bf16"] = cpu_bf16_peak(threads, square)
     theoretical = theoretical_peaks(threads)
     for name, peak in cpu.items():
         if name in theoretical:
