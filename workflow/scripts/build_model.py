@@ -511,6 +511,11 @@ def main() -> None:
     parser.add_argument("--max-train-sentences", type=int, help="0: all")
     parser.add_argument("--max-dev-sentences", type=int, help="0: all")
     args = parser.parse_args()
+    recipe = {"--train": args.train, "--dev": args.dev, "--architecture": args.architecture, "--epochs": args.epochs}
+    recipe.update({"--learning-rate": args.learning_rate, "--batch-size": args.batch_size})
+    missing = [flag for flag, value in recipe.items() if value is None]
+    if args.source == "finetune" and missing:
+        parser.error(f"--source finetune needs {', '.join(missing)} (the workflow passes model.finetune of the config)")
 
     torch.set_num_threads(physical_cores())
     seed_everything(args.seed or 0)
