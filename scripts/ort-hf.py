@@ -7,7 +7,14 @@ from optimum.onnxruntime import ORTModelForTokenClassification
 
 from nerlib.frame import MethodError, label_map, read_model_config, run
 from nerlib.hf import TransformersEncoder
-from nerlib.ort_session import check_providers, execution_providers, graph_inputs, graph_logits, session_options
+from nerlib.ort_session import (
+    add_session_arguments,
+    check_providers,
+    execution_providers,
+    graph_inputs,
+    graph_logits,
+    session_options,
+)
 
 
 class OptimumBackend(TransformersEncoder):
@@ -24,7 +31,7 @@ class OptimumBackend(TransformersEncoder):
                 args.model,
                 provider=name,
                 provider_options=options,
-                session_options=session_options(args.threads),
+                session_options=session_options(args.threads, args.u8u8),
                 use_io_binding=False,  # the frame passes numpy arrays, which IO binding refuses
             )
         except Exception as error:  # onnxruntime raises its own exception types
@@ -39,4 +46,4 @@ class OptimumBackend(TransformersEncoder):
 
 
 if __name__ == "__main__":
-    run(__doc__, "onnx", OptimumBackend)
+    run(__doc__, "onnx", OptimumBackend, extra_arguments=add_session_arguments)

@@ -135,6 +135,27 @@ def test_the_o2_variant_is_a_model_that_agrees_with_the_plain_export(smoke_model
     assert (tmp_path / "o2").read_bytes() == (tmp_path / "plain").read_bytes()
 
 
+def test_u8u8_int8_products_are_byte_identical_in_python_and_rust(smoke_models, tmp_path):
+    """+u8u8 sets ONNX Runtime's session.x64quantprecision in every ONNX Runtime program alike."""
+    int8 = tmp_path / "onnx-int8"
+    run_method("workflow/scripts/export_variant.py", smoke_models["onnx"], "int8", int8)
+    for method in ("ort-lean", "ort-hf"):
+        run_method(
+            REGISTRY.methods[method]["program"], "-b", "4", "--u8u8", "-m", int8, "-o", tmp_path / method, TRICKY
+        )
+    run_rust(smoke_models["rust"], "-b", "4", "--u8u8", "-m", int8, "-o", tmp_path / "rust", TRICKY)
+    python = (tmp_path / "ort-lean").read_bytes()
+    assert python and (tmp_path / "ort-hf").read_bytes() == python == (tmp_path / "rust").read_bytes()
+
+
+def test_u8u8_is_a_session_setting():
+    from nerlib.ort_session import session_options
+
+    assert session_options(2, u8u8=True).get_session_config_entry("session.x64quantprecision") == "1"
+    with pytest.raises(RuntimeError, match="does not have configuration"):
+        session_options(2).get_session_config_entry("session.x64quantprecision")
+
+
 def test_the_original_command_lines_run_as_written(smoke, smoke_models, tmp_path):
     """From the working directory `make bench` ran in: no -m (the model config.yaml names), and
     the Rust binary without ORT_DYLIB_PATH (it asks the environment's python3 for the library)."""

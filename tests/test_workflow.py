@@ -51,6 +51,11 @@ BAD_CONFIGS = [
     ),
     ({"benchmark": {"methods": ["baseline+dp"]}}, "benchmark.methods[0]: baseline+dp: +dp applies to ort-lean"),
     (
+        {"benchmark": {"methods": ["ort-lean@int8+u8u8", "ort-lean@o2+u8u8"]}},
+        "benchmark.methods[1]: ort-lean@o2+u8u8: +u8u8 applies to @int8, @int8s only",
+    ),
+    ({"benchmark": {"methods": ["ort-lean+u8u8"]}}, "benchmark.methods[0]: ort-lean+u8u8: +u8u8 applies to @int8"),
+    (
         {"benchmark": {"methods": ["ov-lean"], "devices": ["cuda"]}},
         "benchmark.methods[0]: ov-lean runs on cpu only, and benchmark.devices is cuda",
     ),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub const USAGE: &str = "usage: onnxruntime-ner [-d cpu|cuda] [-b N] [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] \
-                         [--sort] [--threads N] [--workers N] [--] FILE";
+                         [--sort] [--threads N] [--workers N] [--u8u8] [--] FILE";
 
 /// config.yaml in the working directory: without -m, the model it names is the one read.
 const CONFIG: &str = "config.yaml";
@@ -20,6 +20,8 @@ pub struct Args {
     pub threads: usize,
     /// Data parallelism: sessions of threads / workers intra-op threads each (scripts/ort-lean.py).
     pub workers: usize,
+    /// int8 products as U8U8 (session.x64quantprecision; scripts/nerlib/ort_session.py).
+    pub u8u8: bool,
     pub file: PathBuf,
 }
 
@@ -50,6 +52,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
         sort: false,
         threads: 0,
         workers: 1,
+        u8u8: false,
         file: PathBuf::new(),
     };
     let mut model = None;
@@ -72,6 +75,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--threads" => threads = Some(positive(arg, &value()?)?),
             "--sort" => args.sort = true,
             "--workers" => args.workers = positive(arg, &value()?)?,
+            "--u8u8" => args.u8u8 = true,
             "-h" | "--help" => return Err(USAGE.into()),
             // Everything after "--" is a file, even a name that starts with "-".
             "--" => files.extend(iter.by_ref().cloned()),
@@ -108,6 +112,8 @@ mod tests {
             strings(&["-d", "cuda", "-b", "32", "-m", "m", "-o", "p.jsonl", "--sort", "--threads", "3", "in.txt"]);
         let args = parse_args(&argv).unwrap();
         assert_eq!((args.device.as_str(), args.batch_size, args.sort, args.threads), ("cuda", 32, true, 3));
+        assert!(!args.u8u8);
+        assert!(parse_args(&strings(&["-m", "m", "--u8u8", "in.txt"])).unwrap().u8u8);
         assert_eq!(args.file, PathBuf::from("in.txt"));
         assert_eq!(args.output, Some(PathBuf::from("p.jsonl")));
     }

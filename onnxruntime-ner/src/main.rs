@@ -15,7 +15,7 @@ use onnxruntime_ner::{batching, corpus, model};
 
 fn predict(args: &Args, lines: &[String], timer: &mut PhaseTimer) -> Result<Vec<Vec<Entity>>, String> {
     let mut model =
-        timer.phase("load", || model::Model::load(&args.model, &args.device, args.threads, args.workers))?;
+        timer.phase("load", || model::Model::load(&args.model, &args.device, args.threads, args.workers, args.u8u8))?;
     // Tokenize once and pad every batch first (scripts/nerlib/frame.py does the same), so that
     // inference can run its batches on one session or on several side by side.
     let (encoded, batches, padded) = timer.phase("tokenize", || -> Result<_, String> {

@@ -92,9 +92,62 @@ fn graph_inputs(session: &Session, onnx: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+/// What every session of one run is built with.
+struct SessionSettings<'a> {
+    device: &'a str,
+    threads: usize,
+    u8u8: bool,
+}
+
+fn load_session(
+    environment: &ort::environment::Environment,
+    onnx: &Path,
+    settings: &SessionSettings,
+) -> Result<Session, String> {
+    let mut builder = Session::builder(environment)
+        .map_err(|e| e.to_string())?
+        .with_intra_threads(settings.threads)
+        .map_err(|e| e.to_string())?
+        .with_inter_threads(1)
+        .map_err(|e| e.to_string())?;
+    if settings.u8u8 {
+        builder = builder.with_config_entry("session.x64quantprecision", "1").map_err(|e| e.to_string())?;
+    }
+    if settings.device == "cuda" {
+        // error_on_failure: without it ort silently falls back to the CPU. No TF32: the
+        // provider's default would compute fp32 products in TF32 (see nerlib/ort_session.py).
+        builder = builder
+            .with_execution_providers([ep::CUDA::default().with_tf32(false).build().error_on_failure()])
+            .map_err(|e| format!("-d cuda: the CUDA execution provider is not usable: {e}"))?;
+    }
+    builder.commit_from_file(onnx).map_err(|e| format!("{}: cannot load ONNX model: {e}", onnx.display()))
+}
+
+/// `workers` sessions, built side by side on threads of their own: two load in the time of one
+/// (docs/epyc-zen3-2026-12-02-test-suite-and-int8.md). ONNX Runtime's shared pre-packed weights
+/// container saved nothing then (sessions that load at once each pack their own), so it is not used.
+fn load_sessions(
+    environment: &ort::environment::Environment,
+    onnx: &Path,
+    settings: &SessionSettings,
+    workers: usize,
+) -> Result<Vec<Session>, String> {
+    if workers == 1 {
+        return Ok(vec![load_session(environment, onnx, settings)?]);
+    }
+    std::thread::scope(|scope| {
+        let loading: Vec<_> = (0..workers).map(|_| scope.spawn(|| load_session(environment, onnx, settings))).collect();
+        loading
+            .into_iter()
+            .map(|thread| thread.join().map_err(|_| "a session's loader panicked".to_string())?)
+            .collect()
+    })
+}
+
 impl Model {
-    /// `workers` sessions of threads / workers intra-op threads each.
-    pub fn load(dir: &Path, device: &str, threads: usize, workers: usize) -> Result<Model, String> {
+    /// `workers` sessions of threads / workers intra-op threads each; `u8u8`: int8 products as
+    /// U8U8 (session.x64quantprecision), as scripts/nerlib/ort_session.py sets it.
+    pub fn load(dir: &Path, device: &str, threads: usize, workers: usize, u8u8: bool) -> Result<Model, String> {
         let config_path = dir.join("config.json");
         let config = read_json(&config_path)?;
         let id2label = labels(&config, &config_path)?;
@@ -111,24 +164,8 @@ impl Model {
                 eprintln!("note: not loaded: {failure}");
             }
         }
-        let sessions = (0..workers)
-            .map(|_| {
-                let mut builder = Session::builder(&environment)
-                    .map_err(|e| e.to_string())?
-                    .with_intra_threads(threads / workers)
-                    .map_err(|e| e.to_string())?
-                    .with_inter_threads(1)
-                    .map_err(|e| e.to_string())?;
-                if device == "cuda" {
-                    // error_on_failure: without it ort silently falls back to the CPU. No TF32: the
-                    // provider's default would compute fp32 products in TF32 (see nerlib/ort_session.py).
-                    builder = builder
-                        .with_execution_providers([ep::CUDA::default().with_tf32(false).build().error_on_failure()])
-                        .map_err(|e| format!("-d cuda: the CUDA execution provider is not usable: {e}"))?;
-                }
-                builder.commit_from_file(&onnx).map_err(|e| format!("{}: cannot load ONNX model: {e}", onnx.display()))
-            })
-            .collect::<Result<Vec<Session>, String>>()?;
+        let settings = SessionSettings { device, threads: threads / workers, u8u8 };
+        let sessions = load_sessions(&environment, &onnx, &settings, workers)?;
         let input_names = graph_inputs(&sessions[0], &onnx)?;
         Ok(Model { sessions, tokenizer, input_names, id2label, pad_id })
     }

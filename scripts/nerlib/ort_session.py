@@ -61,10 +61,22 @@ def graph_logits(session: onnxruntime.InferenceSession, path) -> None:
         raise MethodError(f"{path}: the graph has no output named logits (outputs: {', '.join(outputs)})")
 
 
-def session_options(threads: int) -> onnxruntime.SessionOptions:
+def add_session_arguments(parser) -> None:
+    """The command-line options of every ONNX Runtime method (onnxruntime-ner has the same)."""
+    parser.add_argument(
+        "--u8u8",
+        action="store_true",
+        help="int8 products as U8U8 (session.x64quantprecision): U8S8 can saturate on x86 CPUs without VNNI",
+    )
+
+
+def session_options(threads: int, u8u8: bool = False) -> onnxruntime.SessionOptions:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if u8u8:
+        # Rewrites the graph's s8 weights to u8 at load; ONNX Runtime applies it on x86 only.
+        options.add_session_config_entry("session.x64quantprecision", "1")
     return options
 
 

@@ -131,6 +131,10 @@ class Registry:
             for source in [entry["program"]] * (not entry["built"]) + entry["imports"]:
                 if not (repo / source).is_file():
                     raise RegistryError(f"{REGISTRY_FILE}: methods.{name}: {source}: no such file")
+        for name, entry in self.options.items():
+            for variant in entry.get("variants", []):
+                if variant not in self.variants:
+                    raise RegistryError(f"{REGISTRY_FILE}: options.{name}.variants: {variant}: not a variant")
         for kind, name in self.reference.items():
             if name not in self.methods:
                 raise RegistryError(f"{REGISTRY_FILE}: reference.{kind}: {name}: not a method of the registry")
@@ -170,6 +174,8 @@ class Registry:
         for label, entry in parts:
             if method.program not in entry.get("methods", [method.program]):
                 return f"{label} applies to {', '.join(entry['methods'])} only"
+            if method.variant not in entry.get("variants", [method.variant]):
+                return f"{label} applies to {', '.join('@' + name for name in entry['variants'])} only"
         return None
 
     def reference_method(self, model_format: str) -> Method:
