@@ -45,5 +45,8 @@ class OptimumBackend(TransformersEncoder):
         return self.model(**{name: inputs[name] for name in self.input_names}).logits
 
 
+extra_arguments = add_session_arguments  # the name workflow/scripts/reference.py looks for
+
+
 if __name__ == "__main__":
-    run(__doc__, "onnx", OptimumBackend, extra_arguments=add_session_arguments)
+    run(__doc__, "onnx", OptimumBackend, extra_arguments=extra_arguments)

@@ -2,7 +2,6 @@
 """ort-lean: ONNX Runtime driven by the `tokenizers` library alone. It imports neither
 transformers nor torch, whose import alone costs seconds of every process."""
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,15 +32,9 @@ class LeanBackend:
         providers = execution_providers(args.device)
         options = session_options(args.threads // args.workers, args.u8u8)
         try:
-            # Side by side: ONNX Runtime loads without the GIL, so two sessions load in little more
-            # than the time of one.
-            with ThreadPoolExecutor(args.workers) as pool:
-                self.sessions = list(
-                    pool.map(
-                        lambda _: onnxruntime.InferenceSession(str(path), options, providers=providers),
-                        range(args.workers),
-                    )
-                )
+            self.sessions = load_sessions(
+                lambda: onnxruntime.InferenceSession(str(path), options, providers=providers), args.workers
+            )
         except Exception as error:  # onnxruntime raises its own exception types
             raise MethodError(f"{path}: cannot load ONNX model: {str(error).splitlines()[0]}") from None
         session = self.sessions[0]
@@ -57,6 +50,18 @@ class LeanBackend:
 
     def logits(self, inputs: dict[str, np.ndarray], worker: int = 0) -> np.ndarray:
         return self.sessions[worker].run(["logits"], {name: inputs[name] for name in self.input_names})[0]
+
+
+def load_sessions(load, workers: int) -> list:
+    """`workers` sessions, side by side on threads where there are several: ONNX Runtime loads
+    without the GIL, so two load in little more than the time of one. One session imports no pool:
+    the imports are part of every timed run."""
+    if workers == 1:
+        return [load()]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return [future.result() for future in [pool.submit(load) for _ in range(workers)]]
 
 
 def extra_arguments(parser) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -146,6 +147,27 @@ def test_u8u8_int8_products_are_byte_identical_in_python_and_rust(smoke_models, 
     run_rust(smoke_models["rust"], "-b", "4", "--u8u8", "-m", int8, "-o", tmp_path / "rust", TRICKY)
     python = (tmp_path / "ort-lean").read_bytes()
     assert python and (tmp_path / "ort-hf").read_bytes() == python == (tmp_path / "rust").read_bytes()
+    # Where U8S8 can saturate (x86 without VNNI's dot products), U8U8 changes the logits.
+    from common import cpu_flags
+
+    flags = cpu_flags()
+    if "avx2" in flags and not flags & {"avx512_vnni", "avx_vnni", "amx_int8"}:
+        logits = [int8_logits(int8, u8u8) for u8u8 in (False, True)]
+        assert not np.array_equal(*logits), "session.x64quantprecision changed nothing on a CPU without VNNI"
+
+
+def int8_logits(model, u8u8: bool):
+    """The logits of a long, mixed-case sentence: large activations are where U8S8 saturates."""
+    import onnxruntime
+
+    from nerlib.ort_session import session_options
+
+    session = onnxruntime.InferenceSession(
+        str(model / "model.onnx"), session_options(1, u8u8), providers=["CPUExecutionProvider"]
+    )
+    ids = np.array([[101] + list(range(2000, 2120)) + [102]], dtype=np.int64)
+    inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    return session.run(["logits"], {item.name: inputs[item.name] for item in session.get_inputs()})[0]
 
 
 def test_u8u8_is_a_session_setting():

@@ -137,10 +137,9 @@ fn load_sessions(
     }
     std::thread::scope(|scope| {
         let loading: Vec<_> = (0..workers).map(|_| scope.spawn(|| load_session(environment, onnx, settings))).collect();
-        loading
-            .into_iter()
-            .map(|thread| thread.join().map_err(|_| "a session's loader panicked".to_string())?)
-            .collect()
+        // Every loader joined before the first error is returned.
+        let loaded: Vec<_> = loading.into_iter().map(|thread| thread.join()).collect();
+        loaded.into_iter().map(|result| result.map_err(|_| "a session's loader panicked".to_string())?).collect()
     })
 }
 
