@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from conftest import REGISTRY, REPO, config_error_of, config_of, grid_of
 from nerbench import CellKey, Grid
 from nerbench.config import minimum_runtime
 from nerbench.grid import CELL_FILES
+from nerbench.registry import Registry, RegistryError
 
 DEFAULT = config_of({})
 TEN_MACHINES = {"machines": [{"name": f"m{index}"} for index in range(10)]}
@@ -49,6 +51,40 @@ def test_a_method_is_made_of_its_registry_parts():
     assert method.model_folder == "onnx-int8" and method.built and method.sources == []
     lean = REGISTRY.parse("ort-lean")
     assert "scripts/ort-lean.py" in lean.sources and "scripts/nerlib/frame.py" in lean.sources
+
+
+@pytest.mark.parametrize(
+    "kind, name, key, value, message",
+    [
+        (
+            "options",
+            "u8u8",
+            "variants",
+            ["int8", "int9"],
+            "options.u8u8.variants: int9: not one of the registry's variants",
+        ),
+        (
+            "options",
+            "dp",
+            "methods",
+            ["ort-lean", "ort-lena"],
+            "options.dp.methods: ort-lena: not one of the registry's methods",
+        ),
+        (
+            "variants",
+            "o2",
+            "methods",
+            ["ort-hf", "ort_hf"],
+            "variants.o2.methods: ort_hf: not one of the registry's methods",
+        ),
+    ],
+)
+def test_what_an_entry_applies_to_must_be_in_the_registry(kind, name, key, value, message):
+    document = yaml.safe_load((REPO / "workflow/methods.yaml").read_text())
+    document[kind][name][key] = value
+    with pytest.raises(RegistryError) as refused:
+        Registry(document, REPO)
+    assert str(refused.value) == f"workflow/methods.yaml: {message}"
 
 
 # ---- the cells ----

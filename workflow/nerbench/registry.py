@@ -131,10 +131,14 @@ class Registry:
             for source in [entry["program"]] * (not entry["built"]) + entry["imports"]:
                 if not (repo / source).is_file():
                     raise RegistryError(f"{REGISTRY_FILE}: methods.{name}: {source}: no such file")
-        for name, entry in self.options.items():
-            for variant in entry.get("variants", []):
-                if variant not in self.variants:
-                    raise RegistryError(f"{REGISTRY_FILE}: options.{name}.variants: {variant}: not a variant")
+        # What a variant or an option applies to must exist: a misspelt name would disable it quietly.
+        for key, known in (("methods", self.methods), ("variants", self.variants)):
+            for kind, entries in (("variants", self.variants), ("options", self.options)):
+                for name, entry in entries.items():
+                    for unknown in set(entry.get(key, [])) - set(known):
+                        raise RegistryError(
+                            f"{REGISTRY_FILE}: {kind}.{name}.{key}: {unknown}: not one of the registry's {key}"
+                        )
         for kind, name in self.reference.items():
             if name not in self.methods:
                 raise RegistryError(f"{REGISTRY_FILE}: reference.{kind}: {name}: not a method of the registry")
