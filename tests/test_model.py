@@ -48,6 +48,16 @@ def build_model(*args, env=None):
 
 
 @pytest.mark.complete
+def test_a_fine_tune_without_its_recipe_is_one_line_naming_what_is_missing(tmp_path):
+    done = build_model("--source", "finetune", "--epochs", "1", "--out", str(tmp_path / "m"))
+    assert done.returncode != 0 and not (tmp_path / "m").exists()
+    assert done.stderr.strip() == (
+        "build_model.py: error: --source finetune needs --train, --dev, --architecture, --learning-rate, "
+        "--batch-size, --seed (the workflow passes the config's model.finetune)"
+    )
+
+
+@pytest.mark.complete
 def test_hub_download_stops_at_the_network_boundary_with_one_line(tmp_path):
     """Offline, huggingface_hub is asked for the pinned revision and refuses; the error names
     the config key and the model. (Online, the same call downloads it.)"""

@@ -59,6 +59,9 @@ PRESETS = {
     "tiny": dict(dim=64, hidden_dim=128, n_layers=2, n_heads=2),
 }
 
+# What `--source finetune` needs (the workflow passes them all, from the config's model.finetune).
+FINETUNE_RECIPE = ("train", "dev", "architecture", "epochs", "learning_rate", "batch_size", "seed")
+
 
 def fail(message: str) -> None:
     sys.exit(f"build_model.py: error: {message}")
@@ -511,11 +514,9 @@ def main() -> None:
     parser.add_argument("--max-train-sentences", type=int, help="0: all")
     parser.add_argument("--max-dev-sentences", type=int, help="0: all")
     args = parser.parse_args()
-    recipe = {"--train": args.train, "--dev": args.dev, "--architecture": args.architecture, "--epochs": args.epochs}
-    recipe.update({"--learning-rate": args.learning_rate, "--batch-size": args.batch_size})
-    missing = [flag for flag, value in recipe.items() if value is None]
+    missing = [f"--{name.replace('_', '-')}" for name in FINETUNE_RECIPE if getattr(args, name) is None]
     if args.source == "finetune" and missing:
-        parser.error(f"--source finetune needs {', '.join(missing)} (the workflow passes model.finetune of the config)")
+        fail(f"--source finetune needs {', '.join(missing)} (the workflow passes the config's model.finetune)")
 
     torch.set_num_threads(physical_cores())
     seed_everything(args.seed or 0)
