@@ -96,6 +96,20 @@ def test_runs_beside_a_cpu_burner_are_recorded_as_contended():
     assert host_load.contended(record) and record["load_before"] is not None
 
 
+def test_the_timed_childrens_cpu_is_subtracted_from_the_hosts_busy_time(monkeypatch):
+    """The arithmetic, on accounting made up: 4 CPUs over 2 s, 5 s busy of which 3 s the timed
+    children's, so 2 s foreign: 25% of the machine."""
+    readings = iter([host_load.CpuTimes(10, 0, 100, 4, 0.0), host_load.CpuTimes(15, 0.4, 108, 4, 2.0)])
+    children = iter([1.0, 4.0])
+    monkeypatch.setattr(host_load.CpuTimes, "read", classmethod(lambda cls: next(readings)))
+    monkeypatch.setattr(host_load, "children_cpu_seconds", lambda: next(children))
+    with host_load.Contention() as contention:
+        pass
+    record = contention.record
+    assert (record["timed_cpu_seconds"], record["foreign_cpu_pct"], record["steal_pct"]) == (3.0, 25.0, 5.0)
+
+
+@pytest.mark.complete
 def test_the_timed_runs_own_cpu_is_not_foreign():
     """A child that burns a CPU second adds nothing to the foreign share, measured against the
     same wait without it: the machine running the tests may be busy (CI beside other work), so
