@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cpu_flags, flops_key
+from common import VNNI_FLAGS, cpu_flags, flops_key
 from nerlib.atomic import write_text_atomically
 from nerlib.batching import batch_indices
 from nerlib.cli import physical_cores
@@ -206,7 +206,7 @@ FMA_UNITS = 2
 def operations_per_cycle(flags: set[str]) -> dict[str, int]:
     lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
     fp32 = lanes * 2 * FMA_UNITS
-    found = {"fp32": fp32, "int8": fp32 * (4 if flags & {"avx512_vnni", "avx_vnni"} else 2)}
+    found = {"fp32": fp32, "int8": fp32 * (4 if flags & VNNI_FLAGS else 2)}
     if "avx512_bf16" in flags:
         found["bf16"] = fp32 * 2
     if "amx_bf16" in flags:
