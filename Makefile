@@ -12,7 +12,7 @@
 #   make test-install / test-slow / fuzz    the longer tests (offline install, BERT F1 floor, fuzzing)
 #   make families     the smoke grid on every encoder family, a row per family
 # Options: CONFIG=configs/x.yaml, CORES=N, PROFILE=slurm, SNAKEMAKE_ARGS="-n ...", VENV=dir, WHEELS=dir,
-# HOST_TORCH=1.
+# HOST_TORCH=1, TEST_WORKERS=N.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -106,8 +106,12 @@ check: venv rust-target lint
 	cargo test --release --locked $(CRATE)
 	NERBENCH_TIER=unit $(PYTEST) --durations=5 -m "not e2e and not complete and not install and not slow" tests
 
+# The end-to-end tier in one pytest worker per core (TEST_WORKERS=0: one process, in order); the
+# tests that measure the whole host's CPU after it, alone.
+TEST_WORKERS ?= auto
 test: venv hyperfine slurm-packages check
-	$(PYTEST) --durations=20 -m "(e2e or complete) and not install and not slow" tests
+	$(PYTEST) --durations=20 -n $(TEST_WORKERS) --dist loadgroup -m "(e2e or complete) and not alone and not install and not slow" tests
+	$(PYTEST) -m "alone and not install and not slow" tests
 
 # How long Snakemake's plan and the whole-grid steps take for 185 and 1,150 synthetic cells.
 scale: venv

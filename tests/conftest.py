@@ -2,13 +2,19 @@
 workflow and method tests reuse (it builds a small fine-tuned model, so it runs once)."""
 
 import copy
+import fcntl
+import hashlib
+import inspect
 import json
 import os
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"  # the timed programs and nerlib
@@ -24,12 +30,72 @@ from nerbench.config import extend, load  # noqa: E402
 # `make test` everything. A test is end to end when it uses one of these fixtures, or is marked.
 END_TO_END_FIXTURES = {"smoke", "smoke_models", "tricky_predictions", "family_models", "family_predictions", "cluster"}
 UNIT_TIER = os.environ.get("NERBENCH_TIER") == "unit"
+# `make test` runs the end-to-end tier in one pytest worker per core (pytest-xdist). The tests that
+# run Snakemake in the smoke run's working directory, or start the cluster, share one worker and
+# run one after the other: they write beside each other there and look for their own processes.
+SMOKE_WORKDIR_GROUP = "smoke-workdir"
+# Tests that share a costly fixture share a worker too, which builds it once.
+SHARED_FIXTURE_GROUPS = {"family_models": "families", "tricky_predictions": "tricky", "ten_machines": "scale"}
 
 
-def pytest_collection_modifyitems(items):
+def in_smoke_workdir(item) -> bool:
+    direct = inspect.signature(item.function).parameters if hasattr(item, "function") else {}
+    return "smoke" in direct or "cluster" in getattr(item, "fixturenames", ())
+
+
+def needs_smoke(item) -> bool:
+    return "smoke" in getattr(item, "fixturenames", ())
+
+
+def worker_group(item) -> str | None:
+    if in_smoke_workdir(item):
+        return SMOKE_WORKDIR_GROUP
+    fixtures = getattr(item, "fixturenames", ())
+    return next((group for fixture, group in SHARED_FIXTURE_GROUPS.items() if fixture in fixtures), None)
+
+
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+        if (group := worker_group(item)) and getattr(config.option, "loadgroup", False):
+            # What pytest-xdist's `xdist_group` mark does (a node id ending "@group"): xdist 3.8 sets
+            # `_nodeid`, which pytest 9 no longer reads (it keeps the id in `_id`).
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")
+    # The smoke run's group first (its worker builds the run at once), then the tests that need no
+    # smoke run (the other worker's work meanwhile), then those that read its model.
+    items.sort(key=lambda item: (not in_smoke_workdir(item), needs_smoke(item)))
+
+
+HELD_LOCKS = set()  # this process's: a test holding a lock may call a helper that takes it too
+
+
+@contextmanager
+def exclusive(name: str):
+    """A lock that every pytest worker of this machine shares, by name."""
+    if name in HELD_LOCKS:
+        yield
+        return
+    folder = Path(tempfile.gettempdir()) / "nerbench-test-locks"
+    folder.mkdir(exist_ok=True)
+    with open(folder / (hashlib.sha256(name.encode()).hexdigest()[:16] + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        HELD_LOCKS.add(name)
+        try:
+            yield
+        finally:
+            HELD_LOCKS.discard(name)
+
+
+def workdir_lock(workdir):
+    """One Snakemake run at a time in a working directory, whichever worker starts it (Snakemake
+    refuses a second run whose files the first has locked)."""
+    return exclusive(f"workdir:{Path(workdir).resolve()}")
+
+
+def process_running(pattern: str) -> bool:
+    """Whether a process whose command line matches `pattern` runs (a test's own: name its paths)."""
+    return bool(subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout)
 
 
 def snakemake_command(workdir, configfile=SMOKE) -> list[str]:
@@ -45,12 +111,13 @@ def workflow_environment(**extra) -> dict:
 
 
 def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
-    done = subprocess.run(
-        snakemake_command(workdir, configfile) + list(args),
-        capture_output=True,
-        text=True,
-        env=workflow_environment(**(env or {})),
-    )
+    with workdir_lock(workdir):
+        done = subprocess.run(
+            snakemake_command(workdir, configfile) + list(args),
+            capture_output=True,
+            text=True,
+            env=workflow_environment(**(env or {})),
+        )
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
     return done
@@ -153,12 +220,26 @@ def run_rust(binary, *args, check=True, **kwargs):
 
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
-    """The smoke config run end to end in a scratch working directory (NERBENCH_SMOKE_WORKDIR
+    """The smoke config run end to end in a scratch working directory, once for all pytest
+    workers: the first to need it runs it, the others wait and reuse it (NERBENCH_SMOKE_WORKDIR
     names one to reuse between runs while developing: Snakemake redoes only what changed)."""
     reuse = os.environ.get("NERBENCH_SMOKE_WORKDIR")
-    workdir = Path(reuse) if reuse else tmp_path_factory.mktemp("smoke")
-    done = run_snakemake(workdir, "--cores", "2")
-    return {"workdir": workdir, "results": workdir / "results" / "smoke", "log": done.stderr}
+    # Under pytest-xdist each worker's temporary folder lies in one the workers share.
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    workdir = Path(reuse) if reuse else shared / "smoke"
+    done, failed = shared / "smoke.done", shared / "smoke.failed"
+    with exclusive(f"smoke:{shared}"):
+        if failed.exists():
+            raise AssertionError(f"the smoke run failed in another worker:\n{failed.read_text()}")
+        if not done.exists():
+            workdir.mkdir(parents=True, exist_ok=True)
+            try:
+                done.write_text(run_snakemake(workdir, "--cores", "2").stderr)
+            except AssertionError as error:
+                failed.write_text(str(error))
+                raise
+    return {"workdir": workdir, "results": workdir / "results" / "smoke", "log": done.read_text()}
 
 
 @pytest.fixture(scope="session")

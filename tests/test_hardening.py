@@ -15,6 +15,7 @@ from conftest import (
     REPO,
     config_error_of,
     planned_jobs,
+    process_running,
     read_json,
     run_cell_arguments,
     run_method,
@@ -128,10 +129,13 @@ def test_paths_with_spaces_quotes_and_semicolons_run_nothing_unintended(tmp_path
 # ---- faults in cells -----------------------------------------------------------------------
 
 
+FAULTS = "results/faults"  # the results folder of the fault tests' grids, in the smoke run's folder
+
+
 def fault_config(tmp_path, **benchmark):
     """The smoke config (its model is built already) with a grid of its own."""
     settings = yaml.safe_load((REPO / "configs/smoke.yaml").read_text())
-    settings["results"] = "results/faults"
+    settings["results"] = FAULTS
     settings["benchmark"].update(warmup=0, runs=1, batch_sizes=[4], **benchmark)
     config = tmp_path / "faults.yaml"
     config.write_text(yaml.safe_dump(settings))
@@ -150,7 +154,7 @@ def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(
         "verify: the grid has problems" in done.stderr
         and "ort-lean -d cuda -b 4 on local: not checked: the cell failed" in done.stderr
     )
-    results = smoke["workdir"] / "results" / "faults"
+    results = smoke["workdir"] / FAULTS
     tables = (results / "tables.md").read_text()
     assert "## Failed cells" in tables and "logs/cells/ort-lean/cuda-bs4.log" in tables
     for method in ("ort-lean", "onnxruntime-ner"):
@@ -165,16 +169,16 @@ def test_a_hung_cell_is_stopped_by_the_time_limit(smoke, tmp_path):
         smoke["workdir"], "--cores", "1", "--forcerun", "benchmark_cell", configfile=config, check=False
     )
     assert done.returncode != 0
-    cell = read_json(smoke["workdir"] / "results/faults/cells/baseline/cpu-bs4.json")
+    cell = read_json(smoke["workdir"] / FAULTS / "cells/baseline/cpu-bs4.json")
     assert cell["status"] == "failed" and "timed out after 1 s" in cell["reason"]
-    assert not subprocess.run(["pgrep", "-f", "baseline.py -d cpu -b 4"], capture_output=True).stdout
+    assert not process_running(f"baseline.py -d cpu -b 4 .*-o {FAULTS}/")
 
 
 def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
     """Ctrl-C while a cell's program is being timed, then the same command again."""
     workdir = smoke["workdir"]
     config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"])
-    results = workdir / "results" / "faults"
+    results = workdir / FAULTS
     cell = results / "cells/baseline/cpu-bs4.json"
     command = snakemake_command(workdir, config) + ["--cores", "1"]
     env = workflow_environment()
@@ -190,9 +194,8 @@ def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Wait for the timed program itself, so that the Ctrl-C lands while it is being timed.
-    timed_program = ["pgrep", "-f", "baseline.py -d cpu -b 4"]
     deadline = time.time() + 180
-    while time.time() < deadline and not subprocess.run(timed_program, capture_output=True).stdout:
+    while time.time() < deadline and not process_running(f"baseline.py -d cpu -b 4 .*-o {FAULTS}/"):
         time.sleep(0.2)
     assert process.poll() is None, "the run ended before its cell's program started"
     time.sleep(1)  # importing torch: well inside the timed run
@@ -236,10 +239,7 @@ def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothin
         text=True,
     )
     deadline = time.time() + 120
-    while (
-        time.time() < deadline
-        and not subprocess.run(["pgrep", "-f", "baseline.py -d cpu -b 1"], capture_output=True).stdout
-    ):
+    while time.time() < deadline and not process_running(f"baseline.py -d cpu -b 1 .*{tmp_path}"):
         time.sleep(0.2)
     time.sleep(1)  # inside the timed program
     process.send_signal(signal.SIGTERM)
@@ -247,6 +247,6 @@ def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothin
     assert process.returncode != 0 and "stopped by SIGTERM" in output, output[-2000:]
     assert not out.exists() and not list(tmp_path.glob(".cell.json.*"))
     time.sleep(0.5)
-    assert not subprocess.run(
-        ["pgrep", "-f", "baseline.py -d cpu -b 1|hyperfine --style basic"], capture_output=True
-    ).stdout, "hyperfine or the timed program outlived the cell"
+    assert not process_running(f"(baseline.py -d cpu -b 1|hyperfine --style basic) .*{tmp_path}"), (
+        "hyperfine or the timed program outlived the cell"
+    )

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SMOKE, read_json, snakemake_command, workflow_environment
+from conftest import REPO, SMOKE, process_running, read_json, snakemake_command, workflow_environment
 
 DAEMONS = ("slurmctld", "slurmd", "munged")
 # One method of each kind (torch, Python on ONNX Runtime, the Rust binary): every cell a job.
@@ -243,7 +243,7 @@ def test_scancel_of_a_timed_cell_leaves_no_result_and_no_process(cluster, smoke,
             "the job to leave the queue",
         )
         wait_for(
-            lambda: not subprocess.run(["pgrep", "-f", "baseline.py -d cpu"], capture_output=True).stdout,
+            lambda: not process_running("baseline.py -d cpu .*results/slurm-cancel/"),
             30,
             "the timed program to be gone",
         )
@@ -254,7 +254,7 @@ def test_scancel_of_a_timed_cell_leaves_no_result_and_no_process(cluster, smoke,
     assert process.returncode != 0, output[-3000:]
     assert not cell.exists(), "a cancelled cell left a result that a later run would take as done"
     assert not list(cell.parent.glob("*.partial")) and not list(cell.parent.glob(".*.partial"))
-    assert not subprocess.run(["pgrep", "-f", "run_cell.py|hyperfine"], capture_output=True).stdout
+    assert not process_running("(run_cell.py|hyperfine) .*results/slurm-cancel/")
     assert "stopped by SIGTERM" in log.read_text() or "CANCELLED" in output, log.read_text()[-2000:]
 
 

@@ -110,6 +110,7 @@ def test_the_timed_childrens_cpu_is_subtracted_from_the_hosts_busy_time(monkeypa
 
 
 @pytest.mark.complete
+@pytest.mark.alone
 def test_the_timed_runs_own_cpu_is_not_foreign():
     """A child that burns a CPU second adds nothing to the foreign share, measured against the
     same wait without it: the machine running the tests may be busy (CI beside other work), so

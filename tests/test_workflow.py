@@ -277,6 +277,12 @@ def test_an_edit_times_only_the_cells_it_changes(smoke, tmp_path, edit):
     assert jobs.get("check_cell", 0) == timed and "roofline" not in jobs and "build_model" not in jobs, jobs
 
 
+def test_the_roofline_square_measures_the_peaks_again_and_times_no_cell(smoke, tmp_path):
+    edited = smoke_with({"benchmark": {"roofline_square": 256}}, tmp_path)
+    jobs = planned_jobs(run_snakemake(smoke["workdir"], "-n", "--cores", "2", configfile=edited).stdout)
+    assert jobs.get("roofline") == 1 and "benchmark_cell" not in jobs and "build_model" not in jobs, jobs
+
+
 def test_a_timed_cell_on_the_host_claims_every_core_whatever_cores(smoke, tmp_path):
     """Each timed cell asks for all of Snakemake's cores, so no two run at once, with --cores 32 too."""
     done = run_snakemake(

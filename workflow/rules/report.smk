@@ -43,10 +43,11 @@ rule roofline:
         gres=machine_resources("gres"),
     params:
         threads=config["benchmark"]["threads"],
+        square=config["benchmark"]["roofline_square"],
         machine=lambda w: json.dumps(GRID.machine_at(w.where).entry, sort_keys=True),
     shell:
         "python {input.script:q} peaks --model {input.model:q} --threads {params.threads}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --square {params.square} --out {output:q} > {log:q} 2>&1"
 
 
 rule corpus_flops:

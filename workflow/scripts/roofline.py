@@ -257,7 +257,7 @@ def measure_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
 def peaks_main(args) -> None:
     threads = args.threads or physical_cores()
     shape = model_shape(json.loads((Path(args.model) / "config.json").read_text()))
-    record = {"model_shape": shape, "peaks": measure_peaks(threads, shape)}
+    record = {"model_shape": shape, "square": args.square, "peaks": measure_peaks(threads, shape, args.square)}
     write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")
     for device, peaks in record["peaks"].items():
         for number_format, peak in peaks.items():
@@ -288,6 +288,7 @@ def main() -> None:
     peaks = commands.add_parser("peaks", help="measure this machine's peak per number format (1.)")
     peaks.add_argument("--model", required=True, help="the ONNX model directory (its config.json gives the shapes)")
     peaks.add_argument("--threads", type=int, required=True, help="0: physical cores")
+    peaks.add_argument("--square", type=int, default=SQUARE, help="the side of the square product (%(default)s)")
     peaks.add_argument("--out", required=True)
     flops = commands.add_parser("flops", help="count the model's FLOPs for the corpus at each batch size (2.)")
     flops.add_argument("--model", required=True, help="the model directory (config.json, tokenizer.json)")
