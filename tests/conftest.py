@@ -63,7 +63,8 @@ def pytest_collection_modifyitems(config, items):
             # `_nodeid`, which pytest 9 no longer reads (it keeps the id in `_id`).
             item._id = coerce_node_id(f"{item.nodeid}@{group}")
     # The smoke run's group first (its worker builds the run at once), then the tests that need no
-    # smoke run (the other worker's work meanwhile), then those that read its model.
+    # smoke run (the other worker's work meanwhile), then those that read its model; the Makefile
+    # keeps pytest-xdist from re-ordering the groups by size (--no-loadscope-reorder).
     items.sort(key=lambda item: (not in_smoke_workdir(item), needs_smoke(item)))
 
 
@@ -76,7 +77,7 @@ def exclusive(name: str):
     if name in HELD_LOCKS:
         yield
         return
-    folder = Path(tempfile.gettempdir()) / "nerbench-test-locks"
+    folder = Path(tempfile.gettempdir()) / f"nerbench-test-locks-{os.getuid()}"
     folder.mkdir(exist_ok=True)
     with open(folder / (hashlib.sha256(name.encode()).hexdigest()[:16] + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -3,6 +3,7 @@ re-running one cell and regenerating the tables alone."""
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -172,15 +173,23 @@ def test_regenerating_the_tables_runs_no_benchmark(smoke):
     assert (smoke["results"] / "tables.md").stat().st_mtime > before
 
 
+def replace_bytes(path: Path, data: bytes) -> None:
+    """Rewrite a file in one step: other pytest workers run it meanwhile and must never read half of it."""
+    temporary = path.with_name(f".{path.name}.edit")
+    temporary.write_bytes(data)
+    shutil.copymode(path, temporary)
+    os.replace(temporary, path)
+
+
 def test_editing_a_method_retimes_only_its_cells(smoke):
     script = REPO / "scripts" / "ort-hf.py"
     original, stat = script.read_bytes(), script.stat()
     try:
         # An edit: Snakemake compares checksums too, so touching the file alone would not count.
-        script.write_bytes(original + b"# edited\n")
+        replace_bytes(script, original + b"# edited\n")
         done = run_snakemake(smoke["workdir"], "-n", "--cores", "1")
     finally:
-        script.write_bytes(original)
+        replace_bytes(script, original)
         os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     jobs = planned_jobs(done.stdout)
     assert jobs["benchmark_cell"] == 2 and jobs["check_cell"] == 2
