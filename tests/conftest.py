@@ -7,6 +7,7 @@ import hashlib
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,11 +29,20 @@ from nerbench.config import extend, load  # noqa: E402
 
 # The two tiers: `make check` runs the unit tier (no Snakemake run, no model build, no cluster),
 # `make test` everything. A test is end to end when it uses one of these fixtures, or is marked.
-END_TO_END_FIXTURES = {"smoke", "smoke_models", "tricky_predictions", "family_models", "family_predictions", "cluster"}
+END_TO_END_FIXTURES = {
+    "smoke",
+    "smoke_clone",
+    "smoke_models",
+    "tricky_predictions",
+    "family_models",
+    "family_predictions",
+    "cluster",
+}
 UNIT_TIER = os.environ.get("NERBENCH_TIER") == "unit"
 # `make test` runs the end-to-end tier in one pytest worker per core (pytest-xdist). The tests that
-# run Snakemake in the smoke run's working directory, or start the cluster, share one worker and
-# run one after the other: they write beside each other there and look for their own processes.
+# take the smoke run's own folder (`smoke`) or start the cluster share one worker and run one after
+# the other: they write beside each other there. A test whose grid can run in a copy of that folder
+# takes `smoke_clone` instead, and runs beside the others.
 SMOKE_WORKDIR_GROUP = "smoke-workdir"
 # Tests that share a costly fixture share a worker too, which builds it once.
 SHARED_FIXTURE_GROUPS = {"family_models": "families", "tricky_predictions": "tricky", "ten_machines": "scale"}
@@ -241,6 +251,20 @@ def smoke(tmp_path_factory):
                 failed.write_text(str(error))
                 raise
     return {"workdir": workdir, "results": workdir / "results" / "smoke", "log": done.read_text()}
+
+
+@pytest.fixture
+def smoke_clone(smoke, tmp_path):
+    """The smoke run's folder copied for one test, files hard-linked and Snakemake's records copied:
+    a grid run there finds the model built and runs beside the other workers' grids, in no one's way
+    (Snakemake replaces a file rather than writing into it, so the smoke run's own stay as they are)."""
+    source, clone = smoke["workdir"], tmp_path / "workdir"
+    (clone / ".snakemake").mkdir(parents=True)
+    with workdir_lock(source):  # a copy between two runs, not in the middle of one
+        for name in ("data", "bin", "results"):
+            subprocess.run(["cp", "-al", str(source / name), str(clone / name)], check=True)
+        shutil.copytree(source / ".snakemake" / "metadata", clone / ".snakemake" / "metadata")
+    return {"workdir": clone, "results": clone / "results" / "smoke"}
 
 
 @pytest.fixture(scope="session")

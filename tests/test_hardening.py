@@ -129,32 +129,30 @@ def test_paths_with_spaces_quotes_and_semicolons_run_nothing_unintended(tmp_path
 # ---- faults in cells -----------------------------------------------------------------------
 
 
-FAULTS = "results/faults"  # the results folder of the fault tests' grids, in the smoke run's folder
-
-
-def fault_config(tmp_path, **benchmark):
-    """The smoke config (its model is built already) with a grid of its own."""
+def fault_config(tmp_path, name: str, **benchmark):
+    """The smoke config (its model is built already) with a grid of its own, in results/NAME: a
+    name no other test's cells have on their command lines."""
     settings = yaml.safe_load((REPO / "configs/smoke.yaml").read_text())
-    settings["results"] = FAULTS
+    settings["results"] = f"results/{name}"
     settings["benchmark"].update(warmup=0, runs=1, batch_sizes=[4], **benchmark)
-    config = tmp_path / "faults.yaml"
+    config = tmp_path / f"{name}.yaml"
     config.write_text(yaml.safe_dump(settings))
     return config
 
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
-def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(smoke, tmp_path):
+def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(smoke_clone, tmp_path):
     """CUDA forced on a host without a GPU: those cells fail, the CPU cells and tables survive."""
-    config = fault_config(tmp_path, methods=["ort-lean", "onnxruntime-ner"], devices=["cpu", "cuda"])
+    config = fault_config(tmp_path, "failing", methods=["ort-lean", "onnxruntime-ner"], devices=["cpu", "cuda"])
     done = run_snakemake(
-        smoke["workdir"], "--cores", "1", configfile=config, check=False, env={"NERBENCH_DEVICES": "cpu,cuda"}
+        smoke_clone["workdir"], "--cores", "1", configfile=config, check=False, env={"NERBENCH_DEVICES": "cpu,cuda"}
     )
     assert done.returncode != 0
     assert (
         "verify: the grid has problems" in done.stderr
         and "ort-lean -d cuda -b 4 on local: not checked: the cell failed" in done.stderr
     )
-    results = smoke["workdir"] / FAULTS
+    results = smoke_clone["workdir"] / "results/failing"
     tables = (results / "tables.md").read_text()
     assert "## Failed cells" in tables and "logs/cells/ort-lean/cuda-bs4.log" in tables
     for method in ("ort-lean", "onnxruntime-ner"):
@@ -163,26 +161,24 @@ def test_a_failing_cell_keeps_the_others_is_listed_and_fails_the_run_at_the_end(
         assert failed["status"] == "failed" and "-d cuda" in failed["reason"]
 
 
-def test_a_hung_cell_is_stopped_by_the_time_limit(smoke, tmp_path):
-    config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"], timeout_s=1)
-    done = run_snakemake(
-        smoke["workdir"], "--cores", "1", "--forcerun", "benchmark_cell", configfile=config, check=False
-    )
+def test_a_hung_cell_is_stopped_by_the_time_limit(smoke_clone, tmp_path):
+    config = fault_config(tmp_path, "hung", methods=["baseline"], devices=["cpu"], timeout_s=1)
+    workdir = smoke_clone["workdir"]
+    done = run_snakemake(workdir, "--cores", "1", "--forcerun", "benchmark_cell", configfile=config, check=False)
     assert done.returncode != 0
-    cell = read_json(smoke["workdir"] / FAULTS / "cells/baseline/cpu-bs4.json")
+    cell = read_json(workdir / "results/hung/cells/baseline/cpu-bs4.json")
     assert cell["status"] == "failed" and "timed out after 1 s" in cell["reason"]
-    assert not process_running(f"baseline.py -d cpu -b 4 .*-o {FAULTS}/")
+    assert not process_running("baseline.py -d cpu -b 4 .*-o results/hung/")
 
 
-def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
+def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke_clone, tmp_path):
     """Ctrl-C while a cell's program is being timed, then the same command again."""
-    workdir = smoke["workdir"]
-    config = fault_config(tmp_path, methods=["baseline"], devices=["cpu"])
-    results = workdir / FAULTS
+    workdir = smoke_clone["workdir"]
+    config = fault_config(tmp_path, "interrupted", methods=["baseline"], devices=["cpu"])
+    results = workdir / "results/interrupted"
     cell = results / "cells/baseline/cpu-bs4.json"
     command = snakemake_command(workdir, config) + ["--cores", "1"]
     env = workflow_environment()
-    shutil.rmtree(results, ignore_errors=True)
     # SIGINT as a terminal delivers it: a suite started in the background (`make test &`, nohup)
     # inherits SIGINT ignored, and Snakemake, run_cell and hyperfine would inherit that too.
     process = subprocess.Popen(
@@ -195,7 +191,7 @@ def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke, tmp_path):
     )
     # Wait for the timed program itself, so that the Ctrl-C lands while it is being timed.
     deadline = time.time() + 180
-    while time.time() < deadline and not process_running(f"baseline.py -d cpu -b 4 .*-o {FAULTS}/"):
+    while time.time() < deadline and not process_running("baseline.py -d cpu -b 4 .*-o results/interrupted/"):
         time.sleep(0.2)
     assert process.poll() is None, "the run ended before its cell's program started"
     time.sleep(1)  # importing torch: well inside the timed run

@@ -178,14 +178,14 @@ def test_u8u8_is_a_session_setting():
         session_options(2).get_session_config_entry("session.x64quantprecision")
 
 
-def test_the_original_command_lines_run_as_written(smoke, smoke_models, tmp_path):
+def test_the_original_command_lines_run_as_written(smoke_clone, smoke_models, tmp_path):
     """From the working directory `make bench` ran in: no -m (the model config.yaml names), and
     the Rust binary without ORT_DYLIB_PATH (it asks the environment's python3 for the library)."""
-    workdir = smoke["workdir"]
+    workdir = smoke_clone["workdir"]
     config = workdir / "config.yaml"
     config.write_text(yaml.safe_dump({"model": {"name": smoke_models["torch"].parent.name}}))
     corpus = "data/test-50.txt"
-    reference = (smoke["results"] / "reference.jsonl").read_bytes()
+    reference = (smoke_clone["results"] / "reference.jsonl").read_bytes()
     env = {key: value for key, value in os.environ.items() if key != "ORT_DYLIB_PATH"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     try:

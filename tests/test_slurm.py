@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SMOKE, process_running, read_json, snakemake_command, workflow_environment
+from conftest import (
+    REPO,
+    SMOKE,
+    process_running,
+    read_json,
+    snakemake_command,
+    workdir_lock,
+    workflow_environment,
+)
 
 DAEMONS = ("slurmctld", "slurmd", "munged")
 # One method of each kind (torch, Python on ONNX Runtime, the Rust binary): every cell a job.
@@ -74,6 +82,17 @@ def wait_for(check, seconds: float, what: str):
 def running(name: str) -> list[int]:
     found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
     return [int(pid) for pid in found]
+
+
+@pytest.fixture(autouse=True)
+def smoke_folder_held(request):
+    """The tests here start Snakemake in the smoke run's folder themselves, not through
+    run_snakemake: each holds the folder's lock throughout, so no copy of it is taken mid-run."""
+    if "smoke" not in request.fixturenames:
+        yield
+        return
+    with workdir_lock(request.getfixturevalue("smoke")["workdir"]):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -222,13 +222,13 @@ def test_a_killed_run_cell_leaves_no_hyperfine_or_timed_program_behind(smoke_mod
 # 10. Predictions and phases are the timed rule's outputs: a stale one is removed, a late one waited for
 
 
-def test_a_failed_cell_leaves_no_stale_predictions_or_phases(smoke, tmp_path):
+def test_a_failed_cell_leaves_no_stale_predictions_or_phases(smoke_clone, tmp_path):
     settings = yaml.safe_load(SMOKE.read_text())
     settings["results"] = "results/stale"
     settings["benchmark"].update(methods=["ort-lean"], devices=["cuda"], batch_sizes=[4])
     config = tmp_path / "stale.yaml"
     config.write_text(yaml.safe_dump(settings))
-    results = smoke["workdir"] / "results" / "stale"
+    results = smoke_clone["workdir"] / "results" / "stale"
     stale = {
         kind: results / f"{kind}/ort-lean/cuda-bs4.{ext}"
         for kind, ext in (("predictions", "jsonl"), ("phases", "json"))
@@ -237,7 +237,7 @@ def test_a_failed_cell_leaves_no_stale_predictions_or_phases(smoke, tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("from an earlier run\n")
     done = run_snakemake(
-        smoke["workdir"],
+        smoke_clone["workdir"],
         "--cores",
         "1",
         "--forcerun",

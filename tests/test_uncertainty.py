@@ -255,20 +255,21 @@ def test_rounds_combine_into_one_cell_and_a_failed_round_fails_it(tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_grid_in_rounds_times_each_cell_once_a_round_and_tabulates_every_run(smoke, tmp_path):
+def test_a_grid_in_rounds_times_each_cell_once_a_round_and_tabulates_every_run(smoke_clone, tmp_path):
     settings = yaml.safe_load(SMOKE.read_text())
     settings["results"] = "results/rounds"
     settings["benchmark"].update(methods=["ort-lean", "onnxruntime-ner"], batch_sizes=[1], runs=2, rounds=2)
     config = tmp_path / "rounds.yaml"
     config.write_text(yaml.safe_dump(settings))
-    plan = planned_jobs(run_snakemake(smoke["workdir"], "-n", "--cores", "2", configfile=config).stdout)
+    plan = planned_jobs(run_snakemake(smoke_clone["workdir"], "-n", "--cores", "2", configfile=config).stdout)
     assert plan["benchmark_round"] == 4 and plan["combine_rounds"] == 2 and "benchmark_cell" not in plan
-    run_snakemake(smoke["workdir"], "--cores", "2", configfile=config)
-    results = smoke["workdir"] / "results" / "rounds"
+    run_snakemake(smoke_clone["workdir"], "--cores", "2", configfile=config)
+    results = smoke_clone["workdir"] / "results" / "rounds"
     grid = Grid.from_manifest(results / "grid.json")
     (machine,) = grid.machines
     finished = [
-        (smoke["workdir"] / cell.round_path("result", n)).stat().st_mtime for cell, n in grid.round_sequence(machine)
+        (smoke_clone["workdir"] / cell.round_path("result", n)).stat().st_mtime
+        for cell, n in grid.round_sequence(machine)
     ]
     assert finished == sorted(finished), "the rounds are timed in the planned order"
     for method in ("ort-lean", "onnxruntime-ner"):

@@ -227,7 +227,7 @@ def test_every_config_key_rejects_a_wrong_type_naming_the_key(tmp_path, leaf):
     assert error is not None and error.startswith(f"nerbench: config error: {'.'.join(leaf)}: "), error
 
 
-def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(smoke, tmp_path):
+def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(smoke_clone, tmp_path):
     """Machines without a partition run where Snakemake runs: their cells, rooflines and tables
     are kept apart under results/machines/<name>/, and one table puts their best cells side by side."""
     settings = yaml.safe_load(SMOKE.read_text())
@@ -236,8 +236,8 @@ def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(s
     settings["benchmark"].update(methods=["ort-lean", "onnxruntime-ner"], batch_sizes=[4])
     config = tmp_path / "machines.yaml"
     config.write_text(yaml.safe_dump(settings))
-    run_snakemake(smoke["workdir"], "--cores", "2", configfile=config)
-    results = smoke["workdir"] / "results" / "machines-local"
+    run_snakemake(smoke_clone["workdir"], "--cores", "2", configfile=config)
+    results = smoke_clone["workdir"] / "results" / "machines-local"
     for machine in ("first", "second"):
         assert (results / "machines" / machine / "roofline.json").is_file()
         for method in ("ort-lean", "onnxruntime-ner"):
@@ -253,7 +253,7 @@ def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(s
     # A third machine: only its cells and its roofline are timed; the others' stay as they are.
     settings["machines"].append({"name": "third", "devices": ["cpu"]})
     config.write_text(yaml.safe_dump(settings))
-    done = run_snakemake(smoke["workdir"], "-n", "--cores", "2", configfile=config)
+    done = run_snakemake(smoke_clone["workdir"], "-n", "--cores", "2", configfile=config)
     jobs = planned_jobs(done.stdout)
     assert jobs["benchmark_cell"] == 2 and jobs["roofline"] == 1, jobs
     assert set(re.findall(r"output: results/machines-local/machines/(\w+)/cells/", done.stdout)) == {"third"}
