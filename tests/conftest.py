@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -102,6 +103,16 @@ def workdir_lock(workdir):
     """One Snakemake run at a time in a working directory, whichever worker starts it (Snakemake
     refuses a second run whose files the first has locked)."""
     return exclusive(f"workdir:{Path(workdir).resolve()}")
+
+
+def poll_until(check, seconds: float, interval: float = 0.1):
+    """What `check` returns once it is true, polled every `interval`; False after `seconds`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if found := check():
+            return found
+        time.sleep(interval)
+    return False
 
 
 def process_running(pattern: str) -> bool:

@@ -15,6 +15,7 @@ from conftest import (
     REPO,
     config_error_of,
     planned_jobs,
+    poll_until,
     process_running,
     read_json,
     run_cell_arguments,
@@ -190,9 +191,7 @@ def test_an_interrupted_cell_leaves_no_result_and_resumes(smoke_clone, tmp_path)
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Wait for the timed program itself, so that the Ctrl-C lands while it is being timed.
-    deadline = time.time() + 180
-    while time.time() < deadline and not process_running("baseline.py -d cpu -b 4 .*-o results/interrupted/"):
-        time.sleep(0.2)
+    poll_until(lambda: process_running("baseline.py -d cpu -b 4 .*-o results/interrupted/"), 180, interval=0.2)
     assert process.poll() is None, "the run ended before its cell's program started"
     time.sleep(1)  # importing torch: well inside the timed run
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
@@ -234,16 +233,12 @@ def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothin
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.time() + 120
-    while time.time() < deadline and not process_running(f"baseline.py -d cpu -b 1 .*{tmp_path}"):
-        time.sleep(0.2)
+    poll_until(lambda: process_running(f"baseline.py -d cpu -b 1 .*{tmp_path}"), 120, interval=0.2)
     time.sleep(1)  # inside the timed program
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     assert process.returncode != 0 and "stopped by SIGTERM" in output, output[-2000:]
     assert not out.exists() and not list(tmp_path.glob(".cell.json.*"))
     outlived = f"(baseline.py -d cpu -b 1|hyperfine --style basic) .*{tmp_path}"
-    deadline = time.time() + 5  # their exit, under another pytest worker's load
-    while time.time() < deadline and process_running(outlived):
-        time.sleep(0.1)
+    poll_until(lambda: not process_running(outlived), 5)  # their exit, under another pytest worker's load
     assert not process_running(outlived), "hyperfine or the timed program outlived the cell"

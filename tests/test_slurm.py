@@ -23,6 +23,7 @@ import yaml
 from conftest import (
     REPO,
     SMOKE,
+    poll_until,
     process_running,
     read_json,
     snakemake_command,
@@ -70,12 +71,8 @@ PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
 
 
 def wait_for(check, seconds: float, what: str):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
+    if found := poll_until(check, seconds, interval=0.5):
+        return found
     raise AssertionError(f"gave up after {seconds:.0f} s waiting for {what}")
 
 

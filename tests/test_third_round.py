@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from conftest import (
     SMOKE,
     config_error_of,
     planned_jobs,
+    poll_until,
     read_json,
     run_cell_arguments,
     run_rust,
@@ -184,18 +184,9 @@ def timed_program_pids(tmp_path, program="ort-lean.py") -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def wait_for(check, seconds: float):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_cell_under_nohup_is_timed_to_the_end_after_a_hang_up(smoke_models, tmp_path):
     process = start_cell(tmp_path, smoke_models, "nohup", runs=3)
-    assert wait_for(lambda: timed_program_pids(tmp_path), 60), "the timed program never started"
+    assert poll_until(lambda: timed_program_pids(tmp_path), 60), "the timed program never started"
     os.killpg(process.pid, signal.SIGHUP)  # what a closed terminal sends its session
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output[-2000:]
@@ -207,11 +198,11 @@ def test_a_killed_run_cell_leaves_no_hyperfine_or_timed_program_behind(smoke_mod
     when hyperfine next writes to the dead run_cell's pipe."""
     process = start_cell(tmp_path, smoke_models, method="baseline")
     try:
-        assert wait_for(lambda: timed_program_pids(tmp_path, "baseline.py"), 60), "the timed program never started"
+        assert poll_until(lambda: timed_program_pids(tmp_path, "baseline.py"), 60), "the timed program never started"
         process.kill()  # SIGKILL: no handler runs
         process.communicate(timeout=30)
         # 3 s: under another pytest worker's load, yet well short of a run of baseline.py.
-        gone = wait_for(lambda: not timed_program_pids(tmp_path, "baseline.py"), 3)
+        gone = poll_until(lambda: not timed_program_pids(tmp_path, "baseline.py"), 3)
         assert gone, "the timed program outlived run_cell"
         hyperfines = subprocess.run(["pgrep", "-f", f"hyperfine .*{tmp_path}"], capture_output=True, text=True)
         assert not hyperfines.stdout.strip(), "hyperfine outlived run_cell"
