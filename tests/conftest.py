@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 from _pytest.nodeid import coerce_node_id
 
 REPO = Path(__file__).resolve().parent.parent
@@ -261,7 +262,18 @@ def smoke(tmp_path_factory):
             except AssertionError as error:
                 failed.write_text(str(error))
                 raise
-    return {"workdir": workdir, "results": workdir / "results" / "smoke", "log": done.read_text()}
+    return {
+        "workdir": workdir,
+        "results": workdir / "results" / "smoke",
+        "log": done.read_text(),
+        **smoke_reference(workdir),
+    }
+
+
+def smoke_reference(workdir: Path) -> dict:
+    """Where the smoke run's reference predictions and gaps lie (with the model, not the results)."""
+    grid = grid_of(yaml.safe_load(SMOKE.read_text()), workdir, devices=("cpu",))
+    return {"reference": workdir / grid.reference_file("predictions"), "gaps": workdir / grid.reference_file("gaps")}
 
 
 @pytest.fixture
@@ -275,7 +287,7 @@ def smoke_clone(smoke, tmp_path):
         for name in ("data", "bin", "results"):
             subprocess.run(["cp", "-al", str(source / name), str(clone / name)], check=True)
         shutil.copytree(source / ".snakemake" / "metadata", clone / ".snakemake" / "metadata")
-    return {"workdir": clone, "results": clone / "results" / "smoke"}
+    return {"workdir": clone, "results": clone / "results" / "smoke", **smoke_reference(clone)}
 
 
 @pytest.fixture(scope="session")

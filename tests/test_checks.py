@@ -135,7 +135,7 @@ def test_the_reference_gaps_cover_every_line_and_match_the_onnx_export(smoke, sm
     difference is printed: what the CPU's near-tie bar rests on), the same predictions."""
     corpus = smoke["workdir"] / "data" / "test-50.txt"
     lines = corpus.read_text(encoding="utf-8").split("\n")[:-1]
-    torch_rows = [json.loads(row) for row in (smoke["results"] / "reference-gaps.jsonl").read_text().splitlines()]
+    torch_rows = [json.loads(row) for row in smoke["gaps"].read_text().splitlines()]
     assert len(torch_rows) == len(lines)
     for line, row in zip(lines, torch_rows, strict=True):
         assert row and all(0 <= start < end <= len(line) and min(gaps.values()) == 0 for start, end, gaps in row)
@@ -145,7 +145,7 @@ def test_the_reference_gaps_cover_every_line_and_match_the_onnx_export(smoke, sm
         + ["--predictions", predictions, "--gaps", onnx, corpus],
         check=True,
     )
-    assert predictions.read_bytes() == (smoke["results"] / "reference.jsonl").read_bytes()
+    assert predictions.read_bytes() == smoke["reference"].read_bytes()
     onnx_rows = [json.loads(row) for row in onnx.read_text().splitlines()]
     largest = 0.0
     for torch_row, onnx_row in zip(torch_rows, onnx_rows, strict=True):
@@ -184,9 +184,8 @@ def altered_cell(smoke, tmp_path, near_tie=False):
     """An fp32 cell whose predictions are the reference's with one entity relabelled: the entity
     whose new label the reference was surest against, or, with `near_tie`, that entity with the
     reference's gaps at its sentence set a hair under the CPU's bar."""
-    results = smoke["results"]
-    reference = (results / "reference.jsonl").read_text(encoding="utf-8").splitlines()
-    gaps = [json.loads(row) for row in (results / "reference-gaps.jsonl").read_text().splitlines()]
+    reference = smoke["reference"].read_text(encoding="utf-8").splitlines()
+    gaps = [json.loads(row) for row in smoke["gaps"].read_text().splitlines()]
     candidates = [
         (entity_gap(changed[position], changed, gaps[index]), index, position)
         for index, row in enumerate(reference)
@@ -211,7 +210,7 @@ def altered_cell(smoke, tmp_path, near_tie=False):
     Path(cell.path("result")).write_text(json.dumps({"status": "ok", "cell": cell.key._asdict()}))
     subprocess.run(
         [sys.executable, STEPS / "check_cell.py", "--cell", cell.path("result"), "--predictions", predictions]
-        + ["--reference", results / "reference.jsonl", "--gaps", gaps_path]
+        + ["--reference", smoke["reference"], "--gaps", gaps_path]
         + ["--corpus", smoke["workdir"] / "data/test-50.txt", "--dtype", "fp32", "--device", "cpu"]
         + ["--out", cell.path("check")],
         check=True,

@@ -99,7 +99,7 @@ def test_timings_cover_every_phase(tricky_predictions):
 
 
 def test_smoke_cells_byte_identical_to_the_reference(smoke):
-    reference = (smoke["results"] / "reference.jsonl").read_bytes()
+    reference = smoke["reference"].read_bytes()
     predictions = sorted((smoke["results"] / "predictions").glob("*/*.jsonl"))
     assert {p.parent.name for p in predictions} == {"baseline", "pipelines", "ort-hf", "onnxruntime-ner", "ort-lean"}
     for path in predictions:
@@ -185,7 +185,7 @@ def test_the_original_command_lines_run_as_written(smoke_clone, smoke_models, tm
     config = workdir / "config.yaml"
     config.write_text(yaml.safe_dump({"model": {"name": smoke_models["torch"].parent.name}}))
     corpus = "data/test-50.txt"
-    reference = (smoke_clone["results"] / "reference.jsonl").read_bytes()
+    reference = smoke_clone["reference"].read_bytes()
     env = {key: value for key, value in os.environ.items() if key != "ORT_DYLIB_PATH"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     try:

@@ -7,6 +7,7 @@ reports cells uses it, so two machines' cells never mix. The steps that cover th
 from a command line, which would grow with the grid.
 """
 
+import hashlib
 import json
 import os
 import random
@@ -247,6 +248,15 @@ class Grid:
 
     def reference(self) -> Method:
         return self.registry.reference_method(self.model_format)
+
+    def reference_file(self, kind: str) -> str:
+        """The reference run's "predictions", "gaps" or "log" for this model and corpus. A user's
+        corpus is named by its file's stem and path, so that two files of one name stay apart."""
+        corpus = self.corpus_name()
+        if self.config["corpus"]["file"]:
+            where = os.path.abspath(self.config["corpus"]["file"])
+            corpus += "-" + hashlib.sha256(where.encode()).hexdigest()[:8]
+        return layout.REFERENCE_FILES[kind].format(model=self.config["model"]["name"], corpus=corpus)
 
     def rooflines(self) -> dict[str, str]:
         """Each machine's roofline.json, by machine name."""

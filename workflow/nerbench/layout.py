@@ -35,6 +35,15 @@ def model_dir(name: str, kind: str) -> str:
     return f"{MODELS}/{name}/{kind}"
 
 
+# The reference run of one model on one corpus, kept beside the model rather than in a results
+# folder: every results folder that times the model on that corpus checks against the same run.
+REFERENCE_FILES = {
+    "predictions": MODELS + "/{model}/reference/{corpus}.jsonl",
+    "gaps": MODELS + "/{model}/reference/{corpus}-gaps.jsonl",
+    "log": "logs/models/{model}-reference-{corpus}.log",
+}
+
+
 def owned_by_the_pipeline(path: str, results: str) -> str | None:
     """Which of the pipeline's places a user's path lies in, or None. Relative paths are taken
     from the working directory, as Snakemake takes them; a path outside it is the user's."""

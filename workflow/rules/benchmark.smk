@@ -54,14 +54,16 @@ rule reference_predictions:
     below its best at every word-piece (so that the checks can tell a flipped near-tie from a fault).
     """
     input:
-        **method_inputs(REFERENCE),
+        # Not a results folder's corpus check: every results folder shares this run (a bad
+        # corpus stops it with the frame's own one-line error).
+        **program_inputs(REFERENCE),
         program=program(REFERENCE),
         script=step("reference.py"),
     output:
-        predictions=results("reference.jsonl"),
-        gaps=results("reference-gaps.jsonl"),
+        predictions=GRID.reference_file("predictions"),
+        gaps=GRID.reference_file("gaps"),
     log:
-        results("logs/reference.log"),
+        GRID.reference_file("log"),
     conda:
         str(REPO / REFERENCE.env)
     threads: host_cores

@@ -6,8 +6,8 @@ rule check_cell:
     input:
         cell=cell_file("result"),
         predictions=cell_file("predictions"),
-        reference=results("reference.jsonl"),
-        gaps=results("reference-gaps.jsonl"),
+        reference=GRID.reference_file("predictions"),
+        gaps=GRID.reference_file("gaps"),
         corpus=GRID.corpus_text(),
         gold=GRID.corpus_gold() or [],
         script=step("check_cell.py"),

@@ -119,16 +119,21 @@ def program(method):
     return method.executable if method.built else str(REPO / method.executable)
 
 
-def method_inputs(method):
-    """A cell depends on its method's code, its model and the corpus: editing ort-hf.py
-    re-times only the ort-hf cells."""
+def program_inputs(method):
+    """What a method's predictions depend on: its code, its model and the corpus. Editing
+    ort-hf.py re-times only the ort-hf cells."""
     program = [method.executable] if method.built else []
     return {
         "sources": [str(REPO / source) for source in method.sources] + program,
         "model": GRID.method_model(method),
         "corpus": GRID.corpus_text(),
-        "corpus_checked": results("corpus.json"),
     }
+
+
+def method_inputs(method):
+    """A cell's inputs: its program's, and the results folder's corpus check, so that a bad
+    corpus stops the run before any timing."""
+    return {**program_inputs(method), "corpus_checked": results("corpus.json")}
 
 
 def cell_inputs(wildcards):
