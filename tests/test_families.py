@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from conftest import PYTHON_METHODS, REGISTRY, REPO, STEPS, run_method, run_rust
 
 TRICKY = REPO / "tests" / "data" / "tricky.txt"
+PREDICT_MANY = REPO / "tests" / "predict_many.py"
 FAMILIES = ["distilbert", "bert", "electra", "roberta", "xlm-roberta", "deberta-v2", "modernbert"]
 # What does not run, and the one line that says so (the README's family table says it too).
 LIMITS = {("deberta-v2", "ov-lean"): "OpenVINO cannot compile the model: Unexpected: CPU plug-in doesn't support If"}
@@ -50,26 +52,47 @@ def family_models(smoke, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def family_predictions(family_models, smoke_models, tmp_path_factory):
-    """Every method's predictions for every family: {family: {method: (bytes, stderr)}}. The 49
-    runs are separate processes whose time is mostly start-up: as many at once as there are cores."""
+    """Every method's predictions for every family: {family: {method: (bytes, stderr)}}. Each
+    Python method runs its seven families in one process (tests/predict_many.py), the Rust binary
+    one process per family: as many processes at once as there are cores."""
     out, rust = tmp_path_factory.mktemp("family-predictions"), smoke_models["rust"]
 
-    def predict(family: str, method: str):
-        path = out / f"{family}-{method}.jsonl"
-        if method == "onnxruntime-ner":
-            done = run_rust(rust, "-b", "4", "-m", family_models / family / "onnx", "-o", path, TRICKY, check=False)
-        else:
-            program, model = REGISTRY.methods[method]["program"], family_models / family / PYTHON_METHODS[method]
-            done = run_method(program, "-b", "4", "-m", model, "-o", path, TRICKY, check=False)
-        return (path.read_bytes() if path.is_file() else None, done.stderr)
+    def arguments(family: str, method: str, model: Path) -> list[str]:
+        return ["-b", "4", "-m", str(model), "-o", str(out / f"{family}-{method}.jsonl"), str(TRICKY)]
 
-    runs = [(family, method) for family in FAMILIES for method in [*PYTHON_METHODS, "onnxruntime-ner"]]
+    def predict_python(method: str) -> None:
+        runs = [
+            {
+                "argv": arguments(family, method, family_models / family / PYTHON_METHODS[method]),
+                "stderr": str(out / f"{family}-{method}.stderr"),
+            }
+            for family in FAMILIES
+        ]
+        (out / f"{method}.runs.json").write_text(json.dumps(runs))
+        program = REPO / REGISTRY.methods[method]["program"]
+        done = subprocess.run(
+            [sys.executable, PREDICT_MANY, program, out / f"{method}.runs.json"], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    def predict_rust(family: str) -> None:
+        done = run_rust(rust, *arguments(family, "onnxruntime-ner", family_models / family / "onnx"), check=False)
+        (out / f"{family}-onnxruntime-ner.stderr").write_text(done.stderr)
+
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        outputs = list(pool.map(lambda run: predict(*run), runs))
-    found = {family: {} for family in FAMILIES}
-    for (family, method), output in zip(runs, outputs, strict=True):
-        found[family][method] = output
-    return found
+        jobs = [pool.submit(predict_python, method) for method in PYTHON_METHODS]
+        jobs += [pool.submit(predict_rust, family) for family in FAMILIES]
+        for job in jobs:
+            job.result()
+
+    def output(family: str, method: str):
+        path = out / f"{family}-{method}.jsonl"
+        return (path.read_bytes() if path.is_file() else None, (out / f"{family}-{method}.stderr").read_text())
+
+    return {
+        family: {method: output(family, method) for method in [*PYTHON_METHODS, "onnxruntime-ner"]}
+        for family in FAMILIES
+    }
 
 
 @pytest.mark.parametrize("family", FAMILIES)
