@@ -102,15 +102,16 @@ report: venv
 # Two tiers (tests/conftest.py marks the end-to-end tests): `check` for the edit-test loop, `test`
 # for everything that CI runs.
 PYTEST = $(RUN) HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+# Both tiers run in one pytest worker per core (TEST_WORKERS=0: one process); the tests that
+# measure the whole host's CPU run after the end-to-end tier, alone.
+TEST_WORKERS ?= auto
+IN_WORKERS = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 check: venv rust-target lint
 	cargo test --release --locked $(CRATE)
-	NERBENCH_TIER=unit $(PYTEST) --durations=5 -m "not e2e and not complete and not install and not slow" tests
+	NERBENCH_TIER=unit $(PYTEST) --durations=5 $(IN_WORKERS) -m "not e2e and not complete and not install and not slow" tests
 
-# The end-to-end tier in one pytest worker per core (TEST_WORKERS=0: one process); the
-# tests that measure the whole host's CPU after it, alone.
-TEST_WORKERS ?= auto
 test: venv hyperfine slurm-packages check
-	$(PYTEST) --durations=20 -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m "(e2e or complete) and not alone and not install and not slow" tests
+	$(PYTEST) --durations=20 $(IN_WORKERS) -m "(e2e or complete) and not alone and not install and not slow" tests
 	$(PYTEST) -m "alone and not install and not slow" tests
 
 # How long Snakemake's plan and the whole-grid steps take for 185 and 1,150 synthetic cells.
