@@ -5,12 +5,14 @@ Its grouping of tokens into entities is the reference that nerlib/decode.py repr
 from transformers import pipeline
 
 from nerlib.batching import processing_order
-from nerlib.frame import run_predictor
+from nerlib.frame import MethodError, run_predictor
 from nerlib.hf import load_auto_tokenizer
 from nerlib.torch_device import load_torch_model, torch_device
 
 
 def predict(args, lines, timer):
+    if args.token_budget:
+        raise MethodError("--token-budget: the transformers pipeline batches by sentence count only")
     with timer.phase("load"):
         device = torch_device(args.device, args.threads)
         tokenizer = load_auto_tokenizer(args.model)

@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, run_method, run_rust
+from nerlib.batching import batch_indices, processing_order, token_budget
 from nerlib.corpus import CorpusError, decode_corpus
 from nerlib.decode import group_entities
 from nerlib.output import format_entities, read_json_lines
@@ -119,15 +120,36 @@ def test_python_and_rust_write_the_same_json_lines_and_they_read_back_line_align
     assert read_json_lines(path) == lines
 
 
+@given(st.lists(st.integers(1, 600), max_size=40), st.integers(1, 64), st.booleans(), st.booleans())
+def test_python_and_rust_form_the_same_batches(rust, lengths, batch_size, sort, budget):
+    tokens = token_budget(lengths, batch_size) if budget else None
+    batches = batch_indices(lengths, batch_size, sort, tokens)
+    request = {"lengths": lengths, "batch_size": batch_size, "sort": sort, "token_budget": budget}
+    assert rust.ask({"batches": request})["batches"] == batches
+    # Every sentence once, in processing order; within the budget unless alone, and no batch
+    # could have taken the next sentence.
+    assert [index for batch in batches for index in batch] == processing_order(lengths, sort)
+    for position, batch in enumerate(batches):
+        following = batches[position + 1] if position + 1 < len(batches) else None
+        padded = len(batch) * max(lengths[index] for index in batch)
+        if tokens is None:
+            assert len(batch) == batch_size or following is None
+            continue
+        assert padded <= tokens or len(batch) == 1
+        if following:
+            assert (len(batch) + 1) * max(lengths[index] for index in [*batch, following[0]]) > tokens
+
+
 @settings(max_examples=METHOD_EXAMPLES)
-@given(st.lists(LINE, min_size=1, max_size=6))
-@example(["Peter\u2028Blackburn visited Brussels .", "\u0085", "EU rejects German call"])
-def test_ort_lean_and_the_rust_binary_write_the_same_bytes(smoke_models, tmp_path_factory, lines):
+@given(st.lists(LINE, min_size=1, max_size=6), st.sampled_from([[], ["--sort"], ["--sort", "--token-budget"]]))
+@example(["Peter\u2028Blackburn visited Brussels .", "\u0085", "EU rejects German call"], [])
+def test_ort_lean_and_the_rust_binary_write_the_same_bytes(smoke_models, tmp_path_factory, lines, batching):
     folder = tmp_path_factory.mktemp("methods")
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    run_method("scripts/ort-lean.py", "-b", "4", "-m", smoke_models["onnx"], "-o", folder / "lean.jsonl", corpus)
-    run_rust(smoke_models["rust"], "-b", "4", "-m", smoke_models["onnx"], "-o", folder / "rust.jsonl", corpus)
+    common = ["-b", "4", *batching, "-m", smoke_models["onnx"]]
+    run_method("scripts/ort-lean.py", *common, "-o", folder / "lean.jsonl", corpus)
+    run_rust(smoke_models["rust"], *common, "-o", folder / "rust.jsonl", corpus)
     assert (folder / "rust.jsonl").read_bytes() == (folder / "lean.jsonl").read_bytes()
     read = decode_corpus(corpus.read_bytes(), "corpus")
     predicted = read_json_lines(folder / "lean.jsonl")

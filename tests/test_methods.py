@@ -26,6 +26,11 @@ def nerlib_modules(importtime: str) -> set[str]:
     )
 
 
+# The methods that batch in the shared frame do so here by token budget, sorted (their plain -b 4
+# batches are compared on every encoder family in test_families.py); the pipeline batches its own way.
+FRAME_BATCHING = ["--sort", "--token-budget"]
+
+
 @pytest.fixture(scope="module")
 def tricky_predictions(smoke_models, tmp_path_factory):
     out = tmp_path_factory.mktemp("tricky")
@@ -35,6 +40,7 @@ def tricky_predictions(smoke_models, tmp_path_factory):
             REGISTRY.methods[method]["program"],
             "-b",
             "4",
+            *([] if method == "pipelines" else FRAME_BATCHING),
             "-m",
             smoke_models[model],
             "-o",
@@ -49,6 +55,7 @@ def tricky_predictions(smoke_models, tmp_path_factory):
         smoke_models["rust"],
         "-b",
         "4",
+        *FRAME_BATCHING,
         "-m",
         smoke_models["onnx"],
         "-o",
@@ -92,6 +99,7 @@ def test_the_long_sentence_is_truncated_and_counted_the_same_everywhere(tricky_p
 
 def test_timings_cover_every_phase(tricky_predictions):
     for method, (_, _, timings) in tricky_predictions.items():
+        assert timings["token_budget"] is (method != "pipelines"), method
         assert set(timings["phases"]) == {"startup", "load", "tokenize", "transfer", "inference", "decode", "output"}, (
             method
         )
@@ -207,6 +215,13 @@ def test_the_original_command_lines_run_as_written(smoke_clone, smoke_models, tm
     done = run_method("scripts/ort-lean.py", corpus, cwd=workdir, check=False)
     assert done.returncode != 0
     assert done.stderr.strip().endswith("no -m MODEL_DIR given, and config.yaml here names no model (model.name)")
+
+
+def test_the_pipeline_refuses_a_token_budget_in_one_line(smoke_models):
+    done = run_method("scripts/pipelines.py", "--token-budget", "-m", smoke_models["torch"], TRICKY, check=False)
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert last == "pipelines.py: error: --token-budget: the transformers pipeline batches by sentence count only"
 
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")

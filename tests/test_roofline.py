@@ -8,7 +8,7 @@ import sys
 
 from common import read_summary
 from conftest import REPO
-from roofline import operations_per_cycle, theoretical_peaks
+from roofline import corpus_flops, operations_per_cycle, theoretical_peaks
 from synthetic import build, step_commands
 
 ZEN3 = {"avx2", "fma"}
@@ -20,6 +20,18 @@ def test_operations_per_cycle_follow_the_instruction_set():
     assert operations_per_cycle(ZEN3) == {"fp32": 32, "int8": 64}
     assert operations_per_cycle(ZEN5) == {"fp32": 64, "int8": 256, "bf16": 128}
     assert operations_per_cycle(SAPPHIRE_RAPIDS)["int8"] == 4096
+
+
+def test_the_corpus_work_counts_the_padding_of_the_batches_the_methods_form():
+    """One long sentence among short ones, in input order: batches of 4 pad three short ones to
+    its length; a token budget (4 x the mean, 22 tokens: 88) puts it alone and pads nothing."""
+    shape = {"layers": 1, "hidden": 4, "ffn": 8, "gated": False}
+    lengths = [100] + [10] * 7
+    by_count = corpus_flops(lengths, 4, False, shape)
+    by_budget = corpus_flops(lengths, 4, False, shape, budget=True)
+    assert by_count["padded_tokens"] == 4 * 100 + 4 * 10 and by_count["flops"] > by_count["useful_flops"]
+    assert by_budget["padded_tokens"] == by_budget["tokens"] == 170
+    assert by_budget["flops"] == by_budget["useful_flops"]
 
 
 def test_the_theoretical_peak_is_cores_times_clock_times_operations():

@@ -10,8 +10,40 @@ pub fn processing_order(lengths: &[usize], sort_by_length: bool) -> Vec<usize> {
     order
 }
 
-pub fn batch_indices(lengths: &[usize], batch_size: usize, sort_by_length: bool) -> Vec<Vec<usize>> {
-    processing_order(lengths, sort_by_length).chunks(batch_size).map(<[usize]>::to_vec).collect()
+/// The padded tokens a batch may hold under --token-budget: the batch size times the corpus's
+/// mean sentence length in tokens, rounded up (scripts/nerlib/batching.py).
+pub fn token_budget(lengths: &[usize], batch_size: usize) -> usize {
+    batch_size * lengths.iter().sum::<usize>().div_ceil(lengths.len().max(1))
+}
+
+/// `batch_size` sentences per batch, or with `max_tokens`, as many as keep the padded batch
+/// (rows times its longest sentence) within it; a sentence longer than the budget alone.
+pub fn batch_indices(
+    lengths: &[usize],
+    batch_size: usize,
+    sort_by_length: bool,
+    max_tokens: Option<usize>,
+) -> Vec<Vec<usize>> {
+    let order = processing_order(lengths, sort_by_length);
+    let Some(max_tokens) = max_tokens else {
+        return order.chunks(batch_size).map(<[usize]>::to_vec).collect();
+    };
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut width = 0;
+    for index in order {
+        let wider = width.max(lengths[index]);
+        match batches.last_mut() {
+            Some(batch) if (batch.len() + 1) * wider <= max_tokens => {
+                batch.push(index);
+                width = wider;
+            }
+            _ => {
+                batches.push(vec![index]);
+                width = lengths[index];
+            }
+        }
+    }
+    batches
 }
 
 /// Row-major input_ids, attention_mask and token_type_ids for the batch, and its width; the
@@ -51,10 +83,19 @@ mod tests {
 
     #[test]
     fn batches_in_input_order_or_longest_first() {
-        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, false), vec![vec![0, 1], vec![2, 3]]);
-        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, true), vec![vec![1, 3], vec![0, 2]]);
-        assert_eq!(batch_indices(&[3, 5, 1], 8, false), vec![vec![0, 1, 2]]);
-        assert!(batch_indices(&[], 4, true).is_empty());
+        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, false, None), vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, true, None), vec![vec![1, 3], vec![0, 2]]);
+        assert_eq!(batch_indices(&[3, 5, 1], 8, false, None), vec![vec![0, 1, 2]]);
+        assert!(batch_indices(&[], 4, true, None).is_empty());
+    }
+
+    #[test]
+    fn batches_within_a_token_budget_and_a_long_sentence_alone() {
+        // Mean length 13 / 4 rounded up is 4: a budget of 8 tokens at batch size 2.
+        assert_eq!(token_budget(&[3, 5, 1, 4], 2), 8);
+        assert_eq!(batch_indices(&[3, 5, 1, 4], 2, true, Some(8)), vec![vec![1], vec![3, 0], vec![2]]);
+        assert_eq!(batch_indices(&[2, 2, 2, 2, 9], 1, false, Some(8)), vec![vec![0, 1, 2, 3], vec![4]]);
+        assert_eq!(token_budget(&[], 4), 0);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The command line every method shares (scripts/nerlib/cli.py):
-//! `-d {cpu,cuda} -b N [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] [--threads N] [--sort] [--] FILE`.
+//! `-d {cpu,cuda} -b N [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] [--threads N] [--sort] [--token-budget] [--] FILE`.
 
 use std::path::{Path, PathBuf};
 
 pub const USAGE: &str = "usage: onnxruntime-ner [-d cpu|cuda] [-b N] [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] \
-                         [--sort] [--threads N] [--workers N] [--u8u8] [--] FILE";
+                         [--sort] [--token-budget] [--threads N] [--workers N] [--u8u8] [--] FILE";
 
 /// config.yaml in the working directory: without -m, the model it names is the one read.
 const CONFIG: &str = "config.yaml";
@@ -17,6 +17,8 @@ pub struct Args {
     pub output: Option<PathBuf>,
     pub timings: Option<PathBuf>,
     pub sort: bool,
+    /// Batches cut at a padded-token budget rather than a sentence count (batching::token_budget).
+    pub token_budget: bool,
     pub threads: usize,
     /// Data parallelism: sessions of threads / workers intra-op threads each (scripts/ort-lean.py).
     pub workers: usize,
@@ -50,6 +52,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
         output: None,
         timings: None,
         sort: false,
+        token_budget: false,
         threads: 0,
         workers: 1,
         u8u8: false,
@@ -74,6 +77,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--timings" => args.timings = Some(value()?.into()),
             "--threads" => threads = Some(positive(arg, &value()?)?),
             "--sort" => args.sort = true,
+            "--token-budget" => args.token_budget = true,
             "--workers" => args.workers = positive(arg, &value()?)?,
             "--u8u8" => args.u8u8 = true,
             "-h" | "--help" => return Err(USAGE.into()),

@@ -21,7 +21,8 @@ fn predict(args: &Args, lines: &[String], timer: &mut PhaseTimer) -> Result<Vec<
     let (encoded, batches, padded) = timer.phase("tokenize", || -> Result<_, String> {
         let encoded = model.encode(lines)?;
         let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
-        let batches = batching::batch_indices(&lengths, args.batch_size, args.sort);
+        let budget = args.token_budget.then(|| batching::token_budget(&lengths, args.batch_size));
+        let batches = batching::batch_indices(&lengths, args.batch_size, args.sort, budget);
         let padded: Vec<batching::Padded> = batches
             .iter()
             .map(|indices| {
@@ -86,6 +87,7 @@ fn run(argv: &[String]) -> Result<(), String> {
         timer.note("batch_size", args.batch_size);
         timer.note("threads", args.threads);
         timer.note("sort", args.sort);
+        timer.note("token_budget", args.token_budget);
         timer.write(path)?;
     }
     Ok(())

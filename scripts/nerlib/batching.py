@@ -27,10 +27,33 @@ def processing_order(lengths: list[int], sort_by_length: bool) -> list[int]:
     return order
 
 
-def batch_indices(lengths: list[int], batch_size: int, sort_by_length: bool) -> list[list[int]]:
-    """Indices of the sentences in each batch, in processing order."""
+def token_budget(lengths: list[int], batch_size: int) -> int:
+    """The padded tokens a batch may hold under --token-budget: the batch size times the corpus's
+    mean sentence length in tokens, rounded up. Batches then hold about the tokens of
+    `batch_size` sentences: more short sentences, fewer long ones."""
+    return batch_size * -(-sum(lengths) // max(len(lengths), 1))
+
+
+def batch_indices(
+    lengths: list[int], batch_size: int, sort_by_length: bool, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Indices of the sentences in each batch, in processing order: `batch_size` sentences, or
+    with `max_tokens`, as many as keep the padded batch (rows times its longest sentence) within
+    it; a sentence longer than the budget alone."""
     order = processing_order(lengths, sort_by_length)
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    if max_tokens is None:
+        return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    width = 0
+    for index in order:
+        wider = max(width, lengths[index])
+        if batches and (len(batches[-1]) + 1) * wider <= max_tokens:
+            batches[-1].append(index)
+            width = wider
+        else:
+            batches.append([index])
+            width = lengths[index]
+    return batches
 
 
 def pad_batch(batch: list[Encoded], pad_id: int) -> dict[str, np.ndarray]:

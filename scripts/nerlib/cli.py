@@ -57,6 +57,12 @@ def parse_args(description: str, model_kind: str, argv=None, extra_arguments=Non
     parser.add_argument(
         "--sort", action="store_true", help="batch sentences sorted by token count (output stays in input order)"
     )
+    parser.add_argument(
+        "--token-budget",
+        action="store_true",
+        help="cut batches at a padded-token budget (batch size x the corpus's mean tokens per sentence)"
+        " rather than at batch size sentences",
+    )
     parser.add_argument("--threads", type=positive_int, default=None, help="intra-op threads (default: physical cores)")
     if extra_arguments:
         extra_arguments(parser)

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .batching import Encoded, batch_indices, pad_batch
+from .batching import Encoded, batch_indices, pad_batch, token_budget
 from .cli import CONFIG, parse_args
 from .corpus import CorpusError, read_corpus
 from .decode import decode_sentence
@@ -102,9 +102,11 @@ def predict_with_backend(backend: Backend, args, lines: list[str], timer: PhaseT
         return []  # an empty corpus: an empty predictions file, as from every method
     with timer.phase("tokenize"):
         encoded = backend.encode(lines)
+        lengths = [len(item.ids) for item in encoded]
+        budget = token_budget(lengths, args.batch_size) if args.token_budget else None
         batches = [
             (indices, pad_batch([encoded[index] for index in indices], backend.pad_id))
-            for indices in batch_indices([len(item.ids) for item in encoded], args.batch_size, args.sort)
+            for indices in batch_indices(lengths, args.batch_size, args.sort, budget)
         ]
     note_truncation(timer, encoded)
     if backend.workers > 1:
@@ -203,6 +205,7 @@ def run_predictor(description: str, model_kind: str, predict: Callable, argv=Non
         if args.timings:
             target = args.timings
             timer.notes.update(sentences=len(lines), batch_size=args.batch_size, threads=args.threads, sort=args.sort)
+            timer.notes.update(token_budget=args.token_budget)
             timer.notes.update(torch_cuda_memory())
             timer.write(args.timings)
     except OSError as error:  # a full disk, a folder that cannot be written

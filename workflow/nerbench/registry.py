@@ -62,6 +62,10 @@ class Method:
         return "sort" in self.options
 
     @property
+    def token_budget(self) -> bool:
+        return "budget" in self.options
+
+    @property
     def arguments(self) -> list[str]:
         """The program's own options for the method's run-time options (+sort: --sort); the cell
         fills in {threads}."""

@@ -141,7 +141,7 @@ def phase_columns(cell: Cell, peaks: dict, flops: dict) -> dict:
     if phases.get("torch_max_memory_allocated_bytes"):
         columns["torch_gpu_allocated_mib"] = phases["torch_max_memory_allocated_bytes"] / 2**20
     dtype = cell.method.dtype
-    work = flops.get(flops_key(cell.batch_size, cell.method.sort))
+    work = flops.get(flops_key(cell.batch_size, cell.method.sort, cell.method.token_budget))
     peak = peaks.get(cell.device, {}).get(number_format(dtype))
     inference = phases["phases"].get("inference") or 0
     if work and inference > 0:

@@ -52,9 +52,9 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def flops_key(batch_size: int, sort: bool) -> str:
+def flops_key(batch_size: int, sort: bool, token_budget: bool = False) -> str:
     """How flops.json names the padded work of one way of batching the corpus."""
-    return f"{batch_size}{'+sort' if sort else ''}"
+    return f"{batch_size}{'+sort' if sort else ''}{'+budget' if token_budget else ''}"
 
 
 # ---- summary.csv: written by aggregate.py, read by plots.py and compare.py ---------------

@@ -10,11 +10,11 @@
    - CPU bf16: square products in torch, where the CPU has bf16 instructions (AVX512-BF16, AMX);
    - GPU (when torch sees one): fp32 with TF32 off, fp16 and bf16 square products in torch.
 2. The model's FLOPs for this corpus at each batch size, counting the padding each batch really
-   carries (batches padded to their longest sentence, in input order or length-sorted): per
-   layer and sequence of padded length n, 8·n·d² (Q, K, V, output projections) + 4·n²·d (scores
-   and weighted sum) + 4·n·d·f (feed-forward; 6·n·d·f for a gated one), d the hidden size, f the
-   feed-forward size; embeddings, layer norms and the classifier are left out (under 1%), and so
-   are DeBERTa's relative-position terms.
+   carries (batches padded to their longest sentence, in input order or length-sorted, cut by
+   count or by token budget): per layer and sequence of padded length n, 8·n·d² (Q, K, V, output
+   projections) + 4·n²·d (scores and weighted sum) + 4·n·d·f (feed-forward; 6·n·d·f for a gated
+   one), d the hidden size, f the feed-forward size; embeddings, layer norms and the classifier
+   are left out (under 1%), and so are DeBERTa's relative-position terms.
 
 `roofline.py peaks` measures 1. on a machine (the `roofline` job, alone there, like a timed cell);
 `roofline.py flops` counts 2. (the `corpus_flops` job: a count, not a measurement, so a new batch
@@ -34,7 +34,7 @@ import numpy as np
 
 from common import VNNI_FLAGS, cpu_flags, flops_key
 from nerlib.atomic import write_text_atomically
-from nerlib.batching import batch_indices
+from nerlib.batching import batch_indices, token_budget
 from nerlib.cli import physical_cores
 from nerlib.corpus import read_corpus
 
@@ -58,10 +58,12 @@ def sequence_flops(length: int, shape: dict) -> float:
     return shape["layers"] * (8 * length * d * d + 4 * length * length * d + feed_forward)
 
 
-def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict) -> dict:
+def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict, budget: bool = False) -> dict:
+    """The corpus's work batched as the methods batch it (scripts/nerlib/batching.py)."""
     useful = sum(sequence_flops(n, shape) for n in lengths)
     padded_tokens = total = 0
-    for batch in batch_indices(lengths, batch_size, sort):
+    max_tokens = token_budget(lengths, batch_size) if budget else None
+    for batch in batch_indices(lengths, batch_size, sort, max_tokens):
         width = max(lengths[i] for i in batch)
         padded_tokens += width * len(batch)
         total += len(batch) * sequence_flops(width, shape)
@@ -274,9 +276,10 @@ def flops_main(args) -> None:
     record = {
         "model_shape": shape,
         "corpus_flops": {
-            flops_key(size, sort): corpus_flops(lengths, size, sort, shape)
+            flops_key(size, sort, budget): corpus_flops(lengths, size, sort, shape, budget)
             for size in args.batch_sizes
             for sort in (False, True)
+            for budget in (False, True)
         },
     }
     write_text_atomically(args.out, json.dumps(record, indent=1) + "\n")

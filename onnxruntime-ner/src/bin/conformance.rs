@@ -5,9 +5,12 @@
 //!   {"corpus": [bytes...]}                                -> {"lines": [...]} or {"error": "..."}
 //!   {"decode": {"line": "...", "tokens": [[label, start, end], ...]}} -> {"entities": [...]}
 //!   {"format": [[{"label", "start", "end", "text"}, ...], ...]}  -> {"text": "<JSON Lines>"}
+//!   {"batches": {"lengths": [...], "batch_size": N, "sort": bool, "token_budget": bool}}
+//!                                                         -> {"batches": [[index, ...], ...]}
 
 use std::io::{BufRead, Write};
 
+use onnxruntime_ner::batching::{batch_indices, token_budget};
 use onnxruntime_ner::corpus::decode_corpus;
 use onnxruntime_ner::decode::{group_entities, Entity};
 use onnxruntime_ner::output::format_predictions;
@@ -18,6 +21,14 @@ use serde_json::{json, Value};
 struct Decode {
     line: String,
     tokens: Vec<(String, usize, usize)>,
+}
+
+#[derive(Deserialize)]
+struct Batches {
+    lengths: Vec<usize>,
+    batch_size: usize,
+    sort: bool,
+    token_budget: bool,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +61,11 @@ fn answer(request: &Value) -> Result<Value, String> {
             })
             .collect();
         return Ok(json!({ "text": format_predictions(&predictions)? }));
+    }
+    if let Some(batches) = request.get("batches") {
+        let b: Batches = serde_json::from_value(batches.clone()).map_err(|e| e.to_string())?;
+        let budget = b.token_budget.then(|| token_budget(&b.lengths, b.batch_size));
+        return Ok(json!({ "batches": batch_indices(&b.lengths, b.batch_size, b.sort, budget) }));
     }
     Err("unknown request".into())
 }
