@@ -272,18 +272,21 @@ def test_a_grid_whose_every_cell_failed_gets_tables_that_list_each_failure(tmp_p
 
 def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
     """The mechanism of the build_rust rule, on a crate that compiles in a second: clone B builds,
-    then clone A (other sources), then B again; Cargo alone finds B fresh and leaves A's binary."""
+    then clone A (other sources), then B again (Cargo alone finds B fresh and leaves A's binary),
+    then C, a fresh clone of B's sources, which takes B's binary without compiling."""
     shared = tmp_path / "shared-target"
     shared.mkdir()
-    for clone in ("a", "b"):
+    for clone in ("a", "b", "c"):
         (tmp_path / clone / "src").mkdir(parents=True)
         (tmp_path / clone / "Cargo.toml").write_text('[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n')
-        (tmp_path / clone / "src" / "main.rs").write_text(f'fn main() {{ println!("clone {clone}"); }}\n')
+        says = "a" if clone == "a" else "b"
+        (tmp_path / clone / "src" / "main.rs").write_text(f'fn main() {{ println!("clone {says}"); }}\n')
         subprocess.run(
             ["cargo", "generate-lockfile", "--offline"], cwd=tmp_path / clone, check=True, capture_output=True
         )
         (tmp_path / clone / "target").symlink_to(shared)
-    for clone in ("b", "a", "b", "b"):
+    compiled = []
+    for clone in ("b", "a", "b", "b", "c"):
         out = tmp_path / f"{clone}.bin"
         sources = [tmp_path / clone / "Cargo.lock", tmp_path / clone / "src" / "main.rs"]
         done = subprocess.run(
@@ -292,8 +295,11 @@ def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
             capture_output=True,
             text=True,
         )
-        assert subprocess.run([out], capture_output=True, text=True).stdout == f"clone {clone}\n"
-    assert "Compiling tiny" not in done.stderr, "the same clone's sources again: nothing to compile"
+        says = "a" if clone == "a" else "b"
+        assert subprocess.run([out], capture_output=True, text=True).stdout == f"clone {says}\n"
+        compiled.append("Compiling tiny" in done.stderr)
+    # B's sources again, in B and then in a fresh clone: nothing to compile.
+    assert compiled == [True, True, True, False, False]
 
 
 # 12. Every command the README gives runs as written ----------------------------------------------
