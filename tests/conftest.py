@@ -74,10 +74,21 @@ def pytest_collection_modifyitems(config, items):
             # What pytest-xdist's `xdist_group` mark does (a node id ending "@group"): xdist 3.8 sets
             # `_nodeid`, which pytest 9 no longer reads (it keeps the id in `_id`).
             item._id = coerce_node_id(f"{item.nodeid}@{group}")
-    # The smoke run's group first (its worker builds the run at once), then the tests that need no
-    # smoke run (the other worker's work meanwhile), then those that read its model; the Makefile
-    # keeps pytest-xdist from re-ordering the groups by size (--no-loadscope-reorder).
-    items.sort(key=lambda item: (not in_smoke_workdir(item), needs_smoke(item)))
+    # The smoke run's group first, in its own order (its worker builds the run at once), then the
+    # tests that need no smoke run (the other worker's work meanwhile), then a group whose costly
+    # fixture needs none but some of whose tests do (the family models, built while the smoke run
+    # goes on; its tests without the smoke run first), then the tests that read its model. The
+    # Makefile keeps pytest-xdist from re-ordering the groups by size (--no-loadscope-reorder).
+    needing = {}
+    for item in items:
+        needing.setdefault(worker_group(item) or item.nodeid, set()).add(needs_smoke(item))
+
+    def order(item):
+        if in_smoke_workdir(item):
+            return (0,)
+        return (1, sorted(needing[worker_group(item) or item.nodeid]), needs_smoke(item))
+
+    items.sort(key=order)
 
 
 HELD_LOCKS = set()  # this process's: a test holding a lock may call a helper that takes it too
