@@ -271,24 +271,29 @@ def test_a_grid_whose_every_cell_failed_gets_tables_that_list_each_failure(tmp_p
 
 
 def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
-    """The mechanism of the build_rust rule, on a crate that compiles in a second: clone B builds,
-    then clone A (other sources), then B again (Cargo alone finds B fresh and leaves A's binary),
-    then C, a fresh clone of B's sources, which takes B's binary without compiling."""
+    """The mechanism of the build_rust rule, on a crate that compiles in a second (a library that
+    says which clone, a binary that prints it): clone B builds, then clone A (another library),
+    then B with only its binary's source edited (Cargo alone finds B's library fresh, A's record,
+    and links A's), B again, then C, a fresh clone of B's sources, which compiles nothing."""
     shared = tmp_path / "shared-target"
     shared.mkdir()
+    main = 'fn main() { println!("clone {}", tiny::says()); }\n'
     for clone in ("a", "b", "c"):
         (tmp_path / clone / "src").mkdir(parents=True)
         (tmp_path / clone / "Cargo.toml").write_text('[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n')
         says = "a" if clone == "a" else "b"
-        (tmp_path / clone / "src" / "main.rs").write_text(f'fn main() {{ println!("clone {says}"); }}\n')
+        (tmp_path / clone / "src" / "lib.rs").write_text(f'pub fn says() -> &\'static str {{ "{says}" }}\n')
+        (tmp_path / clone / "src" / "main.rs").write_text(main + ("// edited\n" if clone == "c" else ""))
         subprocess.run(
             ["cargo", "generate-lockfile", "--offline"], cwd=tmp_path / clone, check=True, capture_output=True
         )
         (tmp_path / clone / "target").symlink_to(shared)
     compiled = []
-    for clone in ("b", "a", "b", "b", "c"):
+    for step, clone in enumerate(("b", "a", "b", "b", "c")):
+        if step == 2:
+            (tmp_path / "b" / "src" / "main.rs").write_text(main + "// edited\n")
         out = tmp_path / f"{clone}.bin"
-        sources = [tmp_path / clone / "Cargo.lock", tmp_path / clone / "src" / "main.rs"]
+        sources = [tmp_path / clone / name for name in ("Cargo.lock", "src/lib.rs", "src/main.rs")]
         done = subprocess.run(
             [STEPS / "build_rust.sh", tmp_path / clone / "Cargo.toml", "tiny", out, *sources],
             check=True,
@@ -296,10 +301,26 @@ def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
             text=True,
         )
         says = "a" if clone == "a" else "b"
-        assert subprocess.run([out], capture_output=True, text=True).stdout == f"clone {says}\n"
+        assert subprocess.run([out], capture_output=True, text=True).stdout == f"clone {says}\n", step
         compiled.append("Compiling tiny" in done.stderr)
     # B's sources again, in B and then in a fresh clone: nothing to compile.
     assert compiled == [True, True, True, False, False]
+
+
+def test_a_compile_error_fails_the_build_once(tmp_path):
+    """A crate that does not compile: the step fails with cargo's error, said once (not cleaned
+    and built a second time as if the build had been another clone's)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "broken"\nversion = "0.1.0"\nedition = "2021"\n')
+    (tmp_path / "src" / "main.rs").write_text('fn main() { let x: u8 = "no"; }\n')
+    subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=tmp_path, check=True, capture_output=True)
+    done = subprocess.run(
+        [STEPS / "build_rust.sh", tmp_path / "Cargo.toml", "broken", tmp_path / "out", tmp_path / "src/main.rs"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and not (tmp_path / "out").exists()
+    assert done.stderr.count("Compiling broken") == 1 and "mismatched types" in done.stderr, done.stderr
 
 
 # 12. Every command the README gives runs as written ----------------------------------------------

@@ -1,8 +1,9 @@
 # The Rust method's binary: cargo build --release --locked, copied into the working directory
 # so its cells depend on it (editing the Rust source rebuilds and re-times only those cells).
 # target/ may be shared by several clones (make links it into the cache): the step builds and
-# copies under one lock, and rebuilds the crate itself unless its stamp proves the binary is this
-# clone's (workflow/scripts/build_rust.sh).
+# copies under one lock; a stamp of what the binary was built from lets a clone of the same sources
+# take it as it is, and the crate is cleaned and built again whenever cargo might have kept another
+# clone's part of it (workflow/scripts/build_rust.sh).
 
 RUST_CRATE = REPO / "onnxruntime-ner"
 
