@@ -41,7 +41,7 @@ END_TO_END_FIXTURES = {
     "cluster",
 }
 UNIT_TIER = os.environ.get("NERBENCH_TIER") == "unit"
-# `make test` runs the end-to-end tier in one pytest worker per core (pytest-xdist). The tests that
+# `make check` and `make test` run their tiers in one pytest worker per core (pytest-xdist). The tests that
 # take the smoke run's own folder (`smoke`) or start the cluster share one worker and run one after
 # the other: they write beside each other there. A test whose grid can run in a copy of that folder
 # takes `smoke_clone` instead, and runs beside the others.

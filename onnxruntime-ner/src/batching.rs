@@ -13,7 +13,8 @@ pub fn processing_order(lengths: &[usize], sort_by_length: bool) -> Vec<usize> {
 /// The padded tokens a batch may hold under --token-budget: the batch size times the corpus's
 /// mean sentence length in tokens, rounded up (scripts/nerlib/batching.py).
 pub fn token_budget(lengths: &[usize], batch_size: usize) -> usize {
-    batch_size * lengths.iter().sum::<usize>().div_ceil(lengths.len().max(1))
+    // Saturating: past usize's range every sentence fits, as with Python's unbounded integers.
+    batch_size.saturating_mul(lengths.iter().sum::<usize>().div_ceil(lengths.len().max(1)))
 }
 
 /// `batch_size` sentences per batch, or with `max_tokens`, as many as keep the padded batch

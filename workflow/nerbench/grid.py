@@ -251,10 +251,11 @@ class Grid:
 
     def reference_file(self, kind: str) -> str:
         """The reference run's "predictions", "gaps" or "log" for this model and corpus. A user's
-        corpus is named by its file's stem and path, so that two files of one name stay apart."""
+        corpus is named by its file's stem and its path as the config gives it (not made absolute:
+        a cluster node may see the working directory elsewhere), so two files of one name stay apart."""
         corpus = self.corpus_name()
         if self.config["corpus"]["file"]:
-            where = os.path.abspath(self.config["corpus"]["file"])
+            where = os.path.normpath(self.config["corpus"]["file"])
             corpus += "-" + hashlib.sha256(where.encode()).hexdigest()[:8]
         return layout.REFERENCE_FILES[kind].format(model=self.config["model"]["name"], corpus=corpus)
 
