@@ -123,7 +123,7 @@ def test_python_and_rust_write_the_same_json_lines_and_they_read_back_line_align
 @given(st.lists(st.integers(1, 600), max_size=40), st.integers(1, 64), st.booleans(), st.booleans())
 def test_python_and_rust_form_the_same_batches(rust, lengths, batch_size, sort, budget):
     tokens = token_budget(lengths, batch_size) if budget else None
-    batches = batch_indices(lengths, batch_size, sort, tokens)
+    batches = batch_indices(lengths, batch_size, sort, budget)
     request = {"lengths": lengths, "batch_size": batch_size, "sort": sort, "token_budget": budget}
     assert rust.ask({"batches": request})["batches"] == batches
     # Every sentence once, in processing order; within the budget unless alone, and no batch

@@ -17,18 +17,19 @@ pub fn token_budget(lengths: &[usize], batch_size: usize) -> usize {
     batch_size.saturating_mul(lengths.iter().sum::<usize>().div_ceil(lengths.len().max(1)))
 }
 
-/// `batch_size` sentences per batch, or with `max_tokens`, as many as keep the padded batch
-/// (rows times its longest sentence) within it; a sentence longer than the budget alone.
+/// `batch_size` sentences per batch, or `by_token_budget`, as many as keep the padded batch
+/// (rows times its longest sentence) within the token budget; a sentence longer than it alone.
 pub fn batch_indices(
     lengths: &[usize],
     batch_size: usize,
     sort_by_length: bool,
-    max_tokens: Option<usize>,
+    by_token_budget: bool,
 ) -> Vec<Vec<usize>> {
     let order = processing_order(lengths, sort_by_length);
-    let Some(max_tokens) = max_tokens else {
+    if !by_token_budget {
         return order.chunks(batch_size).map(<[usize]>::to_vec).collect();
-    };
+    }
+    let max_tokens = token_budget(lengths, batch_size);
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut width = 0;
     for index in order {
@@ -84,18 +85,19 @@ mod tests {
 
     #[test]
     fn batches_in_input_order_or_longest_first() {
-        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, false, None), vec![vec![0, 1], vec![2, 3]]);
-        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, true, None), vec![vec![1, 3], vec![0, 2]]);
-        assert_eq!(batch_indices(&[3, 5, 1], 8, false, None), vec![vec![0, 1, 2]]);
-        assert!(batch_indices(&[], 4, true, None).is_empty());
+        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, false, false), vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(batch_indices(&[3, 5, 1, 5], 2, true, false), vec![vec![1, 3], vec![0, 2]]);
+        assert_eq!(batch_indices(&[3, 5, 1], 8, false, false), vec![vec![0, 1, 2]]);
+        assert!(batch_indices(&[], 4, true, false).is_empty());
     }
 
     #[test]
     fn batches_within_a_token_budget_and_a_long_sentence_alone() {
         // Mean length 13 / 4 rounded up is 4: a budget of 8 tokens at batch size 2.
         assert_eq!(token_budget(&[3, 5, 1, 4], 2), 8);
-        assert_eq!(batch_indices(&[3, 5, 1, 4], 2, true, Some(8)), vec![vec![1], vec![3, 0], vec![2]]);
-        assert_eq!(batch_indices(&[2, 2, 2, 2, 9], 1, false, Some(8)), vec![vec![0, 1, 2, 3], vec![4]]);
+        assert_eq!(batch_indices(&[3, 5, 1, 4], 2, true, true), vec![vec![1], vec![3, 0], vec![2]]);
+        // Mean 17 / 5 rounded up is 4: 8 tokens at batch size 2, four short sentences, the long one alone.
+        assert_eq!(batch_indices(&[2, 2, 2, 2, 9], 2, false, true), vec![vec![0, 1, 2, 3], vec![4]]);
         assert_eq!(token_budget(&[], 4), 0);
     }
 

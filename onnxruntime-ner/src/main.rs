@@ -21,8 +21,7 @@ fn predict(args: &Args, lines: &[String], timer: &mut PhaseTimer) -> Result<Vec<
     let (encoded, batches, padded) = timer.phase("tokenize", || -> Result<_, String> {
         let encoded = model.encode(lines)?;
         let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
-        let budget = args.token_budget.then(|| batching::token_budget(&lengths, args.batch_size));
-        let batches = batching::batch_indices(&lengths, args.batch_size, args.sort, budget);
+        let batches = batching::batch_indices(&lengths, args.batch_size, args.sort, args.token_budget);
         let padded: Vec<batching::Padded> = batches
             .iter()
             .map(|indices| {

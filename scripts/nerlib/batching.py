@@ -35,14 +35,15 @@ def token_budget(lengths: list[int], batch_size: int) -> int:
 
 
 def batch_indices(
-    lengths: list[int], batch_size: int, sort_by_length: bool, max_tokens: int | None = None
+    lengths: list[int], batch_size: int, sort_by_length: bool, by_token_budget: bool = False
 ) -> list[list[int]]:
     """Indices of the sentences in each batch, in processing order: `batch_size` sentences, or
-    with `max_tokens`, as many as keep the padded batch (rows times its longest sentence) within
-    it; a sentence longer than the budget alone."""
+    `by_token_budget`, as many as keep the padded batch (rows times its longest sentence) within
+    the token budget; a sentence longer than the budget alone."""
     order = processing_order(lengths, sort_by_length)
-    if max_tokens is None:
+    if not by_token_budget:
         return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    max_tokens = token_budget(lengths, batch_size)
     batches: list[list[int]] = []
     width = 0
     for index in order:

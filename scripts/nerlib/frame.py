@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .batching import Encoded, batch_indices, pad_batch, token_budget
+from .batching import Encoded, batch_indices, pad_batch
 from .cli import CONFIG, parse_args
 from .corpus import CorpusError, read_corpus
 from .decode import decode_sentence
@@ -103,10 +103,9 @@ def predict_with_backend(backend: Backend, args, lines: list[str], timer: PhaseT
     with timer.phase("tokenize"):
         encoded = backend.encode(lines)
         lengths = [len(item.ids) for item in encoded]
-        budget = token_budget(lengths, args.batch_size) if args.token_budget else None
         batches = [
             (indices, pad_batch([encoded[index] for index in indices], backend.pad_id))
-            for indices in batch_indices(lengths, args.batch_size, args.sort, budget)
+            for indices in batch_indices(lengths, args.batch_size, args.sort, by_token_budget=args.token_budget)
         ]
     note_truncation(timer, encoded)
     if backend.workers > 1:
@@ -204,8 +203,8 @@ def run_predictor(description: str, model_kind: str, predict: Callable, argv=Non
                 write_predictions(args.output, predictions)
         if args.timings:
             target = args.timings
-            timer.notes.update(sentences=len(lines), batch_size=args.batch_size, threads=args.threads, sort=args.sort)
-            timer.notes.update(token_budget=args.token_budget)
+            timer.notes.update(sentences=len(lines), batch_size=args.batch_size, threads=args.threads)
+            timer.notes.update(sort=args.sort, token_budget=args.token_budget)
             timer.notes.update(torch_cuda_memory())
             timer.write(args.timings)
     except OSError as error:  # a full disk, a folder that cannot be written

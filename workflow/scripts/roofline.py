@@ -34,7 +34,7 @@ import numpy as np
 
 from common import VNNI_FLAGS, cpu_flags, flops_key
 from nerlib.atomic import write_text_atomically
-from nerlib.batching import batch_indices, token_budget
+from nerlib.batching import batch_indices
 from nerlib.cli import physical_cores
 from nerlib.corpus import read_corpus
 
@@ -62,8 +62,7 @@ def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict, b
     """The corpus's work batched as the methods batch it (scripts/nerlib/batching.py)."""
     useful = sum(sequence_flops(n, shape) for n in lengths)
     padded_tokens = total = 0
-    max_tokens = token_budget(lengths, batch_size) if budget else None
-    for batch in batch_indices(lengths, batch_size, sort, max_tokens):
+    for batch in batch_indices(lengths, batch_size, sort, budget):
         width = max(lengths[i] for i in batch)
         padded_tokens += width * len(batch)
         total += len(batch) * sequence_flops(width, shape)

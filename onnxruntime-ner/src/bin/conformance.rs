@@ -10,7 +10,7 @@
 
 use std::io::{BufRead, Write};
 
-use onnxruntime_ner::batching::{batch_indices, token_budget};
+use onnxruntime_ner::batching::batch_indices;
 use onnxruntime_ner::corpus::decode_corpus;
 use onnxruntime_ner::decode::{group_entities, Entity};
 use onnxruntime_ner::output::format_predictions;
@@ -64,8 +64,7 @@ fn answer(request: &Value) -> Result<Value, String> {
     }
     if let Some(batches) = request.get("batches") {
         let b: Batches = serde_json::from_value(batches.clone()).map_err(|e| e.to_string())?;
-        let budget = b.token_budget.then(|| token_budget(&b.lengths, b.batch_size));
-        return Ok(json!({ "batches": batch_indices(&b.lengths, b.batch_size, b.sort, budget) }));
+        return Ok(json!({ "batches": batch_indices(&b.lengths, b.batch_size, b.sort, b.token_budget) }));
     }
     Err("unknown request".into())
 }
