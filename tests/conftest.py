@@ -12,7 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,7 @@ END_TO_END_FIXTURES = {
     "tricky_predictions",
     "family_models",
     "family_predictions",
+    "method_error_runs",
     "cluster",
 }
 UNIT_TIER = os.environ.get("NERBENCH_TIER") == "unit"
@@ -47,7 +50,12 @@ UNIT_TIER = os.environ.get("NERBENCH_TIER") == "unit"
 # takes `smoke_clone` instead, and runs beside the others.
 SMOKE_WORKDIR_GROUP = "smoke-workdir"
 # Tests that share a costly fixture share a worker too, which builds it once.
-SHARED_FIXTURE_GROUPS = {"family_models": "families", "tricky_predictions": "tricky", "ten_machines": "scale"}
+SHARED_FIXTURE_GROUPS = {
+    "family_models": "families",
+    "tricky_predictions": "tricky",
+    "ten_machines": "scale",
+    "method_error_runs": "method-errors",
+}
 
 
 def in_smoke_workdir(item) -> bool:
@@ -77,8 +85,10 @@ def pytest_collection_modifyitems(config, items):
     # The smoke run's group first, in its own order (its worker builds the run at once), then the
     # tests that need no smoke run (the other worker's work meanwhile), then a group whose costly
     # fixture needs none but some of whose tests do (the family models, built while the smoke run
-    # goes on; its tests without the smoke run first), then the tests that read its model. The
-    # Makefile keeps pytest-xdist from re-ordering the groups by size (--no-loadscope-reorder).
+    # goes on; its tests without the smoke run first), then the tests that read its model, the long
+    # ones first (a grid in a copy of the smoke folder, a group's shared fixture), so that the
+    # workers do not end with one of them while the other waits. The Makefile keeps pytest-xdist
+    # from re-ordering the groups by size (--no-loadscope-reorder).
     needing = {}
     for item in items:
         needing.setdefault(worker_group(item) or item.nodeid, set()).add(needs_smoke(item))
@@ -86,7 +96,8 @@ def pytest_collection_modifyitems(config, items):
     def order(item):
         if in_smoke_workdir(item):
             return (0,)
-        return (1, sorted(needing[worker_group(item) or item.nodeid]), needs_smoke(item))
+        long = worker_group(item) is not None or "smoke_clone" in getattr(item, "fixturenames", ())
+        return (1, sorted(needing[worker_group(item) or item.nodeid]), needs_smoke(item), not long)
 
     items.sort(key=order)
 
@@ -241,6 +252,37 @@ def run_method(program: str, *args, check=True, python_flags=(), **kwargs):
     return done
 
 
+PREDICT_MANY = REPO / "tests" / "predict_many.py"
+TRICKY = REPO / "tests" / "data" / "tricky.txt"
+
+
+@dataclass
+class Run:
+    status: int
+    stderr: str
+    output: Path | None = None  # the predictions file it was given, where a test reads it
+
+
+def run_in_one_process(runs: list[tuple[str, list]], folder: Path, **kwargs) -> list[Run]:
+    """Method programs' runs, [(program, argv)], in one Python process (tests/predict_many.py), each
+    as its own command line would run: torch and transformers are imported once, not per run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = [
+        {"program": str(REPO / program), "argv": [str(a) for a in argv], "stderr": str(folder / f"{i}.stderr")}
+        for i, (program, argv) in enumerate(runs)
+    ]
+    (folder / "runs.json").write_text(json.dumps(spec))
+    done = subprocess.run(
+        [sys.executable, PREDICT_MANY, folder / "runs.json", folder / "statuses.json"],
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    statuses = read_json(folder / "statuses.json")
+    return [Run(status, Path(run["stderr"]).read_text()) for status, run in zip(statuses, spec, strict=True)]
+
+
 def run_rust(binary, *args, check=True, **kwargs):
     """The Rust binary, on the ONNX Runtime library of this environment's wheel."""
     import ort_dylib
@@ -309,6 +351,38 @@ def smoke_models(smoke):
         "onnx": workdir / "data/models/smoke-minilm/onnx",
         "rust": workdir / "bin" / "onnxruntime-ner",
     }
+
+
+@pytest.fixture(scope="session")
+def method_error_runs(smoke_models, tmp_path_factory):
+    """Every Python method on bad input (-d cuda without a GPU, a model without its tokenizer, an
+    empty corpus; the pipeline given a token budget): {(method, case): Run}. Each program's runs
+    share one process, the programs side by side."""
+    folder = tmp_path_factory.mktemp("method-errors")
+    empty = folder / "empty.txt"
+    empty.write_bytes(b"")
+    cases = {}
+    for method, kind in PYTHON_METHODS.items():
+        broken = shutil.copytree(smoke_models[kind], folder / f"{method}-no-tokenizer")
+        (broken / "tokenizer.json").unlink()
+        cases[method] = {
+            "no tokenizer": ["-m", broken, TRICKY],
+            "empty corpus": ["-m", smoke_models[kind], "-o", folder / f"{method}-empty.jsonl", empty],
+        }
+        if shutil.which("nvidia-smi") is None:
+            cases[method]["cuda"] = ["-d", "cuda", "-m", smoke_models[kind], TRICKY]
+    cases["pipelines"]["token budget"] = ["--token-budget", "-m", smoke_models["torch"], TRICKY]
+
+    def run(method: str) -> dict:
+        program = REGISTRY.methods[method]["program"]
+        runs = run_in_one_process([(program, argv) for argv in cases[method].values()], folder / method)
+        return {(method, case): found for case, found in zip(cases[method], runs, strict=True)}
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        found = {key: run for part in pool.map(run, cases) for key, run in part.items()}
+    for method in PYTHON_METHODS:
+        found[method, "empty corpus"].output = folder / f"{method}-empty.jsonl"
+    return found
 
 
 def read_json(path):

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON_METHODS, REGISTRY, REPO, STEPS, run_method, run_rust
+from conftest import PYTHON_METHODS, REGISTRY, STEPS, TRICKY, run_in_one_process, run_method, run_rust
 
-TRICKY = REPO / "tests" / "data" / "tricky.txt"
-PREDICT_MANY = REPO / "tests" / "predict_many.py"
 FAMILIES = ["distilbert", "bert", "electra", "roberta", "xlm-roberta", "deberta-v2", "modernbert"]
 # What does not run, and the one line that says so (the README's family table says it too).
 LIMITS = {("deberta-v2", "ov-lean"): "OpenVINO cannot compile the model: Unexpected: CPU plug-in doesn't support If"}
@@ -56,7 +54,7 @@ def family_models(tmp_path_factory):
 @pytest.fixture(scope="session")
 def family_predictions(family_models, smoke_models, tmp_path_factory):
     """Every method's predictions for every family: {family: {method: (bytes, stderr)}}. Each
-    Python method runs its seven families in one process (tests/predict_many.py), the Rust binary
+    Python method runs its seven families in one process (run_in_one_process), the Rust binary
     one process per family: as many processes at once as there are cores."""
     out, rust = tmp_path_factory.mktemp("family-predictions"), smoke_models["rust"]
 
@@ -64,19 +62,12 @@ def family_predictions(family_models, smoke_models, tmp_path_factory):
         return ["-b", "4", "-m", str(model), "-o", str(out / f"{family}-{method}.jsonl"), str(TRICKY)]
 
     def predict_python(method: str) -> None:
+        program = REGISTRY.methods[method]["program"]
         runs = [
-            {
-                "argv": arguments(family, method, family_models / family / PYTHON_METHODS[method]),
-                "stderr": str(out / f"{family}-{method}.stderr"),
-            }
-            for family in FAMILIES
+            (program, arguments(family, method, family_models / family / PYTHON_METHODS[method])) for family in FAMILIES
         ]
-        (out / f"{method}.runs.json").write_text(json.dumps(runs))
-        program = REPO / REGISTRY.methods[method]["program"]
-        done = subprocess.run(
-            [sys.executable, PREDICT_MANY, program, out / f"{method}.runs.json"], capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+        for family, run in zip(FAMILIES, run_in_one_process(runs, out / method), strict=True):
+            (out / f"{family}-{method}.stderr").write_text(run.stderr)
 
     def predict_rust(family: str) -> None:
         done = run_rust(rust, *arguments(family, "onnxruntime-ner", family_models / family / "onnx"), check=False)

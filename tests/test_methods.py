@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import PYTHON_METHODS, REGISTRY, REPO, read_json, run_method, run_rust
-
-TRICKY = REPO / "tests" / "data" / "tricky.txt"
+from conftest import PYTHON_METHODS, REGISTRY, TRICKY, Run, read_json, run_in_one_process, run_method, run_rust
 
 
 def nerlib_modules(importtime: str) -> set[str]:
@@ -197,10 +195,14 @@ def test_the_original_command_lines_run_as_written(smoke_clone, smoke_models, tm
     env = {key: value for key, value in os.environ.items() if key != "ORT_DYLIB_PATH"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     try:
-        for method in PYTHON_METHODS:
-            out = tmp_path / f"{method}.jsonl"
-            run_method(REGISTRY.methods[method]["program"], "-d", "cpu", "-b", "8", "-o", out, corpus, cwd=workdir)
-            assert out.read_bytes() == reference, method
+        # In one process (run_in_one_process), as each command line would run: torch imported once.
+        runs = [
+            (REGISTRY.methods[method]["program"], ["-d", "cpu", "-b", "8", "-o", f"{tmp_path / method}.jsonl", corpus])
+            for method in PYTHON_METHODS
+        ]
+        for method, run in zip(PYTHON_METHODS, run_in_one_process(runs, tmp_path / "runs", cwd=workdir), strict=True):
+            assert run.status == 0, run.stderr
+            assert (tmp_path / f"{method}.jsonl").read_bytes() == reference, method
         rust = subprocess.run(
             ["bin/onnxruntime-ner", "-d", "cpu", "-b", "8", "-o", tmp_path / "rust.jsonl", corpus],
             cwd=workdir,
@@ -217,34 +219,31 @@ def test_the_original_command_lines_run_as_written(smoke_clone, smoke_models, tm
     assert done.stderr.strip().endswith("no -m MODEL_DIR given, and config.yaml here names no model (model.name)")
 
 
-def test_the_pipeline_refuses_a_token_budget_in_one_line(smoke_models):
-    done = run_method("scripts/pipelines.py", "--token-budget", "-m", smoke_models["torch"], TRICKY, check=False)
-    last = done.stderr.strip().splitlines()[-1]
-    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+def test_the_pipeline_refuses_a_token_budget_in_one_line(method_error_runs):
+    run = method_error_runs["pipelines", "token budget"]
+    last = run.stderr.strip().splitlines()[-1]
+    assert run.status != 0 and "Traceback" not in run.stderr, run.stderr
     assert last == "pipelines.py: error: --token-budget: the transformers pipeline batches by sentence count only"
 
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
 @pytest.mark.parametrize("method", sorted(PYTHON_METHODS) + ["onnxruntime-ner"])
-def test_cuda_without_a_gpu_is_one_clear_line(method, smoke_models):
-    model = smoke_models["torch" if PYTHON_METHODS.get(method) == "torch" else "onnx"]
+def test_cuda_without_a_gpu_is_one_clear_line(method, smoke_models, method_error_runs):
     if method == "onnxruntime-ner":
-        done = run_rust(smoke_models["rust"], "-d", "cuda", "-m", model, TRICKY, check=False)
+        done = run_rust(smoke_models["rust"], "-d", "cuda", "-m", smoke_models["onnx"], TRICKY, check=False)
+        run = Run(done.returncode, done.stderr)
     else:
-        done = run_method(f"scripts/{method}.py", "-d", "cuda", "-m", model, TRICKY, check=False)
-    assert done.returncode != 0
-    last = done.stderr.strip().splitlines()[-1]
-    assert "error: -d cuda" in last and "Traceback" not in done.stderr, done.stderr
+        run = method_error_runs[method, "cuda"]
+    assert run.status != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert "error: -d cuda" in last and "Traceback" not in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("method", sorted(PYTHON_METHODS))
-def test_model_directory_without_tokenizer_is_named(method, smoke_models, tmp_path):
-    broken = tmp_path / "model"
-    shutil.copytree(smoke_models[PYTHON_METHODS[method]], broken)
-    (broken / "tokenizer.json").unlink()
-    done = run_method(f"scripts/{method}.py", "-m", broken, TRICKY, check=False)
-    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
-    assert "tokenizer" in done.stderr.strip().splitlines()[-1]
+def test_model_directory_without_tokenizer_is_named(method, method_error_runs):
+    run = method_error_runs[method, "no tokenizer"]
+    assert run.status != 0 and "Traceback" not in run.stderr, run.stderr
+    assert "tokenizer" in run.stderr.strip().splitlines()[-1]
 
 
 def test_io_binding_gives_the_same_logits_as_a_plain_run(smoke_models):

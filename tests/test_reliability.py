@@ -16,8 +16,9 @@ import yaml
 
 from conftest import (
     PYTHON_METHODS,
-    REGISTRY,
     REPO,
+    TRICKY,
+    Run,
     run_cell_arguments,
     run_method,
     run_rust,
@@ -25,7 +26,6 @@ from conftest import (
     small_grid,
 )
 
-TRICKY = REPO / "tests" / "data" / "tricky.txt"
 LEAN = "scripts/ort-lean.py"
 
 
@@ -210,17 +210,18 @@ def test_a_corpus_named_like_an_option_passes_the_config_check(tmp_path):
 
 
 @pytest.mark.parametrize("method", [*PYTHON_METHODS, "onnxruntime-ner"])
-def test_an_empty_corpus_gives_an_empty_predictions_file_in_every_method(method, smoke_models, tmp_path):
-    corpus = tmp_path / "empty.txt"
-    corpus.write_bytes(b"")
-    out = tmp_path / "p.jsonl"
+def test_an_empty_corpus_gives_an_empty_predictions_file_in_every_method(
+    method, smoke_models, method_error_runs, tmp_path
+):
     if method == "onnxruntime-ner":
-        done = run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], "-o", out, corpus)
+        corpus, out = tmp_path / "empty.txt", tmp_path / "p.jsonl"
+        corpus.write_bytes(b"")
+        done = run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], "-o", out, corpus, check=False)
+        run = Run(done.returncode, done.stderr, out)
     else:
-        model = smoke_models[PYTHON_METHODS[method]]
-        done = run_method(REGISTRY.methods[method]["program"], "-m", model, "-o", out, corpus, check=False)
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
-    assert out.read_bytes() == b""
+        run = method_error_runs[method, "empty corpus"]
+    assert run.status == 0 and "Traceback" not in run.stderr, run.stderr
+    assert run.output.read_bytes() == b""
 
 
 # 11. A write that fails leaves nothing behind ----------------------------------------------------

