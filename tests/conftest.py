@@ -361,13 +361,13 @@ def method_error_runs(smoke_models, tmp_path_factory):
     folder = tmp_path_factory.mktemp("method-errors")
     empty = folder / "empty.txt"
     empty.write_bytes(b"")
-    cases = {}
+    cases, empty_outputs = {}, {method: folder / f"{method}-empty.jsonl" for method in PYTHON_METHODS}
     for method, kind in PYTHON_METHODS.items():
         broken = shutil.copytree(smoke_models[kind], folder / f"{method}-no-tokenizer")
         (broken / "tokenizer.json").unlink()
         cases[method] = {
             "no tokenizer": ["-m", broken, TRICKY],
-            "empty corpus": ["-m", smoke_models[kind], "-o", folder / f"{method}-empty.jsonl", empty],
+            "empty corpus": ["-m", smoke_models[kind], "-o", empty_outputs[method], empty],
         }
         if shutil.which("nvidia-smi") is None:
             cases[method]["cuda"] = ["-d", "cuda", "-m", smoke_models[kind], TRICKY]
@@ -380,8 +380,8 @@ def method_error_runs(smoke_models, tmp_path_factory):
 
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         found = {key: run for part in pool.map(run, cases) for key, run in part.items()}
-    for method in PYTHON_METHODS:
-        found[method, "empty corpus"].output = folder / f"{method}-empty.jsonl"
+    for method, output in empty_outputs.items():
+        found[method, "empty corpus"].output = output
     return found
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from check_cell import NEAR_TIE_LOGITS, agreement, entity_gap
-from conftest import REPO, small_grid, write_manifest
+from conftest import REPO, TRICKY, small_grid, write_manifest
 
 STEPS = REPO / "workflow" / "scripts"
 
@@ -162,7 +162,7 @@ def test_a_program_without_one_backend_class_is_one_line(tmp_path):
     program.write_text("x = 1\n")
     done = subprocess.run(
         [sys.executable, STEPS / "reference.py", "--program", program, "-m", tmp_path]
-        + ["--predictions", tmp_path / "p", "--gaps", tmp_path / "m", REPO / "tests/data/tricky.txt"],
+        + ["--predictions", tmp_path / "p", "--gaps", tmp_path / "m", TRICKY],
         capture_output=True,
         text=True,
     )

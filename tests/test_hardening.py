@@ -13,6 +13,7 @@ import yaml
 
 from conftest import (
     REPO,
+    TRICKY,
     config_error_of,
     planned_jobs,
     poll_until,
@@ -95,8 +96,8 @@ def test_corrupt_onnx_model_is_named(smoke_models, tmp_path):
     broken = tmp_path / "onnx"
     shutil.copytree(smoke_models["onnx"], broken)
     write(broken / "model.onnx", (smoke_models["onnx"] / "model.onnx").read_bytes()[:1000])
-    lean = run_method(LEAN, "-m", broken, REPO / "tests/data/tricky.txt", check=False)
-    rust = run_rust(smoke_models["rust"], "-m", broken, REPO / "tests/data/tricky.txt", check=False)
+    lean = run_method(LEAN, "-m", broken, TRICKY, check=False)
+    rust = run_rust(smoke_models["rust"], "-m", broken, TRICKY, check=False)
     for done in (lean, rust):
         assert done.returncode != 0 and "Traceback" not in done.stderr
         assert f"{broken}/model.onnx: cannot load ONNX model" in done.stderr.strip().splitlines()[-1]
@@ -106,7 +107,7 @@ def test_truncated_safetensors_is_named(smoke_models, tmp_path):
     broken = tmp_path / "torch"
     shutil.copytree(smoke_models["torch"], broken)
     write(broken / "model.safetensors", (smoke_models["torch"] / "model.safetensors").read_bytes()[:100_000])
-    done = run_method("scripts/baseline.py", "-m", broken, REPO / "tests/data/tricky.txt", check=False)
+    done = run_method("scripts/baseline.py", "-m", broken, TRICKY, check=False)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert f"{broken}/model.safetensors: cannot load model" in done.stderr.strip().splitlines()[-1]
 
@@ -226,7 +227,7 @@ def test_compare_prints_ratios(smoke, tmp_path):
 def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothing(smoke_models, tmp_path):
     """What SLURM does at a time limit, on scancel or pre-emption."""
     out = tmp_path / "cell.json"
-    args = run_cell_arguments(tmp_path, "baseline", smoke_models["torch"], REPO / "tests/data/tricky.txt", 1, runs=10)
+    args = run_cell_arguments(tmp_path, "baseline", smoke_models["torch"], TRICKY, 1, runs=10)
     process = subprocess.Popen(
         [sys.executable, REPO / "workflow/scripts/run_cell.py", *args],
         stdout=subprocess.PIPE,

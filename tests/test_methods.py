@@ -196,13 +196,15 @@ def test_the_original_command_lines_run_as_written(smoke_clone, smoke_models, tm
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     try:
         # In one process (run_in_one_process), as each command line would run: torch imported once.
+        outputs = {method: tmp_path / f"{method}.jsonl" for method in PYTHON_METHODS}
         runs = [
-            (REGISTRY.methods[method]["program"], ["-d", "cpu", "-b", "8", "-o", f"{tmp_path / method}.jsonl", corpus])
-            for method in PYTHON_METHODS
+            (REGISTRY.methods[method]["program"], ["-d", "cpu", "-b", "8", "-o", out, corpus])
+            for method, out in outputs.items()
         ]
-        for method, run in zip(PYTHON_METHODS, run_in_one_process(runs, tmp_path / "runs", cwd=workdir), strict=True):
+        found = run_in_one_process(runs, tmp_path / "runs", cwd=workdir)
+        for (method, out), run in zip(outputs.items(), found, strict=True):
             assert run.status == 0, run.stderr
-            assert (tmp_path / f"{method}.jsonl").read_bytes() == reference, method
+            assert out.read_bytes() == reference, method
         rust = subprocess.run(
             ["bin/onnxruntime-ner", "-d", "cpu", "-b", "8", "-o", tmp_path / "rust.jsonl", corpus],
             cwd=workdir,

@@ -16,6 +16,7 @@ from conftest import (
     REGISTRY,
     REPO,
     SMOKE,
+    TRICKY,
     config_error_of,
     planned_jobs,
     poll_until,
@@ -28,7 +29,6 @@ from conftest import (
 from synthetic import build
 
 STEPS = REPO / "workflow" / "scripts"
-TRICKY = REPO / "tests" / "data" / "tricky.txt"
 
 
 def run_step(name: str, *args, cwd=None) -> subprocess.CompletedProcess:

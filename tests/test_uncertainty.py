@@ -17,13 +17,12 @@ from hypothesis import strategies as st
 
 import host_load
 from common import read_summary
-from conftest import REPO, SMOKE, grid_of, planned_jobs, read_json, run_cell_arguments, run_snakemake
+from conftest import REPO, SMOKE, TRICKY, grid_of, planned_jobs, read_json, run_cell_arguments, run_snakemake
 from nerbench import Grid
 from synthetic import build, step_commands
 from uncertainty import ALPHA, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
 
 STEPS = REPO / "workflow" / "scripts"
-TRICKY = REPO / "tests" / "data" / "tricky.txt"
 
 runs = st.lists(st.floats(0.5, 50), min_size=2, max_size=8)
 
