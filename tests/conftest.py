@@ -349,6 +349,7 @@ def smoke_models(smoke):
     return {
         "torch": workdir / "data/models/smoke-minilm/torch",
         "onnx": workdir / "data/models/smoke-minilm/onnx",
+        "ct2": workdir / "data/models/smoke-minilm/ct2",
         "rust": workdir / "bin" / "onnxruntime-ner",
     }
 

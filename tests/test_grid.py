@@ -53,6 +53,24 @@ def test_a_method_is_made_of_its_registry_parts():
     assert "scripts/ort-lean.py" in lean.sources and "scripts/nerlib/frame.py" in lean.sources
 
 
+def test_a_ctranslate2_method_reads_the_conversion_its_variant_names():
+    assert REGISTRY.parse("ct2-lean").model_folder == "ct2"
+    quantized = REGISTRY.parse("ct2-lean@int8+sort+dp")
+    assert quantized.model_folder == "ct2-int8" and quantized.dtype == "int8" and quantized.devices == {"cpu"}
+    assert REGISTRY.model_folders("ct2") == ["ct2", "ct2-int8"]
+    assert "onnx-int8" in REGISTRY.model_folders("onnx") and "ct2" not in REGISTRY.model_folders("onnx")
+
+
+@pytest.mark.parametrize("method", ["baseline", "ct2-lean@int8"])
+def test_a_method_that_needs_the_transformers_model_is_refused_for_an_onnx_export_alone(method, tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.onnx").write_bytes(b"")
+    override = {"model": {"source": "local", "local": {"path": str(tmp_path)}}, "benchmark": {"methods": [method]}}
+    line = config_error_of(override, tmp_path)
+    assert f"config error: benchmark.methods[0]: {method} runs the transformers model" in line, line
+    assert config_error_of({**override, "benchmark": {"methods": ["ort-lean@int8"]}}, tmp_path) is None
+
+
 @pytest.mark.parametrize(
     "kind, name, key, value, message",
     [
@@ -190,6 +208,21 @@ def test_a_registry_entry_changes_only_the_cells_of_methods_made_of_it():
         grid.registry.options["dp"]["arguments"] = ["--workers", "{threads}"]
     for key, measured in before.items():
         assert (after[key] == measured) == ("+dp" not in key.method), key
+
+
+def test_what_says_where_a_part_applies_or_what_it_is_changes_no_cell():
+    """Allowing a new method an option, or rewording an `about`, re-times nothing."""
+    grid = grid_of({})
+    before = {cell.key: grid.timing_settings(cell, "h") for cell in grid.cells}
+    int8, sort = grid.registry.variants["int8"], grid.registry.options["sort"]
+    saved = dict(int8), dict(sort)
+    int8.update(methods=[*int8["methods"], "ov-lean"], about="reworded")
+    sort.update(methods=sorted(grid.registry.methods), devices=["cpu"])
+    try:
+        after = {cell.key: grid.timing_settings(cell, "h") for cell in grid.cells}
+    finally:
+        int8.clear(), int8.update(saved[0]), sort.clear(), sort.update(saved[1])
+    assert after == before
 
 
 # ---- machines: identity and placement ----

@@ -48,7 +48,7 @@ BAD_CONFIGS = [
     ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' does not match"),
     (
         {"benchmark": {"methods": ["baseline@int8"]}},
-        "benchmark.methods[0]: baseline@int8: @int8 applies to ort-hf, ort-lean, onnxruntime-ner only",
+        "benchmark.methods[0]: baseline@int8: @int8 applies to ort-hf, ort-lean, onnxruntime-ner, ct2-lean only",
     ),
     ({"benchmark": {"methods": ["baseline+dp"]}}, "benchmark.methods[0]: baseline+dp: +dp applies to ort-lean"),
     (

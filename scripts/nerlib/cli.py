@@ -43,7 +43,8 @@ def positive_int(text: str) -> int:
 
 
 def parse_args(description: str, model_kind: str, argv=None, extra_arguments=None) -> argparse.Namespace:
-    """`model_kind` is the directory the method reads: "torch" (transformers) or "onnx" (the export);
+    """`model_kind` is the directory the method reads: "torch" (transformers), "onnx" (the export) or
+    "ct2" (the CTranslate2 conversion);
     `extra_arguments(parser)` adds the options only one method has."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("file", help="UTF-8 text, one sentence per line")

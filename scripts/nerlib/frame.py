@@ -186,7 +186,7 @@ def note_truncation(timer: PhaseTimer, encoded: list[Encoded]) -> None:
 
 
 def run_predictor(description: str, model_kind: str, predict: Callable, argv=None, extra_arguments=None) -> None:
-    """`model_kind`: the model directory the method reads, "torch" (transformers) or "onnx" (the export)."""
+    """`model_kind`: the model directory the method reads, "torch" (transformers), "onnx" (the export) or "ct2"."""
     timer = PhaseTimer()
     args = parse_args(description, model_kind, argv, extra_arguments)
     program = Path(sys.argv[0]).name

@@ -69,10 +69,10 @@ def check_methods(config: dict, registry: Registry) -> None:
                 f"{where} runs on {', '.join(sorted(method.devices))} only, "
                 f"and benchmark.devices is {', '.join(bench['devices'])}"
             )
-        if method.model_kind == "torch" and model_format(config) == "onnx":
+        if method.model_kind != "onnx" and model_format(config) == "onnx":
             raise ConfigError(
-                f"{where} runs the transformers model, and model.local.path is an ONNX export alone: "
-                "give the transformers directory, or leave the method out"
+                f"{where} runs the transformers model{' (converted)' if method.model_kind != 'torch' else ''}, "
+                "and model.local.path is an ONNX export alone: give the transformers directory, or leave the method out"
             )
 
 

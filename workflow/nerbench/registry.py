@@ -17,6 +17,14 @@ from nerbench import schema
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY_FILE = "workflow/methods.yaml"
 DEVICES = ("cpu", "cuda")
+# Registry keys that say where a part applies or what it is, not how it runs: editing them (a new
+# method allowed an option, a reworded `about`) re-times no cell.
+NOT_MEASURED = frozenset({"about", "methods", "variants", "devices", "removes_padding"})
+
+
+def measured(entry: dict) -> dict:
+    """The part of a registry entry that a cell's measurement depends on."""
+    return {key: value for key, value in entry.items() if key not in NOT_MEASURED}
 
 
 class RegistryError(ValueError):
@@ -82,6 +90,11 @@ class Method:
         return f"{self.model_kind}-{self.variant}" if self.variant else self.model_kind
 
     @property
+    def removes_padding(self) -> bool:
+        """Whether its engine drops the padding before the position-wise layers (its FLOP count)."""
+        return self.entry["removes_padding"]
+
+    @property
     def built(self) -> bool:
         return self.entry["built"]
 
@@ -108,9 +121,9 @@ class Method:
     def definition(self) -> dict:
         """What the registry says of this method: a cell is re-timed when this changes."""
         return {
-            "program": {self.program: self.entry},
-            "variant": {self.variant: self.registry.variants[self.variant]} if self.variant else None,
-            "options": {option: self.registry.options[option] for option in self.options},
+            "program": {self.program: measured(self.entry)},
+            "variant": {self.variant: measured(self.registry.variants[self.variant])} if self.variant else None,
+            "options": {option: measured(self.registry.options[option]) for option in self.options},
             "shared": self.registry.shared if not self.built else [],
         }
 
@@ -185,6 +198,17 @@ class Registry:
             if method.variant not in entry.get("variants", [method.variant]):
                 return f"{label} applies to {', '.join('@' + name for name in entry['variants'])} only"
         return None
+
+    def model_folders(self, kind: str) -> list[str]:
+        """Every model folder a method of this model kind can read: the plain one and its variants'."""
+        programs = [name for name, entry in self.methods.items() if entry["model"] == kind]
+        methods = [self.parse(program) for program in programs] + [
+            self.parse(f"{program}@{variant}")
+            for program in programs
+            for variant, entry in self.variants.items()
+            if program in entry.get("methods", [program])
+        ]
+        return sorted({method.model_folder for method in methods})
 
     def reference_method(self, model_format: str) -> Method:
         """The method every cell is compared with, for a transformers model or an ONNX export alone."""

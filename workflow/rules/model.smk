@@ -36,6 +36,27 @@ if GRID.model_format == "torch":
             "HF_HUB_OFFLINE=1 optimum-cli export onnx --model {input:q} --task token-classification"
             " {output:q} > {log:q} 2>&1"
 
+    rule convert_ct2:
+        """The CTranslate2 conversion ct2-lean reads: float32 (ct2), int8 (ct2-int8)."""
+        input:
+            model=GRID.model_dir("torch"),
+            script=step("convert_ct2.py"),
+        output:
+            directory(GRID.model_dir("{ct2_folder}")),
+        log:
+            f"logs/models/{config['model']['name']}-convert-{{ct2_folder}}.log",
+        wildcard_constraints:
+            ct2_folder="|".join(GRID.registry.model_folders("ct2")),
+        priority: PREPARATION_PRIORITY
+        conda:
+            "../../envs/torch.yaml"
+        params:
+            quantization=lambda wildcards: (
+                "int8" if wildcards.ct2_folder.endswith("-int8") else "float32"
+            ),
+        shell:
+            "python {input.script:q} {input.model:q} {params.quantization} {output:q} > {log:q} 2>&1"
+
 
 rule export_variant:
     """Graph-optimised (O2, O3), fp16 (O4, CUDA) and int8 variants of the export; the static int8

@@ -142,14 +142,15 @@ def phase_columns(cell: Cell, peaks: dict, flops: dict) -> dict:
         columns["torch_gpu_allocated_mib"] = phases["torch_max_memory_allocated_bytes"] / 2**20
     dtype = cell.method.dtype
     work = flops.get(flops_key(cell.batch_size, cell.method.sort, cell.method.token_budget))
+    done = work and work.get("flops_padding_removed" if cell.method.removes_padding else "flops")
     peak = peaks.get(cell.device, {}).get(number_format(dtype))
     inference = phases["phases"].get("inference") or 0
-    if work and inference > 0:
-        columns["inference_gflops"] = work["flops"] / inference / 1e9
-        columns["padding_overhead_pct"] = 100 * (work["flops"] / work["useful_flops"] - 1)
-    if work and inference > 0 and peak:
+    if done and inference > 0:
+        columns["inference_gflops"] = done / inference / 1e9
+        columns["padding_overhead_pct"] = 100 * (done / work["useful_flops"] - 1)
+    if done and inference > 0 and peak:
         columns["peak_format"] = number_format(dtype)
-        columns["pct_of_peak"] = 100 * work["flops"] / inference / peak["peak_flops"]
+        columns["pct_of_peak"] = 100 * done / inference / peak["peak_flops"]
     if work and peak:
         # The machine's bound for the task: the corpus's own FLOPs (no padding) at the format's peak.
         columns["bound_s"] = work["useful_flops"] / peak["peak_flops"]

@@ -35,6 +35,7 @@ PACKAGES = (
     "pandas",
     "openvino",
     "nncf",
+    "ctranslate2",
     "nvidia-cuda-runtime",
     "nvidia-cudnn-cu13",
     "nvidia-ml-py",

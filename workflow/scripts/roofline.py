@@ -14,7 +14,10 @@
    count or by token budget): per layer and sequence of padded length n, 8·n·d² (Q, K, V, output
    projections) + 4·n²·d (scores and weighted sum) + 4·n·d·f (feed-forward; 6·n·d·f for a gated
    one), d the hidden size, f the feed-forward size; embeddings, layer norms and the classifier
-   are left out (under 1%), and so are DeBERTa's relative-position terms.
+   are left out (under 1%), and so are DeBERTa's relative-position terms. An engine that removes
+   the padding before the position-wise layers (CTranslate2 on the CPU: methods.yaml
+   `removes_padding`) does the projections and feed-forward on the real tokens alone and the
+   attention on the padded batch: `flops_padding_removed` counts that.
 
 `roofline.py peaks` measures 1. on a machine (the `roofline` job, alone there, like a timed cell);
 `roofline.py flops` counts 2. (the `corpus_flops` job: a count, not a measurement, so a new batch
@@ -52,21 +55,39 @@ def model_shape(config: dict) -> dict:
     }
 
 
-def sequence_flops(length: int, shape: dict) -> float:
+def positionwise_flops(length: int, shape: dict) -> float:
+    """The projections and the feed-forward layer: work in proportion to the tokens."""
     d, f = shape["hidden"], shape["ffn"]
     feed_forward = (6 if shape["gated"] else 4) * length * d * f
-    return shape["layers"] * (8 * length * d * d + 4 * length * length * d + feed_forward)
+    return shape["layers"] * (8 * length * d * d + feed_forward)
+
+
+def attention_flops(length: int, shape: dict) -> float:
+    """Scores and weighted sum: work in proportion to the square of the sequence's length."""
+    return shape["layers"] * 4 * length * length * shape["hidden"]
+
+
+def sequence_flops(length: int, shape: dict) -> float:
+    return positionwise_flops(length, shape) + attention_flops(length, shape)
 
 
 def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict, budget: bool = False) -> dict:
     """The corpus's work batched as the methods batch it (scripts/nerlib/batching.py)."""
     useful = sum(sequence_flops(n, shape) for n in lengths)
-    padded_tokens = total = 0
+    padded_tokens = total = padding_removed = 0
     for batch in batch_indices(lengths, batch_size, sort, budget):
         width = max(lengths[i] for i in batch)
         padded_tokens += width * len(batch)
         total += len(batch) * sequence_flops(width, shape)
-    return {"flops": total, "useful_flops": useful, "padded_tokens": padded_tokens, "tokens": sum(lengths)}
+        padding_removed += sum(positionwise_flops(lengths[i], shape) for i in batch)
+        padding_removed += len(batch) * attention_flops(width, shape)
+    return {
+        "flops": total,
+        "flops_padding_removed": padding_removed,
+        "useful_flops": useful,
+        "padded_tokens": padded_tokens,
+        "tokens": sum(lengths),
+    }
 
 
 # The side of the large square product every CPU peak is also measured on.

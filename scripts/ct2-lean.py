@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""ct2-lean: CTranslate2's encoder driven by the `tokenizers` library alone (no transformers, no
+torch), on a conversion of the model (workflow/scripts/convert_ct2.py): the encoder in
+CTranslate2's format, the classifier after it applied here in numpy.
+
+CTranslate2 runs the CPU only here (its wheel's CUDA build needs libraries the grid's CUDA
+environment does not pin). Data parallelism (--workers N) is CTranslate2's own: N replicas of
+the model (inter_threads) of threads/N threads each, sharing one copy of the weights.
+"""
+
+from pathlib import Path
+
+import ctranslate2
+import numpy as np
+
+from nerlib.cli import positive_int
+from nerlib.frame import MethodError, encoded_from_tokenizers, label_map, read_model_config, run
+from nerlib.tokenizer import load_tokenizer
+
+
+class CTranslate2Backend:
+    io_binding = None  # the CPU only
+
+    def __init__(self, args):
+        if args.device != "cpu":
+            raise MethodError(f"-d {args.device}: ct2-lean runs CTranslate2 on the CPU only")
+        if args.workers > args.threads:
+            raise MethodError(f"--workers {args.workers}: at most --threads ({args.threads})")
+        config = read_model_config(args.model)
+        self.id2label = label_map(config)
+        self.tokenizer, self.pad_id = load_tokenizer(args.model)
+        # Families with a token-type table (BERT, RoBERTa's one-row table) get the tokenizer's types.
+        self.uses_token_types = "type_vocab_size" in config
+        self.workers = args.workers
+        model = Path(args.model)
+        try:
+            self.encoder = ctranslate2.Encoder(
+                str(model / "encoder"),
+                device="cpu",
+                inter_threads=args.workers,
+                intra_threads=args.threads // args.workers,
+            )
+        except (RuntimeError, ValueError) as error:
+            raise MethodError(f"{model / 'encoder'}: cannot load CTranslate2 model: {error}") from None
+        try:
+            with np.load(model / "classifier.npz") as head:
+                self.weight_t = np.ascontiguousarray(head["weight"].T)
+                self.bias = head["bias"]
+        except (OSError, KeyError, ValueError) as error:
+            raise MethodError(f"{model / 'classifier.npz'}: unreadable: {error}") from None
+        if self.weight_t.shape[1] != len(self.id2label):
+            raise MethodError(
+                f"{model / 'classifier.npz'}: {self.weight_t.shape[1]} labels, config.json names {len(self.id2label)}"
+            )
+
+    def encode(self, lines):
+        return encoded_from_tokenizers(self.tokenizer.encode_batch(lines))
+
+    def logits(self, inputs: dict[str, np.ndarray], worker: int = 0) -> np.ndarray:
+        """CTranslate2 picks a free replica itself: `worker` is not needed."""
+        ids = ctranslate2.StorageView.from_array(np.ascontiguousarray(inputs["input_ids"], dtype=np.int32))
+        lengths = ctranslate2.StorageView.from_array(inputs["attention_mask"].sum(axis=1, dtype=np.int32))
+        types = inputs["token_type_ids"].tolist() if self.uses_token_types else None
+        hidden = np.asarray(self.encoder.forward_batch(ids, lengths, token_type_ids=types).last_hidden_state)
+        return hidden @ self.weight_t + self.bias
+
+
+def extra_arguments(parser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="data parallelism: N model replicas of threads/N threads each, taking batches as they come",
+    )
+
+
+if __name__ == "__main__":
+    run(__doc__, "ct2", CTranslate2Backend, extra_arguments=extra_arguments)

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Convert the transformers model to CTranslate2 for the ct2-lean method:
+
+  float32  the encoder as it is: must agree 100% with the reference
+  int8     int8 weights (CTranslate2 scales activations per token at run time, so a sentence's
+           answer does not depend on its batch mates); loads in a third of float32's time
+
+CTranslate2 converts the encoder alone (its transformers converter knows the base models, not
+their token-classification heads): the classifier after it is saved as classifier.npz (weight
+[labels, hidden], bias [labels]) and applied by ct2-lean in numpy. The result is a directory like
+the ONNX export (encoder/, classifier.npz, config.json, tokenizer files, variant.json), written
+under a temporary name and renamed into place, so an interrupted conversion leaves nothing that
+looks finished.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import cpu_flags
+
+# The encoders CTranslate2 4.8's transformers converter has loaders for, by config.json model_type.
+ENCODERS = ("bert", "camembert", "distilbert", "roberta", "xlm-roberta")
+QUANTIZATIONS = {"float32": None, "int8": "int8"}
+# What the frame reads beside the weights: configurations, vocabularies, tokenizer models.
+COPIED_SUFFIXES = (".json", ".txt", ".model")
+
+
+def refuse(message: str) -> None:
+    sys.exit(f"convert_ct2.py: error: {message}")
+
+
+def model_type(source: Path) -> str:
+    try:
+        found = json.loads((source / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as error:
+        refuse(f"{source / 'config.json'}: unreadable: {error}")
+    if found not in ENCODERS:
+        refuse(f"{source}: model_type {found}: CTranslate2 converts {', '.join(ENCODERS)} only")
+    return found
+
+
+def save_classifier(source: Path, out: Path) -> int:
+    """The token-classification head (a Linear on the encoder's last hidden state) as numpy."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    model = AutoModelForTokenClassification.from_pretrained(source)
+    head = model.classifier
+    if not isinstance(head, torch.nn.Linear):
+        refuse(f"{source}: the classifier is a {type(head).__name__}, not one linear layer")
+    np.savez(
+        out / "classifier.npz",
+        weight=head.weight.detach().numpy().astype(np.float32),
+        bias=head.bias.detach().numpy().astype(np.float32),
+    )
+    return head.out_features
+
+
+def convert(source: Path, quantization: str, partial: Path) -> dict:
+    import ctranslate2
+    import torch
+
+    # BERT checkpoints fine-tuned for tokens carry no pooler; transformers initialises one at
+    # random, and CTranslate2 converts it (unused here): a fixed seed makes the files reproducible.
+    torch.manual_seed(0)
+    ctranslate2.converters.TransformersConverter(str(source)).convert(
+        str(partial / "encoder"), quantization=QUANTIZATIONS[quantization]
+    )
+    labels = save_classifier(source, partial)
+    return {"recipe": f"CTranslate2 {ctranslate2.__version__} {quantization}", "labels": labels}
+
+
+def write_conversion(source: Path, quantization: str, out: Path) -> dict:
+    """The conversion in `out`, or SystemExit with one line saying why not."""
+    kind = model_type(source)
+    started = time.time()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        made = convert(source, quantization, partial)
+        for item in source.iterdir():
+            if item.is_file() and item.suffix in COPIED_SUFFIXES and not item.name.startswith("."):
+                shutil.copy2(item, partial / item.name)
+        made.update(model_type=kind, seconds=round(time.time() - started, 1), cpu_flags=sorted(cpu_flags()))
+        (partial / "variant.json").write_text(json.dumps(made, indent=1) + "\n", encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", type=Path, help="the transformers model directory")
+    parser.add_argument("quantization", choices=QUANTIZATIONS)
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    made = write_conversion(args.source, args.quantization, args.out)
+    print(f"wrote {args.out}: {made['recipe']}")
+
+
+if __name__ == "__main__":
+    main()
