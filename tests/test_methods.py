@@ -114,6 +114,13 @@ def test_smoke_cells_byte_identical_to_the_reference(smoke):
             assert path.read_bytes() == reference, path
 
 
+def test_ctranslate2_int8_answers_a_sentence_the_same_whatever_its_batch_mates(smoke, smoke_models):
+    """CTranslate2 scales int8 activations per token (ONNX Runtime's dynamic int8, per batch)."""
+    assert read_json(smoke_models["ct2"].with_name("ct2-int8") / "variant.json")["recipe"].endswith(" int8")
+    cells = smoke["results"] / "predictions" / "ct2-lean@int8"
+    assert (cells / "cpu-bs1.jsonl").read_bytes() == (cells / "cpu-bs8.jsonl").read_bytes()
+
+
 @pytest.mark.parametrize(("method", "engine"), [("ort-lean", "onnxruntime"), ("ct2-lean", "ctranslate2")])
 def test_lean_methods_import_neither_torch_nor_transformers(tricky_predictions, method, engine):
     imported = {line.split("|")[-1].strip().split(".")[0] for line in tricky_predictions[method][1].splitlines()}

@@ -12,14 +12,16 @@ from roofline import corpus_flops, operations_per_cycle, theoretical_peaks
 from synthetic import build, step_commands
 
 ZEN3 = {"avx2", "fma"}
-ZEN5 = {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
-SAPPHIRE_RAPIDS = ZEN5 | {"amx_tile", "amx_int8", "amx_bf16"}
+AVX512 = {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
+SAPPHIRE_RAPIDS = AVX512 | {"amx_tile", "amx_int8", "amx_bf16"}
 
 
-def test_operations_per_cycle_follow_the_instruction_set():
-    assert operations_per_cycle(ZEN3) == {"fp32": 32, "int8": 64}
-    assert operations_per_cycle(ZEN5) == {"fp32": 64, "int8": 256, "bf16": 128}
-    assert operations_per_cycle(SAPPHIRE_RAPIDS)["int8"] == 4096
+def test_operations_per_cycle_follow_the_instruction_set_and_the_units_width():
+    assert operations_per_cycle(ZEN3, ("AuthenticAMD", 25)) == {"fp32": 32, "int8": 64}
+    zen4, zen5 = ("AuthenticAMD", 25), ("AuthenticAMD", 26)
+    assert operations_per_cycle(AVX512, zen5) == {"fp32": 64, "int8": 256, "bf16": 128}
+    assert operations_per_cycle(AVX512, zen4) == {"fp32": 32, "int8": 128, "bf16": 64}, "AVX-512 on 256-bit units"
+    assert operations_per_cycle(SAPPHIRE_RAPIDS, ("GenuineIntel", 6))["int8"] == 4096
 
 
 def test_the_corpus_work_counts_the_padding_of_the_batches_the_methods_form():
@@ -70,7 +72,20 @@ def test_the_peaks_are_measured_on_the_methods_own_kernels(tmp_path):
         check=True,
     )
     peaks = json.loads(done.stdout)["cpu"]
-    assert {name.split()[0] for name in peaks["fp32"]["by_candidate"]} == {"onnxruntime", "torch", "numpy"}
+    assert {name.split()[0] for name in peaks["fp32"]["by_candidate"]} == {"onnxruntime", "torch", "onednn", "numpy"}
     assert {name.split()[0] for name in peaks["int8"]["by_candidate"]} == {"MatMulInteger", "DynamicQuantizeMatMul"}
     assert peaks["fp32"]["peak_flops"] == max(peaks["fp32"]["by_candidate"].values())
     assert peaks["fp32"]["theoretical"]["per_cycle"] in (16, 32, 64)
+
+
+def test_a_measured_peak_above_the_theoretical_one_says_what_clock_it_implies():
+    from aggregate import peak_text
+
+    theoretical = {"peak_flops": 166e9, "clock_hz": 2.6e9, "cores": 2, "per_cycle": 32}
+    above = peak_text("fp32", {"peak_flops": 225e9, "by_candidate": {"onednn square": 225e9}, "theoretical": theoretical})
+    assert above == (
+        "fp32 225 GFLOP/s (onednn square; theoretical 166 at the reported 2.60 GHz;"
+        " measured above it: the cores run at 3.52 GHz or more)"
+    )
+    below = peak_text("fp32", {"peak_flops": 100e9, "theoretical": theoretical})
+    assert below == "fp32 100 GFLOP/s (theoretical 166 at the reported 2.60 GHz)"

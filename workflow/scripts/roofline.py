@@ -3,7 +3,8 @@
 
 1. Matrix-product peaks, measured on this machine with the thread count the methods use, each
    the best of repeated products:
-   - CPU fp32: square products in torch and numpy, whichever is faster;
+   - CPU fp32: ONNX Runtime's MatMul, torch, oneDNN and numpy on the model's largest product and
+     a square one, whichever is faster;
    - CPU int8: ONNX Runtime's MatMulInteger (uint8 activations × int8 weights, int32 sums: the
      kernel its quantized operators run) on the model's largest product (a batch of 2048 tokens
      through the feed-forward layer) and on a square one, whichever is faster;
@@ -134,8 +135,10 @@ def onnx_session(node, inputs, output, initializers, threads: int):
 
 def cpu_fp32_peak(threads: int, shape: dict, square: int) -> dict:
     """The best fp32 product of the kernels the methods use: ONNX Runtime's MatMul (the ONNX
-    methods'), torch's (baseline's) and numpy's BLAS, on the model's product and a square one."""
+    methods'), torch's (baseline's), oneDNN's inner product (CTranslate2's, here as torch ships
+    it) and numpy's BLAS, on the model's product and a square one."""
     import torch
+    import torch.utils.mkldnn
     from onnx import TensorProto, helper, numpy_helper
 
     torch.set_num_threads(threads)
@@ -151,10 +154,14 @@ def cpu_fp32_peak(threads: int, shape: dict, square: int) -> dict:
             [numpy_helper.from_array(b, "b")],
             threads,
         )
+        linear = torch.nn.Linear(k, n, bias=False).requires_grad_(False)
+        linear.weight.data = tb.T.contiguous()
+        onednn, onednn_a = torch.utils.mkldnn.to_mkldnn(linear), ta.to_mkldnn()
         candidates[f"onnxruntime {name}"] = lambda session=session, a=a: session.run(None, {"a": a})
         candidates[f"torch {name}"] = lambda ta=ta, tb=tb: torch.mm(ta, tb)
+        candidates[f"onednn {name}"] = lambda layer=onednn, a=onednn_a: layer(a)
         candidates[f"numpy {name}"] = lambda a=a, b=b: a @ b
-        for kernel in ("onnxruntime", "torch", "numpy"):
+        for kernel in ("onnxruntime", "torch", "onednn", "numpy"):
             flops[f"{kernel} {name}"] = 2 * m * k * n
     return best_rate(candidates, flops)
 
@@ -223,10 +230,31 @@ def gpu_peaks(size: int = 8192) -> dict:
 # lane; without it (vpmaddubsw + vpmaddwd) about twice fp32; bf16 (vdpbf16ps): 2 per lane; AMX tiles:
 # 1024 bf16 or 2048 int8 multiply-adds per cycle.
 FMA_UNITS = 2
+# CPUs whose units are narrower than their widest instructions, by (vendor, family): AMD's family
+# 25 (Zen 3, Zen 4) runs AVX-512 on 256-bit units, two cycles per instruction (Zen 5, family 26,
+# has 512-bit units), so its peak per cycle is AVX2's.
+NARROW_UNITS = {("AuthenticAMD", 25): 256}
 
 
-def operations_per_cycle(flags: set[str]) -> dict[str, int]:
-    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+def cpu_identity() -> tuple[str, int] | None:
+    """(vendor, family) from /proc/cpuinfo, None where it does not say."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    vendor = re.search(r"^vendor_id\s*:\s*(\S+)", text, re.M)
+    family = re.search(r"^cpu family\s*:\s*(\d+)", text, re.M)
+    return (vendor.group(1), int(family.group(1))) if vendor and family else None
+
+
+def vector_bits(flags: set[str], identity: tuple[str, int] | None) -> int:
+    """The width the cores compute vectors at: their widest instructions', unless their units are narrower."""
+    widest = 512 if "avx512f" in flags else 256 if "avx2" in flags else 128
+    return min(widest, NARROW_UNITS.get(identity, widest))
+
+
+def operations_per_cycle(flags: set[str], identity: tuple[str, int] | None = None) -> dict[str, int]:
+    lanes = vector_bits(flags, identity) // 32
     fp32 = lanes * 2 * FMA_UNITS
     found = {"fp32": fp32, "int8": fp32 * (4 if flags & VNNI_FLAGS else 2)}
     if "avx512_bf16" in flags:
@@ -254,7 +282,7 @@ def theoretical_peaks(cores: int) -> dict:
         return {}
     return {
         name: {"peak_flops": cores * clock * per_cycle, "clock_hz": clock, "cores": cores, "per_cycle": per_cycle}
-        for name, per_cycle in operations_per_cycle(cpu_flags()).items()
+        for name, per_cycle in operations_per_cycle(cpu_flags(), cpu_identity()).items()
     }
 
 
