@@ -168,13 +168,15 @@ wheels:
 	  | $(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir "$$WHEELS" -r /dev/stdin
 	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir "$$WHEELS" -r requirements-nodeps.txt
 
-# The smoke grid on every encoder family's random-weight preset, then a row per family.
+# The smoke grid on every encoder family's random-weight preset (the smoke methods that run the
+# family: CTranslate2 converts some only), then a row per family.
 FAMILIES := distilbert bert electra roberta xlm-roberta deberta-v2 modernbert
 families: venv hyperfine rust-target
 	for family in $(FAMILIES); do \
+	  methods="$$($(QUERY) methods --model-type "$$family" config.yaml configs/smoke.yaml)" || exit 1; \
 	  $(RUN) $(BIN)/snakemake --cores $(CORES) --configfile configs/smoke.yaml $(SNAKEMAKE_ARGS) --config \
 	    "results=results/families/$$family" "model={name: $$family-tiny, source: random, random: {preset: $$family-tiny}}" \
-	    || exit 1; \
+	    "benchmark={methods: $$methods}" || exit 1; \
 	done
 	$(RUN) $(BIN)/python workflow/scripts/family_table.py $(foreach family,$(FAMILIES),results/families/$(family)/summary.csv)
 

@@ -3,11 +3,13 @@
 torch), on a conversion of the model (workflow/scripts/convert_ct2.py): the encoder in
 CTranslate2's format, the classifier after it applied here in numpy.
 
-CTranslate2 runs the CPU only here (its wheel's CUDA build needs libraries the grid's CUDA
-environment does not pin). Data parallelism (--workers N) is CTranslate2's own: N replicas of
+CTranslate2 runs on the CPU only here: its wheel's CUDA path loads CUDA 12's cuBLAS, and the
+grid pins CUDA 13's. Data parallelism (--workers N) is CTranslate2's own: N replicas of
 the model (inter_threads) of threads/N threads each, sharing one copy of the weights.
 """
 
+import json
+import zipfile
 from pathlib import Path
 
 import ctranslate2
@@ -46,8 +48,9 @@ class CTranslate2Backend:
             with np.load(model / "classifier.npz") as head:
                 self.weight_t = np.ascontiguousarray(head["weight"].T)
                 self.bias = head["bias"]
-        except (OSError, KeyError, ValueError) as error:
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
             raise MethodError(f"{model / 'classifier.npz'}: unreadable: {error}") from None
+        check_compute_type(model, self.encoder.compute_type)
         if self.weight_t.shape[1] != len(self.id2label):
             raise MethodError(
                 f"{model / 'classifier.npz'}: {self.weight_t.shape[1]} labels, config.json names {len(self.id2label)}"
@@ -63,6 +66,17 @@ class CTranslate2Backend:
         types = inputs["token_type_ids"].tolist() if self.uses_token_types else None
         hidden = np.asarray(self.encoder.forward_batch(ids, lengths, token_type_ids=types).last_hidden_state)
         return hidden @ self.weight_t + self.bias
+
+
+def check_compute_type(model: Path, computed: str) -> None:
+    """CTranslate2 falls back to float32 with a warning where the CPU lacks the conversion's
+    type: a cell labelled int8 must run int8."""
+    try:
+        saved = json.loads((model / "variant.json").read_text(encoding="utf-8"))["quantization"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise MethodError(f"{model / 'variant.json'}: missing or unreadable: not a ct2 conversion") from None
+    if not computed.startswith(saved):
+        raise MethodError(f"{model}: converted to {saved}, and CTranslate2 computes in {computed} on this CPU")
 
 
 def extra_arguments(parser) -> None:

@@ -39,7 +39,7 @@ for family in sys.argv[4:]:
     build_model.main()
     main_export(f"{folder}/{family}/torch", f"{folder}/{family}/onnx", task="token-classification")
     try:
-        convert_ct2.write_conversion(Path(f"{folder}/{family}/torch"), "float32", Path(f"{folder}/{family}/ct2"))
+        convert_ct2.write_conversion(Path(f"{folder}/{family}/torch"), "ct2", Path(f"{folder}/{family}/ct2"))
     except SystemExit as refusal:
         Path(f"{folder}/{family}/ct2.refused").write_text(str(refusal))
 """

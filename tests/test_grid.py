@@ -225,6 +225,34 @@ def test_what_says_where_a_part_applies_or_what_it_is_changes_no_cell():
     assert after == before
 
 
+@pytest.mark.parametrize(
+    "model, key, model_type",
+    [
+        ({"source": "random", "random": {"preset": "electra-tiny"}}, "model.random.preset", "electra"),
+        ({"source": "local", "local": {"path": "{folder}"}}, "model.local.path", "deberta-v2"),
+    ],
+)
+def test_a_method_is_refused_a_model_type_it_cannot_run_before_the_model_is_built(model, key, model_type, tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "deberta-v2"}))
+    if "local" in model:
+        model = {**model, "local": {"path": str(tmp_path)}}
+    override = {"model": {"name": "m", **model}, "benchmark": {"methods": ["ort-lean", "ct2-lean@int8+sort"]}}
+    line = config_error_of(override, tmp_path)
+    assert line.endswith(
+        "benchmark.methods[1]: ct2-lean@int8+sort runs models of type bert, camembert, distilbert, roberta, "
+        f"xlm-roberta only; {key} gives one of type {model_type}"
+    ), line
+    assert config_error_of({**override, "benchmark": {"methods": ["ort-lean"]}}, tmp_path) is None
+
+
+def test_the_methods_that_run_a_model_type_are_the_configs_others():
+    from query import methods_for
+
+    grid = grid_of({"benchmark": {"methods": ["baseline", "ct2-lean", "ct2-lean@int8+sort", "ort-lean"]}})
+    assert methods_for(grid, "electra") == "[baseline, ort-lean]"
+    assert methods_for(grid, "bert") == "[baseline, ct2-lean, ct2-lean@int8+sort, ort-lean]"
+
+
 # ---- machines: identity and placement ----
 
 MACHINE_ERRORS = [

@@ -135,6 +135,41 @@ def test_the_registry_lists_exactly_the_nerlib_modules_each_method_imports(trick
         assert nerlib_modules(tricky_predictions[method][1]) == expected, method
 
 
+def test_ctranslate2_replicas_give_the_same_bytes_and_a_cell_runs_the_type_it_was_converted_to(smoke_models, tmp_path):
+    program = REGISTRY.methods["ct2-lean"]["program"]
+    model = smoke_models["ct2"]
+    for workers in (1, 2):
+        run_method(
+            program,
+            "-b",
+            "4",
+            "--threads",
+            "2",
+            "--workers",
+            workers,
+            "-m",
+            model,
+            "-o",
+            tmp_path / f"{workers}",
+            TRICKY,
+        )
+    assert (tmp_path / "2").read_bytes() == (tmp_path / "1").read_bytes()
+    too_many = run_method(program, "--threads", "2", "--workers", "3", "-m", model, TRICKY, check=False)
+    assert too_many.stderr.strip() == "ct2-lean.py: error: --workers 3: at most --threads (2)"
+    relabelled = shutil.copytree(smoke_models["ct2"].with_name("ct2-int8"), tmp_path / "ct2-int16")
+    (relabelled / "variant.json").write_text(json.dumps({"quantization": "int16"}))
+    refused = run_method(program, "-m", relabelled, TRICKY, check=False)
+    assert refused.returncode != 0 and refused.stderr.strip().splitlines()[-1] == (
+        f"ct2-lean.py: error: {relabelled}: converted to int16, and CTranslate2 computes in int8_float32 on this CPU"
+    )
+
+
+def test_every_ctranslate2_folder_of_the_registry_has_a_conversion():
+    from convert_ct2 import QUANTIZATIONS
+
+    assert sorted(QUANTIZATIONS) == REGISTRY.model_folders("ct2")
+
+
 def test_every_export_variant_of_the_registry_has_a_derivation():
     from export_variant import DERIVATIONS
 

@@ -82,7 +82,9 @@ def test_a_measured_peak_above_the_theoretical_one_says_what_clock_it_implies():
     from aggregate import peak_text
 
     theoretical = {"peak_flops": 166e9, "clock_hz": 2.6e9, "cores": 2, "per_cycle": 32}
-    above = peak_text("fp32", {"peak_flops": 225e9, "by_candidate": {"onednn square": 225e9}, "theoretical": theoretical})
+    above = peak_text(
+        "fp32", {"peak_flops": 225e9, "by_candidate": {"onednn square": 225e9}, "theoretical": theoretical}
+    )
     assert above == (
         "fp32 225 GFLOP/s (onednn square; theoretical 166 at the reported 2.60 GHz;"
         " measured above it: the cores run at 3.52 GHz or more)"

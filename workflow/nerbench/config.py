@@ -3,11 +3,12 @@ in, then what a schema cannot say (methods that cannot run, paths, machines). Ev
 one line naming the key, raised before any job runs."""
 
 import copy
+import json
 import math
 from pathlib import Path
 
 from nerbench import layout, schema
-from nerbench.registry import REPO, Registry
+from nerbench.registry import REPO, Method, Registry
 
 # A machine without a partition is the host Snakemake runs on; these keys are a SLURM node's.
 SCHEDULER_KEYS = ("account", "cpus", "mem_mb", "runtime", "gpus", "gres", "slurm_extra")
@@ -56,6 +57,32 @@ def model_format(config: dict) -> str:
     return "torch"
 
 
+def known_model_type(config: dict) -> tuple[str, str] | None:
+    """(config.json model_type, the config key that says so) where the config tells before the
+    model is built: a fine-tuned architecture, a random preset (<family>-tiny, else the DistilBERT
+    shapes), a local directory's config.json; a hub model is known once downloaded."""
+    model = config["model"]
+    if model["source"] == "finetune":
+        return model["finetune"]["architecture"], "model.finetune.architecture"
+    if model["source"] == "random":
+        preset = model["random"]["preset"]
+        return (preset.removesuffix("-tiny") if preset.endswith("-tiny") else "distilbert"), "model.random.preset"
+    if model["source"] == "local":
+        try:
+            found = json.loads((Path(model["local"]["path"]) / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # check_paths says what is wrong with the directory
+        if isinstance(found, dict) and isinstance(found.get("model_type"), str):
+            return found["model_type"], "model.local.path"
+    return None
+
+
+def runs_the_model(method: Method, config: dict) -> bool:
+    """Whether the method runs the config's model, as far as the config tells."""
+    known = known_model_type(config)
+    return known is None or method.runs_model_type(known[0])
+
+
 def check_methods(config: dict, registry: Registry) -> None:
     bench = config["benchmark"]
     for index, name in enumerate(bench["methods"]):
@@ -73,6 +100,12 @@ def check_methods(config: dict, registry: Registry) -> None:
             raise ConfigError(
                 f"{where} runs the transformers model{' (converted)' if method.model_kind != 'torch' else ''}, "
                 "and model.local.path is an ONNX export alone: give the transformers directory, or leave the method out"
+            )
+        if not runs_the_model(method, config):
+            model_type, key = known_model_type(config)
+            raise ConfigError(
+                f"{where} runs models of type {', '.join(method.entry['model_types'])} only; "
+                f"{key} gives one of type {model_type}"
             )
 
 

@@ -19,7 +19,7 @@ REGISTRY_FILE = "workflow/methods.yaml"
 DEVICES = ("cpu", "cuda")
 # Registry keys that say where a part applies or what it is, not how it runs: editing them (a new
 # method allowed an option, a reworded `about`) re-times no cell.
-NOT_MEASURED = frozenset({"about", "methods", "variants", "devices", "removes_padding"})
+NOT_MEASURED = frozenset({"about", "methods", "variants", "devices", "model_types", "removes_padding"})
 
 
 def measured(entry: dict) -> dict:
@@ -81,13 +81,17 @@ class Method:
 
     @property
     def model_kind(self) -> str:
-        """torch (the transformers model) or onnx (the export)."""
+        """torch (the transformers model), onnx (the export) or ct2 (the CTranslate2 conversion)."""
         return self.entry["model"]
 
     @property
     def model_folder(self) -> str:
-        """The folder of the model directory it reads: torch, onnx, or onnx-<variant>."""
+        """The folder of the model directory it reads: torch, onnx, ct2, or <one of those>-<variant>."""
         return f"{self.model_kind}-{self.variant}" if self.variant else self.model_kind
+
+    def runs_model_type(self, model_type: str) -> bool:
+        """Whether it runs a model of this config.json model_type."""
+        return model_type in self.entry.get("model_types", [model_type])
 
     @property
     def removes_padding(self) -> bool:

@@ -1,5 +1,6 @@
-# The model (built, downloaded or copied into one normalised directory) and its ONNX export; a
-# user's ONNX export alone (model.local.path with model.onnx) is copied to the ONNX directory.
+# The model (built, downloaded or copied into one normalised directory), its ONNX export and the
+# export's variants, and its CTranslate2 conversions; a user's ONNX export alone (model.local.path
+# with model.onnx) is copied to the ONNX directory.
 
 
 rule build_model:
@@ -50,12 +51,8 @@ if GRID.model_format == "torch":
         priority: PREPARATION_PRIORITY
         conda:
             "../../envs/torch.yaml"
-        params:
-            quantization=lambda wildcards: (
-                "int8" if wildcards.ct2_folder.endswith("-int8") else "float32"
-            ),
         shell:
-            "python {input.script:q} {input.model:q} {params.quantization} {output:q} > {log:q} 2>&1"
+            "python {input.script:q} {input.model:q} {wildcards.ct2_folder} {output:q} > {log:q} 2>&1"
 
 
 rule export_variant:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Convert the transformers model to CTranslate2 for the ct2-lean method:
+"""Convert the transformers model to CTranslate2 for the ct2-lean method, one model folder:
 
-  float32  the encoder as it is: must agree 100% with the reference
-  int8     int8 weights (CTranslate2 scales activations per token at run time, so a sentence's
-           answer does not depend on its batch mates); loads in a third of float32's time
+  ct2       float32, the encoder as it is: must agree 100% with the reference
+  ct2-int8  int8 weights (CTranslate2 scales activations per token at run time, so a sentence's
+            answer does not depend on its batch mates); loads in a third of float32's time
 
 CTranslate2 converts the encoder alone (its transformers converter knows the base models, not
 their token-classification heads): the classifier after it is saved as classifier.npz (weight
@@ -21,11 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cpu_flags
+import common  # noqa: F401  (puts the grid package on the path)
+from nerbench import Registry
 
-# The encoders CTranslate2 4.8's transformers converter has loaders for, by config.json model_type.
-ENCODERS = ("bert", "camembert", "distilbert", "roberta", "xlm-roberta")
-QUANTIZATIONS = {"float32": None, "int8": "int8"}
+# The encoders CTranslate2's transformers converter has loaders for, by config.json model_type.
+ENCODERS = Registry.load().methods["ct2-lean"]["model_types"]
+
+# The weights of each model folder ct2-lean reads (Registry.model_folders("ct2")).
+QUANTIZATIONS = {"ct2": "float32", "ct2-int8": "int8"}
 # What the frame reads beside the weights: configurations, vocabularies, tokenizer models.
 COPIED_SUFFIXES = (".json", ".txt", ".model")
 
@@ -69,25 +72,34 @@ def convert(source: Path, quantization: str, partial: Path) -> dict:
     # BERT checkpoints fine-tuned for tokens carry no pooler; transformers initialises one at
     # random, and CTranslate2 converts it (unused here): a fixed seed makes the files reproducible.
     torch.manual_seed(0)
-    ctranslate2.converters.TransformersConverter(str(source)).convert(
-        str(partial / "encoder"), quantization=QUANTIZATIONS[quantization]
-    )
+    try:
+        ctranslate2.converters.TransformersConverter(str(source)).convert(
+            str(partial / "encoder"), quantization=None if quantization == "float32" else quantization
+        )
+    except Exception as error:  # the converter asserts and raises what its loaders meet
+        why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        refuse(f"{source}: CTranslate2 {ctranslate2.__version__} cannot convert it: {why}")
     labels = save_classifier(source, partial)
-    return {"recipe": f"CTranslate2 {ctranslate2.__version__} {quantization}", "labels": labels}
+    return {
+        "recipe": f"CTranslate2 {ctranslate2.__version__} {quantization}",
+        "quantization": quantization,
+        "labels": labels,
+    }
 
 
-def write_conversion(source: Path, quantization: str, out: Path) -> dict:
-    """The conversion in `out`, or SystemExit with one line saying why not."""
+def write_conversion(source: Path, folder: str, out: Path) -> dict:
+    """The conversion for a model folder (ct2, ct2-int8) in `out`, or SystemExit with one line
+    saying why not."""
     kind = model_type(source)
     started = time.time()
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        made = convert(source, quantization, partial)
+        made = convert(source, QUANTIZATIONS[folder], partial)
         for item in source.iterdir():
             if item.is_file() and item.suffix in COPIED_SUFFIXES and not item.name.startswith("."):
                 shutil.copy2(item, partial / item.name)
-        made.update(model_type=kind, seconds=round(time.time() - started, 1), cpu_flags=sorted(cpu_flags()))
+        made.update(model_type=kind, seconds=round(time.time() - started, 1))
         (partial / "variant.json").write_text(json.dumps(made, indent=1) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
@@ -100,10 +112,10 @@ def write_conversion(source: Path, quantization: str, out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="the transformers model directory")
-    parser.add_argument("quantization", choices=QUANTIZATIONS)
+    parser.add_argument("folder", choices=QUANTIZATIONS, help="the model folder it makes: ct2 (float32), ct2-int8")
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
-    made = write_conversion(args.source, args.quantization, args.out)
+    made = write_conversion(args.source, args.folder, args.out)
     print(f"wrote {args.out}: {made['recipe']}")
 
 

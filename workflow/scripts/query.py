@@ -6,6 +6,8 @@ Snakemake reads them; what none sets has the schema's default. Errors are one li
   query.py value results config.yaml configs/smoke.yaml
   query.py cell --machine local --method ort-hf --device cpu --batch-size 8 config.yaml
                                         (with benchmark.rounds > 1: its rounds' files, one a line)
+  query.py methods --model-type electra config.yaml configs/smoke.yaml
+                                        (the config's methods that run such a model, a YAML list)
 """
 
 import argparse
@@ -45,6 +47,14 @@ def cell_files(grid: Grid, args) -> str:
     return cell.path("result")
 
 
+def methods_for(grid: Grid, model_type: str) -> str:
+    """benchmark.methods without those that do not run the model type, as Snakemake's --config reads a list."""
+    kept = [
+        name for name in grid.config["benchmark"]["methods"] if grid.registry.parse(name).runs_model_type(model_type)
+    ]
+    return "[" + ", ".join(kept) + "]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,12 +65,19 @@ def main() -> None:
     cell_parser.add_argument("--method", required=True)
     cell_parser.add_argument("--device", required=True)
     cell_parser.add_argument("--batch-size", type=int, required=True)
-    for command in (value_parser, cell_parser):
+    methods_parser = commands.add_parser("methods", help="the methods that run a model type")
+    methods_parser.add_argument("--model-type", required=True, help="config.json's model_type, e.g. electra")
+    for command in (value_parser, cell_parser, methods_parser):
         command.add_argument("files", nargs="+", help="config files, in the order Snakemake reads them")
     args = parser.parse_args()
     try:
         grid = Grid.from_config(load(args.files))
-        print(value(grid.config, args.key) if args.command == "value" else cell_files(grid, args))
+        if args.command == "value":
+            print(value(grid.config, args.key))
+        elif args.command == "methods":
+            print(methods_for(grid, args.model_type))
+        else:
+            print(cell_files(grid, args))
     except ConfigError as error:
         sys.exit(error.line)
 
