@@ -243,3 +243,15 @@ def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothin
     outlived = f"(baseline.py -d cpu -b 1|hyperfine --style basic) .*{tmp_path}"
     poll_until(lambda: not process_running(outlived), 5)  # their exit, under another pytest worker's load
     assert not process_running(outlived), "hyperfine or the timed program outlived the cell"
+
+
+def test_every_run_reads_the_workflow_profile_that_keeps_snakemake_quiet_and_resumes(smoke):
+    """profiles/default: the job rate limit whose timers pile up once per finished job (each waking
+    Snakemake every timespan) wakes it every ten minutes, and an interrupted cell is re-timed; the
+    SLURM profile, which replaces it there, says the same."""
+    assert "Using workflow specific profile profiles/default" in smoke["log"]
+    default, slurm = (
+        yaml.safe_load((REPO / "profiles" / name / "config.yaml").read_text()) for name in ("default", "slurm")
+    )
+    assert default == {"max-jobs-per-timespan": "10000/10m", "rerun-incomplete": True}
+    assert {key: slurm[key] for key in default} == default

@@ -180,6 +180,7 @@ def flatten_environment(env: dict) -> dict:
         settings_sha256=env.get("settings_sha256"),
         model_sha256=env.get("model", {}).get("sha256"),
         onnx_sha256=env.get("model", {}).get("onnx_sha256"),
+        ct2_sha256=env.get("model", {}).get("ct2_sha256"),
         host=scheduler.get("host"),
         allowed_cpus=scheduler.get("allowed_cpus"),
         cpu_list=scheduler.get("cpu_list"),

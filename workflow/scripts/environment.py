@@ -165,7 +165,8 @@ def git_state() -> dict:
 
 def model_identity(model_dir: str | None) -> dict:
     """The model's provenance from the model_info.json written when it was built (the ONNX
-    export sits next to it), plus the checksum of the ONNX file when one is there."""
+    export sits next to it), plus the checksum of the ONNX file or CTranslate2 weights when
+    they are there."""
     if not model_dir:
         return {}
     directory = Path(model_dir)
@@ -183,6 +184,8 @@ def model_identity(model_dir: str | None) -> dict:
             break
     if (directory / "model.onnx").is_file():
         identity["onnx_sha256"] = file_sha256(directory / "model.onnx")
+    if (directory / "encoder" / "model.bin").is_file():
+        identity["ct2_sha256"] = file_sha256(directory / "encoder" / "model.bin")
     return identity
 
 
