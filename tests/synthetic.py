@@ -7,7 +7,7 @@ collected once and reused.
 
   python tests/synthetic.py DIR [--machines N]     a tree for N machines of the default grid
   python tests/synthetic.py DIR --time              how long Snakemake's plan and each step take
-                                                    for 185 cells (2 machines) and 1,150 (10)
+                                                    for 205 cells (2 machines) and 1,250 (10)
 """
 
 import argparse
