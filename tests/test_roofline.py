@@ -36,6 +36,15 @@ def test_the_corpus_work_counts_the_padding_of_the_batches_the_methods_form():
     assert by_budget["flops"] == by_budget["useful_flops"]
 
 
+def test_an_engine_that_removes_padding_does_the_attention_alone_on_the_padded_batch():
+    shape = {"layers": 2, "hidden": 8, "ffn": 32, "gated": False}
+    alike = corpus_flops([10] * 8, 4, False, shape)
+    assert alike["flops_padding_removed"] == alike["flops"] == alike["useful_flops"]
+    mixed = corpus_flops([100] + [10] * 7, 4, False, shape)
+    attention_padding = 3 * 2 * 4 * (100**2 - 10**2) * 8  # three short rows padded to 100, two layers
+    assert mixed["flops_padding_removed"] == mixed["useful_flops"] + attention_padding < mixed["flops"]
+
+
 def test_the_theoretical_peak_is_cores_times_clock_times_operations():
     peaks = theoretical_peaks(2)
     fp32 = peaks["fp32"]

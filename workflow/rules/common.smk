@@ -11,6 +11,10 @@ from pathlib import Path
 REPO = Path(workflow.basedir)
 sys.path.insert(0, str(REPO / "workflow"))
 
+import snakemake_scheduler  # noqa: E402
+
+snakemake_scheduler.mend()  # one wake-up timer, not one per finished job (see the module)
+
 from nerbench import ConfigError, Grid, Status  # noqa: E402
 from nerbench import layout  # noqa: E402
 from nerbench.grid import (

@@ -154,13 +154,14 @@ def cpu_fp32_peak(threads: int, shape: dict, square: int) -> dict:
             [numpy_helper.from_array(b, "b")],
             threads,
         )
-        linear = torch.nn.Linear(k, n, bias=False).requires_grad_(False)
-        linear.weight.data = tb.T.contiguous()
-        onednn, onednn_a = torch.utils.mkldnn.to_mkldnn(linear), ta.to_mkldnn()
         candidates[f"onnxruntime {name}"] = lambda session=session, a=a: session.run(None, {"a": a})
         candidates[f"torch {name}"] = lambda ta=ta, tb=tb: torch.mm(ta, tb)
-        candidates[f"onednn {name}"] = lambda layer=onednn, a=onednn_a: layer(a)
         candidates[f"numpy {name}"] = lambda a=a, b=b: a @ b
+        if torch.backends.mkldnn.is_available():  # a torch built without oneDNN has none to offer
+            linear = torch.nn.Linear(k, n, bias=False).requires_grad_(False)
+            linear.weight.data = tb.T.contiguous()
+            onednn, onednn_a = torch.utils.mkldnn.to_mkldnn(linear), ta.to_mkldnn()
+            candidates[f"onednn {name}"] = lambda layer=onednn, a=onednn_a: layer(a)
         for kernel in ("onnxruntime", "torch", "onednn", "numpy"):
             flops[f"{kernel} {name}"] = 2 * m * k * n
     return best_rate(candidates, flops)
