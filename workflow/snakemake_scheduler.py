@@ -12,6 +12,8 @@ as the limiter needs: a pass that finds one pending starts none.
 
 import threading
 
+PENDING_LOCK = threading.Lock()
+
 
 def schedule_reevaluation(scheduler, delay: float) -> None:
     """Wake the scheduler's loop after `delay` seconds, unless a wake-up is already pending."""
@@ -28,9 +30,6 @@ def schedule_reevaluation(scheduler, delay: float) -> None:
     timer = threading.Timer(delay, wake)
     timer.daemon = True
     timer.start()
-
-
-PENDING_LOCK = threading.Lock()
 
 
 def mend() -> bool:

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from nerbench import layout, schema
-from nerbench.registry import REPO, Method, Registry
+from nerbench.registry import REPO, Registry
 
 # A machine without a partition is the host Snakemake runs on; these keys are a SLURM node's.
 SCHEDULER_KEYS = ("account", "cpus", "mem_mb", "runtime", "gpus", "gres", "slurm_extra")
@@ -77,14 +77,9 @@ def known_model_type(config: dict) -> tuple[str, str] | None:
     return None
 
 
-def runs_the_model(method: Method, config: dict) -> bool:
-    """Whether the method runs the config's model, as far as the config tells."""
-    known = known_model_type(config)
-    return known is None or method.runs_model_type(known[0])
-
-
 def check_methods(config: dict, registry: Registry) -> None:
     bench = config["benchmark"]
+    known = known_model_type(config)  # read once: a local model's config.json is a file
     for index, name in enumerate(bench["methods"]):
         method = registry.parse(name)
         where = f"benchmark.methods[{index}]: {name}"
@@ -101,8 +96,8 @@ def check_methods(config: dict, registry: Registry) -> None:
                 f"{where} runs the transformers model{' (converted)' if method.model_kind != 'torch' else ''}, "
                 "and model.local.path is an ONNX export alone: give the transformers directory, or leave the method out"
             )
-        if not runs_the_model(method, config):
-            model_type, key = known_model_type(config)
+        if known and not method.runs_model_type(known[0]):
+            model_type, key = known
             raise ConfigError(
                 f"{where} runs models of type {', '.join(method.entry['model_types'])} only; "
                 f"{key} gives one of type {model_type}"
