@@ -128,6 +128,18 @@ def workdir_lock(workdir):
     return exclusive(f"workdir:{Path(workdir).resolve()}")
 
 
+@contextmanager
+def cpu_burner():
+    """Another process that keeps one core busy."""
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        yield burner
+    finally:
+        burner.kill()
+        burner.wait()
+
+
 def poll_until(check, seconds: float, interval: float = 0.1):
     """What `check` returns once it is true, polled every `interval`; False after `seconds`."""
     deadline = time.time() + seconds

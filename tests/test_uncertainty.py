@@ -7,7 +7,6 @@ import math
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,17 @@ from hypothesis import strategies as st
 
 import host_load
 from common import read_summary
-from conftest import REPO, SMOKE, TRICKY, grid_of, planned_jobs, read_json, run_cell_arguments, run_snakemake
+from conftest import (
+    REPO,
+    SMOKE,
+    TRICKY,
+    cpu_burner,
+    grid_of,
+    planned_jobs,
+    read_json,
+    run_cell_arguments,
+    run_snakemake,
+)
 from nerbench import Grid
 from synthetic import build, step_commands
 from uncertainty import ALPHA, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
@@ -25,18 +34,6 @@ from uncertainty import ALPHA, cv_pct, differ, parse_times, ratio_interval, rati
 STEPS = REPO / "workflow" / "scripts"
 
 runs = st.lists(st.floats(0.5, 50), min_size=2, max_size=8)
-
-
-@contextmanager
-def cpu_burner():
-    """Another process that keeps one core busy."""
-    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.3)
-        yield burner
-    finally:
-        burner.kill()
-        burner.wait()
 
 
 # ---- the statistics ----------------------------------------------------------------------------

@@ -30,11 +30,8 @@ rule benchmark_cell:
         runtime=machine_resources("runtime"),
         gpu=machine_resources("gpu"),
         gres=machine_resources("gres"),
-        # The conditions of a run, not what it measures: resources, which Snakemake does not
-        # compare with the last run's (an input produced by the grid job would disable its check
-        # of the params), so editing the quiet start re-times nothing.
-        quiet_start_s=lambda w: config["benchmark"]["quiet_start_s"],
-        quiet_share=lambda w: str(config["benchmark"]["quiet_share"]),
+        quiet_start_s=quiet_start("quiet_start_s"),
+        quiet_share=quiet_start("quiet_share"),
     params:
         # What changes the measurement besides the input files, and nothing of other cells: a
         # new batch size, method or machine times only its own cells.

@@ -41,13 +41,16 @@ rule roofline:
         runtime=machine_resources("runtime"),
         gpu=machine_resources("gpu"),
         gres=machine_resources("gres"),
+        quiet_start_s=quiet_start("quiet_start_s"),
+        quiet_share=quiet_start("quiet_share"),
     params:
         threads=config["benchmark"]["threads"],
         square=config["benchmark"]["roofline_square"],
         machine=lambda w: json.dumps(GRID.machine_at(w.where).entry, sort_keys=True),
     shell:
         "python {input.script:q} peaks --model {input.model:q} --threads {params.threads}"
-        " --square {params.square} --out {output:q} > {log:q} 2>&1"
+        " --square {params.square} --quiet-start-s {resources.quiet_start_s}"
+        " --quiet-share {resources.quiet_share} --out {output:q} > {log:q} 2>&1"
 
 
 rule corpus_flops:

@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from common import describe_machine, flops_key, load_json, measured
+from common import describe_machine, flops_key, is_true, load_json, measured
 from host_load import CONTENDED_FOREIGN_PCT, CONTENDED_STEAL_PCT, contended
 from nerbench import Cell, Grid, Status
 from nerlib.atomic import write_text_atomically
@@ -38,7 +37,7 @@ TIME_COLUMNS = ("mean", "stddev", "median", "min", "max", "user", "system")  # h
 SHOWN_DIFFERENCES = 5  # sentences listed per fp32 cell in tables.md; the check file has them all
 
 
-def cell_row(cell: Cell, peaks: dict, flops: dict) -> dict:
+def cell_row(cell: Cell, roofline: dict, flops: dict) -> dict:
     """One summary row: the cell as the grid describes it, its timing, check and environment."""
     row = {**cell.key._asdict(), "dtype": cell.method.dtype}
     if not cell.available:
@@ -64,7 +63,7 @@ def cell_row(cell: Cell, peaks: dict, flops: dict) -> dict:
             row[key] = check[key]
     if check.get("differences"):
         row["first_difference_line"] = check["differences"][0]["line"]
-    row.update(phase_columns(cell, peaks, flops))
+    row.update(phase_columns(cell, roofline, flops))
     if row.get("bound_s"):
         row["times_bound"] = row["mean"] / row["bound_s"]
     return row
@@ -93,11 +92,6 @@ def trust_columns(timing: dict) -> dict:
 def flags(row) -> str:
     """Markers of a number to read with care: * unstable runs, ! timed under contention."""
     return ("*" if is_true(row.get("unstable")) else "") + ("!" if is_true(row.get("contended")) else "")
-
-
-def is_true(value) -> bool:
-    """True for a true flag, whether Python's or numpy's; False for NaN (a cell without it)."""
-    return isinstance(value, bool | np.bool_) and bool(value)
 
 
 FLAGS_LEGEND = (
@@ -129,9 +123,10 @@ def number_format(dtype: str) -> str:
     return dtype.split("-")[0]
 
 
-def phase_columns(cell: Cell, peaks: dict, flops: dict) -> dict:
+def phase_columns(cell: Cell, roofline: dict, flops: dict) -> dict:
     """Seconds per phase from the method's --timings file, and the inference phase's FLOP/s
-    against the measured peak of the method's own number format on its device. A phases file
+    against the measured peak of the method's own number format on its device (its machine's
+    roofline.json; `peak_contended`: measured while other processes ran). A phases file
     that cannot be read (a program killed while writing it) gives no columns rather than
     stopping the tables."""
     phases = load_json(cell.path("phases"))
@@ -143,7 +138,7 @@ def phase_columns(cell: Cell, peaks: dict, flops: dict) -> dict:
     dtype = cell.method.dtype
     work = flops.get(flops_key(cell.batch_size, cell.method.sort, cell.method.token_budget))
     done = work and work.get("flops_padding_removed" if cell.method.removes_padding else "flops")
-    peak = peaks.get(cell.device, {}).get(number_format(dtype))
+    peak = roofline.get("peaks", {}).get(cell.device, {}).get(number_format(dtype))
     inference = phases["phases"].get("inference") or 0
     if done and inference > 0:
         columns["inference_gflops"] = done / inference / 1e9
@@ -151,6 +146,7 @@ def phase_columns(cell: Cell, peaks: dict, flops: dict) -> dict:
     if done and inference > 0 and peak:
         columns["peak_format"] = number_format(dtype)
         columns["pct_of_peak"] = 100 * done / inference / peak["peak_flops"]
+        columns["peak_contended"] = bool(roofline.get("contended"))
     if work and peak:
         # The machine's bound for the task: the corpus's own FLOPs (no padding) at the format's peak.
         columns["bound_s"] = work["useful_flops"] / peak["peak_flops"]
@@ -305,7 +301,7 @@ class MachineTables:
 
     frame: pd.DataFrame  # the machine's rows of summary.csv
     reference: str
-    peaks: dict  # its roofline.json's: device -> number format -> measured peak
+    roofline: dict  # its roofline.json: peaks (device -> number format -> measured peak), host load
 
     def best_cells(self, device: str) -> pd.DataFrame:
         """Each method's fastest measured cell on the device."""
@@ -384,7 +380,7 @@ class MachineTables:
             rate = cell.get("inference_gflops")
             row.append("" if pd.isna(rate) else f"{rate:.1f}")
             share = cell.get("pct_of_peak")
-            row.append("" if pd.isna(share) else f"{share:.0f}% of {cell['peak_format']}")
+            row.append("" if pd.isna(share) else f"{share:.0f}% of {cell['peak_format']}{peak_flag(cell)}")
             padding = cell.get("padding_overhead_pct")
             row.append("" if pd.isna(padding) else f"{padding:.0f}%")
             bound = cell.get("bound_s")
@@ -426,7 +422,8 @@ class MachineTables:
         return tabulate(rows, headers=["Method"] + [f"bs {s}" for s in sizes], tablefmt="github")
 
     def peaks_text(self, device: str) -> str:
-        peaks = {name: peak for name, peak in self.peaks.get(device, {}).items() if isinstance(peak, dict)}
+        device_peaks = self.roofline.get("peaks", {}).get(device, {})
+        peaks = {name: peak for name, peak in device_peaks.items() if isinstance(peak, dict)}
         measured_here = ", ".join(peak_text(name, peak) for name, peak in peaks.items())
         return f"measured {measured_here}" if measured_here else "none measured"
 
@@ -455,6 +452,8 @@ class MachineTables:
                     f"{self.peaks_text(device)})\n"
                 )
                 parts.append(phases + "\n")
+                if self.roofline.get("contended"):
+                    parts.append(contended_peaks_text(self.roofline) + "\n")
         return parts
 
 
@@ -473,6 +472,23 @@ def peak_text(name: str, peak: dict) -> str:
     return f"{name} {peak['peak_flops'] / 1e9:.0f} GFLOP/s" + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def peak_flag(cell) -> str:
+    """ "!" after a share of a peak that was measured while other processes ran."""
+    return " !" if is_true(cell.get("peak_contended")) else ""
+
+
+def contended_peaks_text(roofline: dict) -> str:
+    """What the peaks' measurements shared the host with, when every one of them was contended."""
+    loads = "; ".join(
+        f"others {load['foreign_cpu_pct']:.0f}%, steal {load['steal_pct']:.1f}%"
+        for load in (attempt["contention"] for attempt in roofline["attempts"])
+    )
+    return (
+        f"`!` after a share of a peak: the peaks were measured {len(roofline['attempts'])} times, the host contended "
+        f"each time ({loads}), so they are too low: re-measure them on a quiet host (`snakemake --forcerun roofline`)."
+    )
+
+
 def best_cells(frame: pd.DataFrame) -> pd.DataFrame:
     done = measured(frame)
     return done.loc[done.groupby("method", sort=False)["mean"].idxmin()] if not done.empty else done
@@ -485,7 +501,7 @@ class Report:
     frame: pd.DataFrame
     reference: str
     notes: list[str] = field(default_factory=list)
-    peaks: dict = field(default_factory=dict)  # machine -> its roofline.json's peaks
+    rooflines: dict = field(default_factory=dict)  # machine -> its roofline.json
     differing: list[DifferingCell] = field(default_factory=list)
 
     def machines(self) -> list[str]:
@@ -493,7 +509,7 @@ class Report:
 
     def machine_tables(self, machine: str) -> MachineTables:
         rows = self.frame[self.frame["machine"] == machine]
-        return MachineTables(rows, self.reference, self.peaks.get(machine, {}))
+        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}))
 
     def side_by_side(self) -> str:
         """Each method's best cell on each machine and device: mean [s] at its best batch size."""
@@ -622,9 +638,8 @@ def main() -> None:
     grid = Grid.from_manifest(args.grid)
     results = Path(grid.results())
     rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
-    peaks = {machine: roofline.get("peaks", {}) for machine, roofline in rooflines.items()}
     flops = (load_json(args.flops) or {}).get("corpus_flops", {})
-    frame = summary_frame([cell_row(cell, peaks[cell.machine.name], flops) for cell in grid.cells])
+    frame = summary_frame([cell_row(cell, rooflines[cell.machine.name], flops) for cell in grid.cells])
     corpus = json.loads(Path(args.corpus_info).read_text())
     notes = []
     if json.loads(Path(args.model_info).read_text())["source"] == "random":
@@ -638,7 +653,7 @@ def main() -> None:
         frame,
         grid.reference().name,
         notes,
-        peaks,
+        rooflines,
         differing_cells(grid),
     )
     markdown = report.markdown()

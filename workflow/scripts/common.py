@@ -75,6 +75,13 @@ def read_summary(path: str | Path):
     return pd.read_csv(path, dtype=TEXT_COLUMNS)
 
 
+def is_true(value) -> bool:
+    """True for a true flag of summary.csv, whether Python's or numpy's; False for NaN (a cell without it)."""
+    import numpy as np
+
+    return isinstance(value, bool | np.bool_) and bool(value)
+
+
 def measured(summary):
     """The cells that ran and were timed."""
     from nerbench import Status

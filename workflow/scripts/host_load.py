@@ -114,3 +114,10 @@ def quiet_start(cores: int, share: float, max_wait_s: float, window_s: float = 0
             gave_up = True
             break
     return {"waited_seconds": round(time.monotonic() - started, 1), "gave_up": gave_up, "busy_cores": busy_cores}
+
+
+def add_quiet_start_arguments(parser) -> None:
+    """The conditions of a measurement (a timed cell's, the roofline's), not part of what it
+    measures: the quiet start, none by default."""
+    parser.add_argument("--quiet-start-s", type=float, default=0, help="wait at most this long for a quiet host")
+    parser.add_argument("--quiet-share", type=float, default=0.1, help="of the cores, what others may use")

@@ -196,9 +196,7 @@ def parse_arguments():
         help="JSON: what defines the measurement besides the files (nerbench.Grid.timing_settings): the method's "
         "registry entries, the machine's config, warmup, runs, threads (0: physical cores), timeout_s, hyperfine",
     )
-    # The conditions of a run, not part of what it measures: a quiet start (none by default).
-    parser.add_argument("--quiet-start-s", type=float, default=0, help="wait at most this long for a quiet host")
-    parser.add_argument("--quiet-share", type=float, default=0.1, help="of the cell's cores, what others may use")
+    host_load.add_quiet_start_arguments(parser)
     args = parser.parse_args()
     args.settings = json.loads(args.settings)
     machine = args.settings["machine"]
