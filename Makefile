@@ -7,6 +7,7 @@
 #   make tables       rebuild tables.md and summary.csv from the cells already measured
 #   make report       the HTML report (snakemake --report) beside tables.md
 #   make compare A=results/x B=results/y   side-by-side ratios of two results directories
+#                                           (DRIFT=2.5: the machines' drift between grids, in %)
 #   make lint         snakemake --lint, snakefmt --check, ruff, cargo fmt --check, cargo clippy
 #   make wheels       a folder of every wheel the lock names, for an offline install (WHEELS=dir)
 #   make test-install / test-slow / fuzz    the longer tests (offline install, BERT F1 floor, fuzzing)
@@ -185,4 +186,4 @@ clean:
 
 compare: venv
 	@test -n "$$A" -a -n "$$B" || { echo "usage: make compare A=results/before B=results/after" >&2; exit 2; }
-	$(RUN) $(BIN)/python workflow/scripts/compare.py "$$A" "$$B"
+	$(RUN) $(BIN)/python workflow/scripts/compare.py "$$A" "$$B" $${DRIFT:+--drift-pct "$$DRIFT"}

@@ -4,6 +4,7 @@ noise, and runs spread over the grid in rounds."""
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -56,6 +57,23 @@ def test_within_noise_exactly_where_the_interval_covers_one(a, b):
     if not math.isclose(p, ALPHA, rel_tol=1e-6):  # on the edge, rounding decides
         assert differ(a, b) == (low > 1 or high < 1), (p, low, high)
     assert ratio_text(a, b).endswith("~") == (not differ(a, b))
+
+
+@settings(deadline=None)
+@given(runs, runs, st.floats(0.1, 20))
+def test_a_machines_drift_only_widens_an_interval_and_weakens_a_test(a, b, drift):
+    ratio, low, high = ratio_interval(a, b)
+    same, wide_low, wide_high = ratio_interval(a, b, drift)
+    assert same == ratio and wide_low <= low * (1 + 1e-9) and wide_high * (1 + 1e-9) >= high
+    assert welch_p(a, b, drift) >= welch_p(a, b) * (1 - 1e-9)
+    assert ratio_text(a, b, drift).endswith("~") == (not differ(a, b, drift))
+
+
+def test_a_drift_calls_a_change_within_it_noise():
+    before, after = [1.000, 1.001, 0.999], [0.970, 0.971, 0.969]  # 3% faster, runs within 0.1%
+    assert differ(before, after) and not differ(before, after, drift_pct=3)
+    _, low, high = ratio_interval([1.0, 1.0], [1.0, 1.0], drift_pct=5)  # runs alike: the drift alone
+    assert low == pytest.approx(math.exp(-1.96 * math.log(1.05)), rel=1e-3) and high == pytest.approx(1 / low)
 
 
 def test_a_single_run_or_none_gives_no_interval_and_no_crash():
@@ -210,6 +228,25 @@ def test_compare_calls_noise_noise_and_a_real_change_a_change(tmp_path):
     faster = subprocess.run([*compare, c / grid.results()], capture_output=True, text=True, check=True).stdout
     assert "6 cells: 6 faster in B, 0 slower, 0 within noise" in faster, faster
     assert "2.00× [" in faster
+    # A drift larger than the change (here given, else the folders' benchmark.drift_pct): within noise.
+    drifting = [*compare, c / grid.results(), "--drift-pct", "150"]
+    within = subprocess.run(drifting, capture_output=True, text=True, check=True).stdout
+    assert "drift between grids of 150%" in within and "0 faster in B, 0 slower, 6 within noise" in within, within
+
+
+def test_the_configured_drift_widens_the_tables_intervals_and_says_so(tmp_path):
+    texts = {}
+    for drift in (0, 8):
+        folder = tmp_path / str(drift)
+        folder.mkdir()
+        grid = small_tree(folder, drift_pct=drift)
+        subprocess.run(step_commands(grid, folder)["tables"], cwd=folder, check=True, capture_output=True)
+        texts[drift] = (folder / grid.results("tables.md")).read_text()
+    assert "drift between grids" not in texts[0] and "drift between grids, 8% (benchmark.drift_pct)" in texts[8]
+    intervals = {drift: re.findall(r"\[(\d+\.\d+)–(\d+\.\d+)\]", text) for drift, text in texts.items()}
+    assert len(intervals[0]) == len(intervals[8]) > 0
+    for (low, high), (wide_low, wide_high) in zip(intervals[0], intervals[8], strict=True):
+        assert float(wide_low) <= float(low) and float(wide_high) >= float(high)
 
 
 # ---- runs spread over the grid ----------------------------------------------------------------
@@ -291,3 +328,9 @@ def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_pa
     assert "2 headline ratios (vs `baseline` at its best batch size, cpu): 2 agree within ±5% across the 3 runs" in (
         done.stdout
     ), done.stdout
+    assert "expected if the runs differed only as their intervals allow" in done.stdout
+    assert "differ between the runs by more than their runs' noise (Cochran's Q" in done.stdout
+    held = subprocess.run(
+        [sys.executable, STEPS / "repeatability.py", "--drift-pct", "4", *folders], capture_output=True, text=True
+    )
+    assert "every run's interval, holding a drift of 4% covering" in held.stdout, held.stdout + held.stderr

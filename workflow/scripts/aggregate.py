@@ -94,12 +94,14 @@ def flags(row) -> str:
     return ("*" if is_true(row.get("unstable")) else "") + ("!" if is_true(row.get("contended")) else "")
 
 
-FLAGS_LEGEND = (
-    f"`*`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; `!`: contended, timed while the "
-    f"hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's CPU or other processes used ≥ "
-    f"{CONTENDED_FOREIGN_PCT:g}% of it. Intervals are 95% (Welch, on the log of the runs' means); "
-    f"`~`: within noise (the same test, p ≥ {ALPHA:g})."
-)
+def flags_legend(drift_pct: float) -> str:
+    drift = f", with the machine's drift between grids, {drift_pct:g}% (benchmark.drift_pct)" if drift_pct else ""
+    return (
+        f"`*`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; `!`: contended, timed while "
+        f"the hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's CPU or other processes used ≥ "
+        f"{CONTENDED_FOREIGN_PCT:g}% of it. Intervals are 95% (Welch, on the log of the runs' means{drift}); "
+        f"`~`: within noise (the same test, p ≥ {ALPHA:g})."
+    )
 
 
 def times_of(row) -> list[float]:
@@ -302,6 +304,7 @@ class MachineTables:
     frame: pd.DataFrame  # the machine's rows of summary.csv
     reference: str
     roofline: dict  # its roofline.json: peaks (device -> number format -> measured peak), host load
+    drift_pct: float = 0.0  # the machine's drift between grids, in every interval (benchmark.drift_pct)
 
     def best_cells(self, device: str) -> pd.DataFrame:
         """Each method's fastest measured cell on the device."""
@@ -330,16 +333,20 @@ class MachineTables:
             rows.append(row + ([mebibytes(cell, "gpu_memory_peak_mib")] if device == "cuda" else []))
         return tabulate(rows, headers=headers, tablefmt="github")
 
-    @staticmethod
-    def tied_batch_sizes(group: pd.DataFrame, best) -> str:
+    def tied_batch_sizes(self, group: pd.DataFrame, best) -> str:
         """ " ~ bs 32" where another batch size of the method is not significantly slower."""
         others = measured(group)
         tied = [
             str(int(row["batch_size"]))
             for _, row in others.iterrows()
-            if row["batch_size"] != best["batch_size"] and differ(times_of(row), times_of(best)) is False
+            if row["batch_size"] != best["batch_size"]
+            and differ(times_of(row), times_of(best), self.drift_pct) is False
         ]
         return f" ~ bs {', '.join(tied)}" if tied else ""
+
+    def ratio(self, a, b) -> str:
+        """Cell a's mean time over cell b's, with its interval."""
+        return ratio_text(times_of(a), times_of(b), self.drift_pct)
 
     def headline(self, device: str) -> str:
         """The fastest cell, whether the runner-up is significantly slower, and its speed-up over
@@ -351,20 +358,19 @@ class MachineTables:
         text = f"Fastest: `{first['method']} -b {int(first['batch_size'])}`{flags(first)}, {seconds(first['mean'])} s"
         if len(best) > 1:
             second = best.iloc[1]
-            p = welch_p(times_of(second), times_of(first))
+            p = welch_p(times_of(second), times_of(first), self.drift_pct)
             runner = f"`{second['method']} -b {int(second['batch_size'])}`"
             if p is None:
                 text += f"; the runner-up {runner} ({seconds(second['mean'])} s) has too few runs to tell apart"
             elif p >= ALPHA:
                 text += f" ~ {runner} ({seconds(second['mean'])} s, within noise: Welch p = {p:.2f})"
             else:
-                text += f"; the runner-up {runner} is slower by {ratio_text(times_of(second), times_of(first))}"
+                text += f"; the runner-up {runner} is slower by {self.ratio(second, first)}"
         reference = best[best["method"] == self.reference]
         if not reference.empty and first["method"] != self.reference:
             anchor = reference.iloc[0]
             text += (
-                f". Against `{self.reference} -b {int(anchor['batch_size'])}`, its best: "
-                f"{ratio_text(times_of(anchor), times_of(first))}"
+                f". Against `{self.reference} -b {int(anchor['batch_size'])}`, its best: {self.ratio(anchor, first)}"
             )
         return text + "."
 
@@ -414,7 +420,7 @@ class MachineTables:
                     continue
                 text = f"{seconds(cell['mean'])} s{flags(cell)}"
                 if size in reference and method != self.reference:
-                    text += f" ({ratio_text(reference[size], times_of(cell))})"
+                    text += f" ({ratio_text(reference[size], times_of(cell), self.drift_pct)})"
                 if agreement_flag(cell):
                     text += f" {accuracy_text(cell)[0]}"
                 row.append(text)
@@ -443,7 +449,7 @@ class MachineTables:
                 f"`{self.reference}` at the same batch size, with its 95% interval)\n"
             )
             parts.append(self.grid_table(device) + "\n")
-            parts.append(FLAGS_LEGEND + "\n")
+            parts.append(flags_legend(self.drift_pct) + "\n")
             phases = self.phase_table(device)
             if phases.count("\n") > 1:
                 parts.append(
@@ -503,13 +509,14 @@ class Report:
     notes: list[str] = field(default_factory=list)
     rooflines: dict = field(default_factory=dict)  # machine -> its roofline.json
     differing: list[DifferingCell] = field(default_factory=list)
+    drift_pct: float = 0.0  # benchmark.drift_pct
 
     def machines(self) -> list[str]:
         return list(self.frame["machine"].unique())
 
     def machine_tables(self, machine: str) -> MachineTables:
         rows = self.frame[self.frame["machine"] == machine]
-        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}))
+        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}), self.drift_pct)
 
     def side_by_side(self) -> str:
         """Each method's best cell on each machine and device: mean [s] at its best batch size."""
@@ -531,7 +538,9 @@ class Report:
                 text = f"{seconds(cell['mean'])} s{flags(cell)} (bs {int(cell['batch_size'])}){agreement_flag(cell)}"
                 anchor = best.get((first_machine[device], device, method))
                 if anchor is not None and machine != first_machine[device]:
-                    text += f", {ratio_text(times_of(anchor), times_of(cell))} vs {first_machine[device]}"
+                    text += (
+                        f", {ratio_text(times_of(anchor), times_of(cell), self.drift_pct)} vs {first_machine[device]}"
+                    )
                 row.append(text)
             rows.append(row)
         headers = ["Method"] + [f"{machine} {device.upper()}" for machine, device in columns]
@@ -655,6 +664,7 @@ def main() -> None:
         notes,
         rooflines,
         differing_cells(grid),
+        grid.config["benchmark"]["drift_pct"],
     )
     markdown = report.markdown()
     write_text_atomically(results / "tables.md", markdown)

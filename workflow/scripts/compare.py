@@ -9,11 +9,17 @@ folders share no machine name and each holds one machine, those two are paired (
 host against a run on another). --pair A_MACHINE=B_MACHINE pairs others. The output says which
 machines it paired and which it left out.
 
+A machine drifts between grids by more than one grid's runs show (tools/repeat-grid measures it):
+with a drift (--drift-pct; by default the larger benchmark.drift_pct of the two folders'
+grid.json), its variance is in every interval and test, so a change within it is "~".
+
   python workflow/scripts/compare.py results/before results/after
   python workflow/scripts/compare.py results/a results/b --pair epyc=xeon
+  python workflow/scripts/compare.py results/before results/after --drift-pct 2.5
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -34,6 +40,16 @@ def load(directory: Path) -> pd.DataFrame:
     if "times" not in summary.columns:
         sys.exit(f"compare.py: error: {path}: no `times` column (written by an older nerbench: `make tables` there)")
     return measured(summary)
+
+
+def configured_drift(*directories: Path) -> float:
+    """The largest benchmark.drift_pct of the folders' grid.json (0 where none says)."""
+    found = [0.0]
+    for directory in directories:
+        manifest = directory / "grid.json"
+        if manifest.is_file():
+            found.append(json.loads(manifest.read_text())["config"]["benchmark"].get("drift_pct", 0.0))
+    return max(found)
 
 
 def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[str, str]:
@@ -59,18 +75,18 @@ def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[st
     )
 
 
-def compare(before: pd.DataFrame, after: pd.DataFrame, pairs: dict[str, str]) -> pd.DataFrame:
+def compare(before: pd.DataFrame, after: pd.DataFrame, pairs: dict[str, str], drift_pct: float = 0.0) -> pd.DataFrame:
     columns = KEY_COLUMNS + ["mean", "stddev", "agreement_pct", "times"]
     left = before[before["machine"].isin(pairs)][columns].rename(columns={"machine": "machine_a"})
     left["machine_b"] = left["machine_a"].map(pairs)
     right = after[columns].rename(columns={"machine": "machine_b"})
     joined = left.merge(right, on=["machine_b", *CELL], suffixes=("_a", "_b"))
     runs_a, runs_b = joined["times_a"].map(parse_times), joined["times_b"].map(parse_times)
-    intervals = [ratio_interval(a, b) for a, b in zip(runs_a, runs_b, strict=True)]
+    intervals = [ratio_interval(a, b, drift_pct) for a, b in zip(runs_a, runs_b, strict=True)]
     joined["speedup"] = [ratio for ratio, _, _ in intervals]
     joined["speedup_low"] = [low for _, low, _ in intervals]
     joined["speedup_high"] = [high for _, _, high in intervals]
-    joined["p"] = [welch_p(a, b) for a, b in zip(runs_a, runs_b, strict=True)]
+    joined["p"] = [welch_p(a, b, drift_pct) for a, b in zip(runs_a, runs_b, strict=True)]
     joined["verdict"] = [verdict(r) for r in joined.itertuples()]
     return joined.sort_values(["machine_a", *CELL])
 
@@ -104,11 +120,15 @@ def main() -> None:
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
     parser.add_argument("--pair", action="append", default=[], metavar="A_MACHINE=B_MACHINE")
+    parser.add_argument("--drift-pct", type=float, help="the machines' drift between grids (default: grid.json's)")
     args = parser.parse_args()
     a, b = load(args.a), load(args.b)
     pairs = machine_pairs(a, b, args.pair)
-    joined = compare(a, b, pairs)
+    drift = configured_drift(args.a, args.b) if args.drift_pct is None else args.drift_pct
+    joined = compare(a, b, pairs, drift)
     print(f"A: {args.a}\nB: {args.b}\n")
+    if drift:
+        print(f"Intervals and tests hold a drift between grids of {drift:g}%.\n")
     for name_a, name_b in pairs.items():
         print(f"Paired A's `{name_a}` ({describe(a, name_a)})\n  with B's `{name_b}` ({describe(b, name_b)})")
     left_out = [f"A's `{m}`" for m in dict.fromkeys(a["machine"]) if m not in pairs]

@@ -9,6 +9,12 @@ distinct resamples of each cell and so understate the width; Student's t with 2�
 freedom widens it as it should. Two cells differ when the same statistic's test (Welch's t on
 the log of the means) gives p < 0.05, that is when the interval leaves out 1; "~" marks a ratio
 or a ranking that is within noise.
+
+A machine also drifts between grids (minutes or days apart) by more than one grid's runs show:
+measured by repeating a grid (tools/repeat-grid, repeatability.py: DerSimonian–Laird's τ). Given
+as `drift_pct` (benchmark.drift_pct), that drift's variance on the log scale is added to every
+ratio's (the degrees of freedom stay the runs'), so an interval then says where the ratio of
+another grid on the machine would fall, and "~" what another grid could turn around.
 """
 
 import math
@@ -37,16 +43,25 @@ def unstable(times: list[float]) -> bool:
     return cv is not None and cv > UNSTABLE_CV_PCT
 
 
-def _log_ratio(a: list[float], b: list[float]) -> tuple[float, float, float]:
+def drift_variance(drift_pct: float) -> float:
+    """The variance a machine's drift between grids adds to a log ratio."""
+    return math.log1p(drift_pct / 100) ** 2
+
+
+def log_ratio(a: list[float], b: list[float], drift_pct: float = 0.0) -> tuple[float, float, float]:
     """log(mean(a)/mean(b)), its standard error and Welch–Satterthwaite's degrees of freedom."""
     var_a, var_b = variance(a) / (len(a) * mean(a) ** 2), variance(b) / (len(b) * mean(b) ** 2)
-    if var_a + var_b == 0:
+    runs, total = var_a + var_b, var_a + var_b + drift_variance(drift_pct)
+    if total == 0:
         return math.log(mean(a) / mean(b)), 0.0, math.inf
-    df = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    return math.log(mean(a) / mean(b)), math.sqrt(var_a + var_b), df
+    estimated = var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1)
+    # The degrees of freedom are the runs' alone: counting the drift as a known variance would add
+    # some, and with them narrow a few-run interval that the drift should only widen.
+    df = runs**2 / estimated if estimated else math.inf
+    return math.log(mean(a) / mean(b)), math.sqrt(total), df
 
 
-def ratio_interval(a: list[float], b: list[float]) -> tuple[float, float | None, float | None]:
+def ratio_interval(a: list[float], b: list[float], drift_pct: float = 0.0) -> tuple[float, float | None, float | None]:
     """mean(a) / mean(b) with its 95% interval (None where a cell has a single run; the ratio
     itself is NaN where a cell has no runs at all)."""
     if not a or not b:
@@ -56,39 +71,39 @@ def ratio_interval(a: list[float], b: list[float]) -> tuple[float, float | None,
         return ratio, None, None
     from scipy import stats
 
-    _, error, df = _log_ratio(a, b)
+    _, error, df = log_ratio(a, b, drift_pct)
     if error == 0:
         return ratio, ratio, ratio
     half = stats.t.ppf(1 - ALPHA / 2, df) * error
     return ratio, ratio * math.exp(-half), ratio * math.exp(half)
 
 
-def welch_p(a: list[float], b: list[float]) -> float | None:
+def welch_p(a: list[float], b: list[float], drift_pct: float = 0.0) -> float | None:
     """Welch's t-test of two cells' runs, on the same log scale as the interval (so "~" holds
     exactly where the interval covers 1): the chance of a difference this large if they took
     the same time (None where a cell has a single run)."""
     if len(a) < 2 or len(b) < 2:
         return None
-    log_ratio, error, df = _log_ratio(a, b)
+    log_of_ratio, error, df = log_ratio(a, b, drift_pct)
     if error == 0:
-        return 1.0 if log_ratio == 0 else 0.0
+        return 1.0 if log_of_ratio == 0 else 0.0
     from scipy import stats
 
-    return float(2 * stats.t.sf(abs(log_ratio) / error, df))
+    return float(2 * stats.t.sf(abs(log_of_ratio) / error, df))
 
 
-def differ(a: list[float], b: list[float]) -> bool | None:
+def differ(a: list[float], b: list[float], drift_pct: float = 0.0) -> bool | None:
     """Whether two cells' times differ significantly (None: too few runs to tell)."""
-    p = welch_p(a, b)
+    p = welch_p(a, b, drift_pct)
     return None if p is None else p < ALPHA
 
 
-def ratio_text(a: list[float], b: list[float]) -> str:
+def ratio_text(a: list[float], b: list[float], drift_pct: float = 0.0) -> str:
     """ "3.12× [2.95–3.30]", or "1.02× [0.97–1.07] ~" within noise; no interval from single runs."""
-    ratio, low, high = ratio_interval(a, b)
+    ratio, low, high = ratio_interval(a, b, drift_pct)
     if low is None:
         return f"{ratio:.2f}×"
-    noise = " ~" if not differ(a, b) else ""
+    noise = " ~" if not differ(a, b, drift_pct) else ""
     return f"{ratio:.2f}× [{low:.2f}–{high:.2f}]{noise}"
 
 
