@@ -7,7 +7,7 @@
 #   make tables       rebuild tables.md and summary.csv from the cells already measured
 #   make report       the HTML report (snakemake --report) beside tables.md
 #   make compare A=results/x B=results/y   side-by-side ratios of two results directories
-#                                           (DRIFT=2.5: the machines' drift between grids, in %)
+#                                           (DRIFT=2.5: a cell's drift between grids, in %)
 #   make lint         snakemake --lint, snakefmt --check, ruff, cargo fmt --check, cargo clippy
 #   make wheels       a folder of every wheel the lock names, for an offline install (WHEELS=dir)
 #   make test-install / test-slow / fuzz    the longer tests (offline install, BERT F1 floor, fuzzing)

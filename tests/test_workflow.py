@@ -273,6 +273,7 @@ EDITS = {
     "a method": ({"benchmark": {"methods": [*SMOKE_METHODS, "ort-lean+sort"]}}, 2),
     "reordered lists": ({"benchmark": {"methods": SMOKE_METHODS[::-1], "batch_sizes": [8, 1]}}, 0),
     "the quiet start": ({"benchmark": {"quiet_start_s": 5, "quiet_share": 0.2}}, 0),
+    "the drift between grids": ({"benchmark": {"drift_pct": 3}}, 0),
     "the warm-up": ({"benchmark": {"warmup": 1}}, 2 * len(SMOKE_METHODS)),
 }
 

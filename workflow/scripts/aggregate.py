@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from common import describe_machine, flops_key, is_true, load_json, measured
+from common import REMEASURE_PEAKS, describe_machine, flops_key, is_true, load_json, measured
 from host_load import CONTENDED_FOREIGN_PCT, CONTENDED_STEAL_PCT, contended
 from nerbench import Cell, Grid, Status
 from nerlib.atomic import write_text_atomically
@@ -148,7 +148,8 @@ def phase_columns(cell: Cell, roofline: dict, flops: dict) -> dict:
     if done and inference > 0 and peak:
         columns["peak_format"] = number_format(dtype)
         columns["pct_of_peak"] = 100 * done / inference / peak["peak_flops"]
-        columns["peak_contended"] = bool(roofline.get("contended"))
+        # The host's load says nothing of a GPU's: only CPU peaks are measured again and flagged.
+        columns["peak_contended"] = bool(roofline.get("contended")) and cell.device == "cpu"
     if work and peak:
         # The machine's bound for the task: the corpus's own FLOPs (no padding) at the format's peak.
         columns["bound_s"] = work["useful_flops"] / peak["peak_flops"]
@@ -458,7 +459,7 @@ class MachineTables:
                     f"{self.peaks_text(device)})\n"
                 )
                 parts.append(phases + "\n")
-                if self.roofline.get("contended"):
+                if self.roofline.get("contended") and device == "cpu":
                     parts.append(contended_peaks_text(self.roofline) + "\n")
         return parts
 
@@ -478,9 +479,13 @@ def peak_text(name: str, peak: dict) -> str:
     return f"{name} {peak['peak_flops'] / 1e9:.0f} GFLOP/s" + (f" ({'; '.join(notes)})" if notes else "")
 
 
+# After a share of a peak measured on a contended host (`!` marks a contended cell).
+CONTENDED_PEAK = "(contended peak)"
+
+
 def peak_flag(cell) -> str:
-    """ "!" after a share of a peak that was measured while other processes ran."""
-    return " !" if is_true(cell.get("peak_contended")) else ""
+    """After a share of a peak that was measured while other processes ran."""
+    return f" {CONTENDED_PEAK}" if is_true(cell.get("peak_contended")) else ""
 
 
 def contended_peaks_text(roofline: dict) -> str:
@@ -490,8 +495,8 @@ def contended_peaks_text(roofline: dict) -> str:
         for load in (attempt["contention"] for attempt in roofline["attempts"])
     )
     return (
-        f"`!` after a share of a peak: the peaks were measured {len(roofline['attempts'])} times, the host contended "
-        f"each time ({loads}), so they are too low: re-measure them on a quiet host (`snakemake --forcerun roofline`)."
+        f"`{CONTENDED_PEAK}`: the CPU peaks were measured {len(roofline['attempts'])} times, the host contended each "
+        f"time ({loads}), so they are too low: measure them again on a quiet host (`{REMEASURE_PEAKS}`)."
     )
 
 
@@ -509,7 +514,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     rooflines: dict = field(default_factory=dict)  # machine -> its roofline.json
     differing: list[DifferingCell] = field(default_factory=list)
-    drift_pct: float = 0.0  # benchmark.drift_pct
+    drift_pct: float = 0.0  # benchmark.drift_pct: a grid's ratios (machines side by side: the runs alone)
 
     def machines(self) -> list[str]:
         return list(self.frame["machine"].unique())
@@ -538,9 +543,7 @@ class Report:
                 text = f"{seconds(cell['mean'])} s{flags(cell)} (bs {int(cell['batch_size'])}){agreement_flag(cell)}"
                 anchor = best.get((first_machine[device], device, method))
                 if anchor is not None and machine != first_machine[device]:
-                    text += (
-                        f", {ratio_text(times_of(anchor), times_of(cell), self.drift_pct)} vs {first_machine[device]}"
-                    )
+                    text += f", {ratio_text(times_of(anchor), times_of(cell))} vs {first_machine[device]}"
                 row.append(text)
             rows.append(row)
         headers = ["Method"] + [f"{machine} {device.upper()}" for machine, device in columns]
@@ -664,7 +667,7 @@ def main() -> None:
         notes,
         rooflines,
         differing_cells(grid),
-        grid.config["benchmark"]["drift_pct"],
+        grid.config["benchmark"].get("drift_pct", 0.0),
     )
     markdown = report.markdown()
     write_text_atomically(results / "tables.md", markdown)

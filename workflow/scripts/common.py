@@ -75,6 +75,10 @@ def read_summary(path: str | Path):
     return pd.read_csv(path, dtype=TEXT_COLUMNS)
 
 
+# What measures a machine's peaks again (a peak measured on a contended host is too low).
+REMEASURE_PEAKS = "snakemake --forcerun roofline"
+
+
 def is_true(value) -> bool:
     """True for a true flag of summary.csv, whether Python's or numpy's; False for NaN (a cell without it)."""
     import numpy as np

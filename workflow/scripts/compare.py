@@ -9,9 +9,9 @@ folders share no machine name and each holds one machine, those two are paired (
 host against a run on another). --pair A_MACHINE=B_MACHINE pairs others. The output says which
 machines it paired and which it left out.
 
-A machine drifts between grids by more than one grid's runs show (tools/repeat-grid measures it):
-with a drift (--drift-pct; by default the larger benchmark.drift_pct of the two folders'
-grid.json), its variance is in every interval and test, so a change within it is "~".
+A machine drifts between grids by more than one grid's runs show. With --drift-pct, the drift of
+one cell's time between two grids (what repeatability.py reports for compare, from repeated grids
+on the machine), its variance is in every interval and test, so a change within it is "~".
 
   python workflow/scripts/compare.py results/before results/after
   python workflow/scripts/compare.py results/a results/b --pair epyc=xeon
@@ -19,7 +19,6 @@ grid.json), its variance is in every interval and test, so a change within it is
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -40,16 +39,6 @@ def load(directory: Path) -> pd.DataFrame:
     if "times" not in summary.columns:
         sys.exit(f"compare.py: error: {path}: no `times` column (written by an older nerbench: `make tables` there)")
     return measured(summary)
-
-
-def configured_drift(*directories: Path) -> float:
-    """The largest benchmark.drift_pct of the folders' grid.json (0 where none says)."""
-    found = [0.0]
-    for directory in directories:
-        manifest = directory / "grid.json"
-        if manifest.is_file():
-            found.append(json.loads(manifest.read_text())["config"]["benchmark"].get("drift_pct", 0.0))
-    return max(found)
 
 
 def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[str, str]:
@@ -120,11 +109,15 @@ def main() -> None:
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
     parser.add_argument("--pair", action="append", default=[], metavar="A_MACHINE=B_MACHINE")
-    parser.add_argument("--drift-pct", type=float, help="the machines' drift between grids (default: grid.json's)")
+    parser.add_argument(
+        "--drift-pct", type=float, default=0.0, help="a cell's drift between two grids, in percent (repeatability.py)"
+    )
     args = parser.parse_args()
     a, b = load(args.a), load(args.b)
     pairs = machine_pairs(a, b, args.pair)
-    drift = configured_drift(args.a, args.b) if args.drift_pct is None else args.drift_pct
+    if args.drift_pct < 0:
+        parser.error("--drift-pct: a percentage, 0 or more")
+    drift = args.drift_pct
     joined = compare(a, b, pairs, drift)
     print(f"A: {args.a}\nB: {args.b}\n")
     if drift:

@@ -4,18 +4,19 @@ method's time at its best batch size over the method's at its own best), with it
 in every results folder given; the spread of each ratio across them ((max - min) / median), and
 whether each folder's interval covers every other folder's ratio.
 
-Even intervals that are exactly right do not always cover another repeat's ratio: that ratio
-has its own noise, so for three repeats of 3 runs each, about a quarter of the ratios miss with
-no drift at all. Three figures tell drift from that noise:
+Even right intervals do not always cover another repeat's ratio: that ratio has its own noise.
+Three figures tell the machine's drift between grids from that noise:
 - the number of ratios whose intervals would all cover, expected if the repeats differed only as
-  their intervals allow (simulated from each repeat's own standard error and interval);
-- Cochran's Q: whether a ratio's repeats differ by more than their runs' standard errors allow
-  (χ² with k - 1 degrees of freedom, p < 0.05), and DerSimonian–Laird's τ, the spread between
-  repeats beyond that noise (as a percentage of the ratio);
-- the drift pooled over every ratio (the same estimator on all of them at once): the machine's
-  drift between grids, which no interval from one grid's runs can hold. Set as
-  benchmark.drift_pct (or --drift-pct here, to judge intervals that hold it), every interval
-  holds it too.
+  their intervals allow: whole repeats simulated (each cell's runs drawn with its spread, pooled
+  over the repeats; the interval computed as the tables compute it, with the drift it holds);
+- Cochran's Q per ratio: whether its repeats differ by more than their runs allow (χ² with k - 1
+  degrees of freedom, p < 0.05). Each repeat's standard error comes from its cells' spread
+  pooled over the repeats (3 runs alone would give 2 degrees of freedom, and weights that noisy
+  would inflate Q);
+- DerSimonian–Laird's τ, the drift beyond the runs' noise, pooled over all ratios: the figure
+  for benchmark.drift_pct. Held in an interval, it covers the ratio this machine gives over many
+  grids. The same estimator over each cell's time gives the drift of one cell between two grids,
+  the figure for `compare --drift-pct`.
 
   python workflow/scripts/repeatability.py results/run-1 results/run-2 results/run-3
   python workflow/scripts/repeatability.py --drift-pct 3 results/run-{1,2,3}
@@ -26,73 +27,92 @@ import math
 import statistics
 import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 from tabulate import tabulate
 
 from common import measured, read_summary
-from uncertainty import log_ratio, parse_times, ratio_interval
+from uncertainty import ALPHA, drift_variance, mean, parse_times, ratio_interval, variance
 
-SIMULATED_REPEATS = 20_000
-
-
-class Ratio(NamedTuple):
-    """One folder's headline ratio of a method; the rest None where a cell has a single run."""
-
-    ratio: float
-    low: float | None
-    high: float | None
-    runs_error: float | None  # the standard error of its log from the runs alone
-    error: float | None  # ... and with the drift the interval holds
+SIMULATED_REPEATS = 4000
 
 
-def headline_ratios(folder: Path, reference: str, device: str, drift_pct: float) -> dict[str, Ratio]:
+def best_runs(folder: Path, reference: str, device: str) -> tuple[dict[str, list[float]], dict]:
+    """(method -> the runs of its best cell, (method, batch size) -> every cell's runs)."""
     done = measured(read_summary(folder / "summary.csv"))
     done = done[done["device"] == device]
     best = done.loc[done.groupby("method", sort=False)["mean"].idxmin()].set_index("method")
     if reference not in best.index:
         sys.exit(f"repeatability.py: error: {folder}: no measured `{reference}` cell on {device}")
-    anchor = parse_times(best.loc[reference, "times"])
-    found = {}
-    for method, row in best.iterrows():
-        times = parse_times(row["times"])
-        ratio, low, high = ratio_interval(anchor, times, drift_pct)
-        errors = (log_ratio(anchor, times)[1], log_ratio(anchor, times, drift_pct)[1]) if low else (None, None)
-        found[method] = Ratio(ratio, low, high, *errors)
-    return found
+    cells = {(row.method, row.batch_size): parse_times(row.times) for row in done.itertuples()}
+    return {method: parse_times(row["times"]) for method, row in best.iterrows()}, cells
 
 
-def cochran(found: list[Ratio]) -> tuple[float, float] | None:
-    """(Q, the denominator of DerSimonian–Laird's τ²) of one ratio's repeats, weighted by their
-    runs' standard errors; None where a repeat has none (a single run, or runs all alike)."""
-    if any(not r.runs_error for r in found):
+def relative_variance(times: list[float]) -> float:
+    return variance(times) / mean(times) ** 2
+
+
+def pooled_relative_variance(samples: list[list[float]]) -> float | None:
+    """One cell's spread, its runs' relative variance pooled over the repeats (None: single runs)."""
+    degrees = [len(times) - 1 for times in samples if len(times) > 1]
+    if not degrees:
         return None
-    logs = np.log([r.ratio for r in found])
-    weights = 1 / np.square([r.runs_error for r in found])
-    centre = (weights * logs).sum() / weights.sum()
-    return float((weights * (logs - centre) ** 2).sum()), float(weights.sum() - (weights**2).sum() / weights.sum())
+    return sum((len(t) - 1) * relative_variance(t) for t in samples if len(t) > 1) / sum(degrees)
 
 
-def drift_pct(q: float, scale: float, degrees: int) -> float:
-    """DerSimonian–Laird's τ (the spread beyond the runs' noise) as a percentage of the ratio."""
-    return 100 * math.expm1(math.sqrt(max(0.0, (q - degrees) / scale)))
+def cochran(logs: list[float], errors: list[float]) -> tuple[float, float]:
+    """(Q, the denominator of DerSimonian–Laird's τ²) of repeated log values with their standard errors."""
+    weights = 1 / np.square(errors)
+    values = np.array(logs)
+    centre = (weights * values).sum() / weights.sum()
+    return float((weights * (values - centre) ** 2).sum()), float(weights.sum() - (weights**2).sum() / weights.sum())
 
 
-def chance_all_cover(found: list[Ratio], rng: np.random.Generator) -> float | None:
-    """The chance that every repeat's interval covers every repeat's ratio if they differed only
-    as the intervals allow: each log ratio drawn around one value with its interval's standard
-    error, each interval as wide as it was measured."""
-    if any(r.low is None for r in found):
-        return None
-    errors = np.array([r.error for r in found])
-    below = np.log([r.ratio / r.low for r in found])
-    above = np.log([r.high / r.ratio for r in found])
-    draws = rng.standard_normal((SIMULATED_REPEATS, len(found))) * errors
-    # Repeat i's interval [y_i - below_i, y_i + above_i] must hold every y_j.
-    gaps = draws[:, None, :] - draws[:, :, None]  # [draw, i, j] = y_j - y_i
-    covered = (gaps >= -below[None, :, None]) & (gaps <= above[None, :, None])
-    return float(covered.all(axis=(1, 2)).mean())
+def tau(q: float, scale: float, degrees: int) -> float:
+    """DerSimonian–Laird's τ on the log scale (0 where Q is within its degrees of freedom)."""
+    return math.sqrt(max(0.0, (q - degrees) / scale)) if scale > 0 else 0.0
+
+
+def as_pct(log_spread: float) -> float:
+    return 100 * math.expm1(log_spread)
+
+
+def chance_all_cover(spreads: tuple[float, float], runs: tuple[int, int], repeats: int, drift_pct: float, rng) -> float:
+    """The chance that every repeat's interval covers every repeat's ratio, simulated: each repeat's
+    runs drawn log-normal with the cells' pooled spreads around one true ratio, plus the drift the
+    intervals hold; each interval computed as uncertainty.ratio_interval computes it."""
+    from scipy import stats
+
+    (spread_a, spread_b), (n_a, n_b) = spreads, runs
+    shape = (SIMULATED_REPEATS, repeats)
+    a = np.exp(rng.standard_normal((*shape, n_a)) * math.sqrt(spread_a))
+    b = np.exp(rng.standard_normal((*shape, n_b)) * math.sqrt(spread_b))
+    mean_a, mean_b = a.mean(axis=-1), b.mean(axis=-1)
+    var_a = a.var(axis=-1, ddof=1) / (n_a * mean_a**2)
+    var_b = b.var(axis=-1, ddof=1) / (n_b * mean_b**2)
+    drift = drift_variance(drift_pct)
+    logs = np.log(mean_a / mean_b) + rng.standard_normal(shape) * math.sqrt(drift)
+    df = (var_a + var_b) ** 2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
+    half = stats.t.ppf(1 - ALPHA / 2, df) * np.sqrt(var_a + var_b + drift)
+    gaps = np.abs(logs[:, None, :] - logs[:, :, None])  # [draw, i, j] = |y_j - y_i|
+    return float((gaps <= half[:, :, None]).all(axis=(1, 2)).mean())
+
+
+def cell_drift(cells: list[dict]) -> float | None:
+    """A cell's drift between grids (log scale), DerSimonian–Laird pooled over every cell measured
+    in all repeats; None where no cell has runs to weigh."""
+    keys = [key for key in cells[0] if all(key in found for found in cells)]
+    q = scale = degrees = 0.0
+    for key in keys:
+        samples = [found[key] for found in cells]
+        spread = pooled_relative_variance(samples)
+        if not spread:
+            continue
+        found_q, found_scale = cochran(
+            [math.log(mean(t)) for t in samples], [math.sqrt(spread / len(t)) for t in samples]
+        )
+        q, scale, degrees = q + found_q, scale + found_scale, degrees + len(samples) - 1
+    return tau(q, scale, degrees) if degrees else None
 
 
 def main() -> None:
@@ -102,50 +122,70 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--drift-pct", type=float, default=0.0, help="a drift the intervals hold (benchmark.drift_pct)")
     args = parser.parse_args()
-    runs = [headline_ratios(folder, args.reference, args.device, args.drift_pct) for folder in args.folders]
+    if len(args.folders) < 2:
+        parser.error("give two results folders or more: the repeats of one grid")
+    if args.drift_pct < 0:
+        parser.error("--drift-pct: a percentage, 0 or more")
+    found = [best_runs(folder, args.reference, args.device) for folder in args.folders]
+    runs = [best for best, _ in found]
     methods = [method for method in runs[0] if method != args.reference and all(method in run for run in runs)]
     if not methods:
         sys.exit(f"repeatability.py: error: no method besides `{args.reference}` was measured in every folder")
     from scipy import stats
 
-    degrees = len(runs) - 1
+    repeats, degrees = len(runs), len(runs) - 1
+    anchors = [run[args.reference] for run in runs]
+    anchor_spread = pooled_relative_variance(anchors)
     rows, spreads, covered, expected, tests = [], [], 0, 0.0, []
     rng = np.random.default_rng(0)
     for method in methods:
-        found = [run[method] for run in runs]
-        ratios = [r.ratio for r in found]
+        samples = [run[method] for run in runs]
+        intervals = [
+            ratio_interval(anchor, times, args.drift_pct) for anchor, times in zip(anchors, samples, strict=True)
+        ]
+        ratios = [ratio for ratio, _, _ in intervals]
         spread = (max(ratios) - min(ratios)) / statistics.median(ratios)
-        covers = all(r.low is not None and r.low <= other <= r.high for r in found for other in ratios)
+        covers = all(low is not None and low <= other <= high for _, low, high in intervals for other in ratios)
         spreads.append(spread)
         covered += covers
-        expected += chance_all_cover(found, rng) or 0.0
-        tested = cochran(found)
+        method_spread = pooled_relative_variance(samples)
         beyond = ""
-        if tested:
-            tests.append(tested)
-            beyond = f"p {stats.chi2.sf(tested[0], degrees):.2f}, τ {drift_pct(*tested, degrees):.1f}%"
-        cells = [
-            f"{r.ratio:.2f}× [{r.low:.2f}–{r.high:.2f}]" if r.low is not None else f"{r.ratio:.2f}×" for r in found
-        ]
+        if anchor_spread and method_spread:
+            counts = (len(anchors[0]), len(samples[0]))
+            expected += chance_all_cover((anchor_spread, method_spread), counts, repeats, args.drift_pct, rng)
+            errors = [
+                math.sqrt(anchor_spread / len(a) + method_spread / len(t))
+                for a, t in zip(anchors, samples, strict=True)
+            ]
+            q, scale = cochran([math.log(r) for r in ratios], errors)
+            tests.append((q, scale))
+            beyond = f"p {stats.chi2.sf(q, degrees):.2f}, τ {as_pct(tau(q, scale, degrees)):.1f}%"
+        cells = [f"{r:.2f}× [{lo:.2f}–{hi:.2f}]" if lo is not None else f"{r:.2f}×" for r, lo, hi in intervals]
         rows.append([f"`{method}`", *cells, f"±{100 * spread / 2:.1f}%", "yes" if covers else "no", beyond])
     headers = ["Method", *map(str, args.folders), "spread (half of max-min)", "intervals cover all"]
     print(tabulate(rows, headers=headers + ["beyond the runs' noise (Cochran's Q)"], tablefmt="github"))
     within = sum(spread / 2 <= 0.05 for spread in spreads)
     median, largest = 100 * statistics.median(spreads) / 2, 100 * max(spreads) / 2
-    held = f", holding a drift of {args.drift_pct:g}%" if args.drift_pct else ""
+    held = f", holding a drift of {args.drift_pct:g}%," if args.drift_pct else ""
     print(
         f"\n{len(methods)} headline ratios (vs `{args.reference}` at its best batch size, {args.device}): "
-        f"{within} agree within ±5% across the {len(runs)} runs (median spread ±{median:.1f}%, largest "
+        f"{within} agree within ±5% across the {repeats} runs (median spread ±{median:.1f}%, largest "
         f"±{largest:.1f}%); {covered} have every run's interval{held} covering every run's ratio "
         f"({expected:.1f} expected if the runs differed only as their intervals allow)."
     )
     if tests:
-        drifting = sum(stats.chi2.sf(q, degrees) < 0.05 for q, _ in tests)
-        pooled = drift_pct(sum(q for q, _ in tests), sum(scale for _, scale in tests), degrees * len(tests))
+        drifting = sum(stats.chi2.sf(q, degrees) < ALPHA for q, _ in tests)
+        pooled = tau(sum(q for q, _ in tests), sum(scale for _, scale in tests), degrees * len(tests))
         print(
             f"{drifting} of {len(tests)} differ between the runs by more than their runs' noise (Cochran's Q, "
-            f"p < 0.05). The drift beyond that noise, pooled over them all: {pooled:.1f}% "
-            f"(benchmark.drift_pct, to hold it in every interval)."
+            f"p < {ALPHA:g}). The drift of a ratio beyond that noise, pooled over them all: {as_pct(pooled):.1f}% "
+            "(benchmark.drift_pct)."
+        )
+    one_cell = cell_drift([cells for _, cells in found])
+    if one_cell is not None:
+        print(
+            f"The drift of one cell's time between grids: {as_pct(one_cell):.1f}%; between two grids' cells "
+            f"(compare --drift-pct): {as_pct(math.sqrt(2) * one_cell):.1f}%."
         )
 
 

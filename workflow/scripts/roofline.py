@@ -21,7 +21,7 @@
    attention on the padded batch: `flops_padding_removed` counts that.
 
 `roofline.py peaks` measures 1. on a machine (the `roofline` job, alone there, like a timed cell,
-after the same quiet start). A peak measured while other processes ran is too low, and a cell
+after the same quiet start). A CPU peak measured while other processes ran is too low, and a cell
 timed later on a quiet host passes it: the host's load is recorded around each measurement
 (host_load.py), and a contended one is measured again, each product's best rate kept.
 
@@ -292,7 +292,7 @@ def theoretical_peaks(cores: int) -> dict:
     }
 
 
-def measure_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
+def cpu_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
     """`square`: the side of the large square product (smaller only where a test wants speed)."""
     cpu = {"fp32": cpu_fp32_peak(threads, shape, square), "int8": cpu_int8_peak(threads, shape, square)}
     flags = cpu_flags()
@@ -302,12 +302,18 @@ def measure_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
     for name, peak in cpu.items():
         if name in theoretical:
             peak["theoretical"] = theoretical[name]
-    peaks = {"cpu": {**cpu, "threads": threads, "bf16_instructions": sorted(flags & CPU_BF16_FLAGS)}}
+    return {**cpu, "threads": threads, "bf16_instructions": sorted(flags & CPU_BF16_FLAGS)}
+
+
+def measure_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
+    """Every device's peaks, measured once."""
+    return {"cpu": cpu_peaks(threads, shape, square), **gpu_peaks_if_any()}
+
+
+def gpu_peaks_if_any() -> dict:
     import torch
 
-    if torch.cuda.is_available():
-        peaks["cuda"] = gpu_peaks()
-    return peaks
+    return {"cuda": gpu_peaks()} if torch.cuda.is_available() else {}
 
 
 # Measurements of the peaks while the host stays contended, at most.
@@ -332,19 +338,22 @@ def best_of(first: dict, second: dict) -> dict:
 
 
 def measure_quietly(threads: int, shape: dict, square: int, quiet_start_s: float, quiet_share: float) -> dict:
-    """The peaks, measured again while the host was contended (at most ATTEMPTS times), with each
-    measurement's quiet start and host load; `contended`: every one of them was."""
-    peaks, attempts = None, []
+    """The peaks, the CPU's measured again while the host was contended (ATTEMPTS measurements at
+    most, their quiet starts sharing one wait of quiet_start_s), with each measurement's quiet
+    start and host load; `contended`: every one of them was. The GPU's, once: the host's load
+    says nothing of a GPU's."""
+    peaks, attempts, waited = None, [], 0.0
     for _ in range(ATTEMPTS):
-        quiet = host_load.quiet_start(threads, quiet_share, quiet_start_s)
+        quiet = host_load.quiet_start(threads, quiet_share, max(0.0, quiet_start_s - waited))
+        waited += quiet["waited_seconds"]
         with host_load.Contention() as contention:
-            measured = measure_peaks(threads, shape, square)
+            measured = cpu_peaks(threads, shape, square)
         attempts.append({"quiet_start": quiet, "contention": contention.record})
         peaks = measured if peaks is None else best_of(peaks, measured)
         if not host_load.contended(contention.record):
             break
     contended = all(host_load.contended(attempt["contention"]) for attempt in attempts)
-    return {"peaks": peaks, "attempts": attempts, "contended": contended}
+    return {"peaks": {"cpu": peaks, **gpu_peaks_if_any()}, "attempts": attempts, "contended": contended}
 
 
 def peaks_main(args) -> None:

@@ -12,9 +12,10 @@ or a ranking that is within noise.
 
 A machine also drifts between grids (minutes or days apart) by more than one grid's runs show:
 measured by repeating a grid (tools/repeat-grid, repeatability.py: DerSimonian–Laird's τ). Given
-as `drift_pct` (benchmark.drift_pct), that drift's variance on the log scale is added to every
-ratio's (the degrees of freedom stay the runs'), so an interval then says where the ratio of
-another grid on the machine would fall, and "~" what another grid could turn around.
+as `drift_pct` (benchmark.drift_pct for a grid's ratios; compare --drift-pct for a cell between two
+grids), that drift's variance on the log scale is added to a ratio's (the degrees of freedom stay
+the runs'), so an interval then holds the ratio the machine gives over many grids, and "~" marks
+what the drift alone could turn around.
 """
 
 import math

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from common import is_true, load_json, read_summary
+from common import REMEASURE_PEAKS, is_true, load_json, read_summary
 from nerbench import Grid, Status
 from nerlib.atomic import write_text_atomically
 
@@ -29,7 +29,7 @@ def beyond_the_peak(summary) -> tuple[list[str], list[str]]:
         if is_true(getattr(row, "peak_contended", None)):
             notes.append(
                 f"{cell} of the {row.peak_format} peak measured on a contended host (roofline.json): "
-                "re-measure it on a quiet host (snakemake --forcerun roofline)"
+                f"measure it again on a quiet host ({REMEASURE_PEAKS})"
             )
         else:
             problems.append(
