@@ -115,7 +115,7 @@ test: venv hyperfine slurm-packages check
 	$(PYTEST) --durations=20 $(IN_WORKERS) -m "(e2e or complete) and not alone and not install and not slow" tests
 	$(PYTEST) -m "alone and not install and not slow" tests
 
-# How long Snakemake's plan and the whole-grid steps take for 205 and 1,250 synthetic cells.
+# How long Snakemake's plan and the whole-grid steps take for 215 and 1,300 synthetic cells.
 scale: venv
 	$(RUN) $(BIN)/python tests/synthetic.py "$$(mktemp -d)" --time
 

@@ -7,7 +7,7 @@ collected once and reused.
 
   python tests/synthetic.py DIR [--machines N]     a tree for N machines of the default grid
   python tests/synthetic.py DIR --time              how long Snakemake's plan and each step take
-                                                    for 205 cells (2 machines) and 1,250 (10)
+                                                    for 215 cells (2 machines) and 1,300 (10)
 """
 
 import argparse
@@ -27,6 +27,7 @@ import environment  # noqa: E402
 from common import flops_key  # noqa: E402
 from nerbench import Cell, Grid, Status  # noqa: E402
 from nerbench.config import extend, load  # noqa: E402
+from nerbench.host import CPU_FEATURES  # noqa: E402
 from nerlib.timings import PHASES  # noqa: E402
 
 SENTENCES = 1000
@@ -144,7 +145,10 @@ def build(directory: Path, override: dict, seed: int = 0) -> Grid:
     previous = os.getcwd()
     os.chdir(directory)
     try:
-        grid = Grid.from_config(extend(load([REPO / "config.yaml"]), override), ("cpu", "cuda"))
+        # Every device and CPU feature, whatever the host running the tests has.
+        grid = Grid.from_config(
+            extend(load([REPO / "config.yaml"]), override), ("cpu", "cuda"), cpu_features=CPU_FEATURES
+        )
         rng = random.Random(seed)
         env = environment.collect(None, None, 2)
         for cell in grid.runnable():

@@ -122,10 +122,10 @@ def test_without_a_gpu_the_cuda_cells_are_not_runnable():
     assert grid.unavailable() and all(cell.device == "cuda" for cell in grid.unavailable())
 
 
-def test_ten_machines_give_1250_cells_whose_keys_and_files_are_all_different():
+def test_ten_machines_give_1300_cells_whose_keys_and_files_are_all_different():
     grid = grid_of(TEN_MACHINES)
-    assert len(grid.cells) == 1250
-    assert len({cell.key for cell in grid.cells}) == 1250
+    assert len(grid.cells) == 1300
+    assert len({cell.key for cell in grid.cells}) == 1300
     files = [cell.path(kind) for cell in grid.cells for kind in CELL_FILES]
     assert len(set(files)) == len(files)
     cell = grid.cell(CellKey("m3", "ort-lean+sort", "cpu", 32))
@@ -310,3 +310,30 @@ def test_every_cell_of_any_grid_is_found_again_by_its_key(methods):
     grid = grid_of({"benchmark": {"methods": methods}, **TEN_MACHINES})
     for cell in grid.cells[:: max(1, len(grid.cells) // 50)]:
         assert grid.cell(cell.key) is cell
+
+
+# ---- CPU features ----
+
+BF16_GRID = {"benchmark": {"methods": ["ov-lean+sort", "ov-lean+sort+bf16"], "devices": ["cpu"], "batch_sizes": [8]}}
+
+
+def test_a_method_that_needs_bf16_runs_only_where_the_cpu_has_it(tmp_path):
+    without = Grid.from_config(config_of(BF16_GRID), ("cpu",), cpu_features=[])
+    lacking = [cell for cell in without.cells if not cell.available]
+    assert [cell.method.name for cell in without.runnable()] == ["ov-lean+sort"]
+    assert [without.lacking(cell) for cell in lacking] == ["CPU feature bf16"]
+    manifest = tmp_path / "grid.json"
+    manifest.write_text(json.dumps(Grid.from_config(config_of(BF16_GRID), ("cpu",), cpu_features=["bf16"]).manifest()))
+    assert len(Grid.from_manifest(manifest).runnable()) == 2, "a step lays out the host's grid, not its own"
+
+
+def test_a_slurm_machine_runs_bf16_cells_only_where_its_config_lists_bf16_and_listing_it_retimes_nothing():
+    node = {"partition": "cpu", "cpus": 2}
+    machines = [{"name": "zen3", **node}, {"name": "zen4", **node, "cpu_features": ["bf16"]}]
+    grid = Grid.from_config(config_of({**BF16_GRID, "machines": machines}), ("cpu",), cpu_features=["bf16"])
+    assert sorted((cell.machine.name, cell.method.name) for cell in grid.unavailable()) == [
+        ("zen3", "ov-lean+sort+bf16")
+    ]
+    unlisted = Grid.from_config(config_of({**BF16_GRID, "machines": [{"name": "zen4", **node}]}), ("cpu",))
+    settings = {cell.key: grid.timing_settings(cell, "h") for cell in grid.cells}
+    assert all(settings[cell.key] == unlisted.timing_settings(cell, "h") for cell in unlisted.cells)

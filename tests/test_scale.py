@@ -1,4 +1,4 @@
-"""The whole-grid steps at the scale of ten machines: a synthetic results tree of 1,250 cells
+"""The whole-grid steps at the scale of ten machines: a synthetic results tree of 1,300 cells
 (the default grid on both devices, cell, check and phase files shaped as real ones) goes through
 tables, plots, verify and compare, none of which gets the grid on its command line. The times are
 printed (`python tests/synthetic.py DIR --time` measures them at two sizes); they are not asserted.
@@ -25,16 +25,16 @@ def ten_machines(tmp_path_factory):
     return {"grid": grid, "results": here / grid.results(), "other": other / grid.results(), "dir": here}
 
 
-def test_the_grid_is_1250_cells_and_no_step_takes_it_on_its_command_line(ten_machines):
+def test_the_grid_is_1300_cells_and_no_step_takes_it_on_its_command_line(ten_machines):
     grid = ten_machines["grid"]
-    assert len(grid.cells) == 1250
+    assert len(grid.cells) == 1300
     for command in step_commands(grid, ten_machines["other"]).values():
         assert sum(len(arg) for arg in command) < 2000
 
 
 def test_the_tables_cover_every_machine_and_cell(ten_machines):
     summary = read_summary(ten_machines["results"] / "summary.csv")
-    assert len(summary) == 1250 and not summary.duplicated(KEY_COLUMNS).any()
+    assert len(summary) == 1300 and not summary.duplicated(KEY_COLUMNS).any()
     assert (summary["status"] == "ok").all()
     tables = (ten_machines["results"] / "tables.md").read_text()
     for machine in ten_machines["grid"].machines:
@@ -44,7 +44,7 @@ def test_the_tables_cover_every_machine_and_cell(ten_machines):
 
 
 def test_verify_covers_every_cell(ten_machines):
-    assert (ten_machines["results"] / "verified.txt").read_text().startswith("1250 cells checked")
+    assert (ten_machines["results"] / "verified.txt").read_text().startswith("1300 cells checked")
 
 
 def test_compare_pairs_each_machine_with_itself_and_every_cell(ten_machines):
@@ -52,5 +52,5 @@ def test_compare_pairs_each_machine_with_itself_and_every_cell(ten_machines):
     done = subprocess.run(command, cwd=ten_machines["dir"], capture_output=True, text=True, check=True)
     assert done.stdout.count("Paired A's") == 10 and "Left out" not in done.stdout
     rows = [line for line in done.stdout.splitlines() if line.startswith("| machine-")]
-    assert len(rows) == 1250
+    assert len(rows) == 1300
     assert {line.split("|")[1].strip() for line in rows} == {f"machine-{i:02d} → machine-{i:02d}" for i in range(10)}

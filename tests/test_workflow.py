@@ -37,11 +37,18 @@ def test_default_dry_run_lists_the_full_grid(tmp_path):
 
 
 @pytest.mark.e2e
-def test_without_a_gpu_cuda_cells_are_skipped_and_said(tmp_path):
-    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu"})
-    assert planned_jobs(done.stdout)["benchmark_cell"] == sum("cpu" in devices_of(m) for m in DEFAULT_METHODS) * 5
-    assert "cuda not available on this host" in done.stderr
-    assert "/cuda-bs" not in done.stdout
+def test_without_a_gpu_or_bf16_their_cells_are_skipped_and_said(tmp_path):
+    """On a host without a GPU, and a CPU without bf16 instructions, whatever this host has."""
+    env = {"NERBENCH_DEVICES": "cpu", "NERBENCH_CPU_FEATURES": ""}
+    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env=env)
+    runnable = [m for m in DEFAULT_METHODS if "cpu" in devices_of(m) and not REGISTRY.parse(m).cpu_features]
+    assert planned_jobs(done.stdout)["benchmark_cell"] == len(runnable) * 5
+    assert "cell(s) lacking device cuda" in done.stderr and "5 cell(s) lacking CPU feature bf16" in done.stderr
+    assert "/cuda-bs" not in done.stdout and "+bf16/" not in done.stdout
+    with_bf16 = run_snakemake(
+        tmp_path, "-n", "--cores", "1", configfile=None, env={**env, "NERBENCH_CPU_FEATURES": "bf16"}
+    )
+    assert planned_jobs(with_bf16.stdout)["benchmark_cell"] == (len(runnable) + 1) * 5
 
 
 BAD_CONFIGS = [

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from nerbench import layout
 from nerbench.config import minimum_runtime, model_format, validate
+from nerbench.host import host_cpu_features
 from nerbench.registry import DEVICES, Method, Registry
 
 
@@ -87,6 +88,12 @@ class Machine:
     def devices(self, default: list[str]) -> list[str]:
         return self.entry.get("devices") or default
 
+    @property
+    def measured_entry(self) -> dict:
+        """Its config as far as a measurement on it depends on it: its CPU features say where a
+        method runs, not how, so listing them re-times nothing."""
+        return {key: value for key, value in self.entry.items() if key != "cpu_features"}
+
     def path(self, kind: str, results: str) -> str:
         return str(Path(results) / MACHINE_FILES[kind].format(where=self.where))
 
@@ -129,10 +136,19 @@ class Cell:
 class Grid:
     """The cells a validated config asks for, and the paths of what they need."""
 
-    def __init__(self, config: dict, available_devices, model_format: str, registry: Registry | None = None):
+    def __init__(
+        self,
+        config: dict,
+        available_devices,
+        model_format: str,
+        registry: Registry | None = None,
+        cpu_features=None,
+    ):
         self.config = config
         self.registry = registry or Registry.load()
         self.available_devices = sorted(available_devices)
+        # The host's CPU features (nerbench/host.py), for the methods that need some.
+        self.cpu_features = sorted(host_cpu_features() if cpu_features is None else cpu_features)
         self.model_format = model_format
         self.machines = self._machines()
         self._machines_by_where = {machine.where: machine for machine in self.machines}
@@ -150,24 +166,37 @@ class Grid:
         self._positions: dict = {}
 
     @classmethod
-    def from_config(cls, config: dict, available_devices=None, registry: Registry | None = None) -> "Grid":
-        """Validate the config (filling in its defaults) and lay out its grid; ConfigError on a problem."""
+    def from_config(
+        cls, config: dict, available_devices=None, registry: Registry | None = None, cpu_features=None
+    ) -> "Grid":
+        """Validate the config (filling in its defaults) and lay out its grid; ConfigError on a problem.
+        Devices and CPU features: the host's where not given."""
         registry = registry or Registry.load()
         validate(config, registry)
         devices = host_devices() if available_devices is None else available_devices
-        return cls(config, devices, model_format(config), registry)
+        return cls(config, devices, model_format(config), registry, cpu_features)
 
     # ---- the manifest: the grid handed to a step in a file ----
 
     def manifest(self) -> dict:
-        """What a step needs to lay out the same grid: the validated config, the devices this host
-        has and the kind of model."""
-        return {"config": self.config, "available_devices": self.available_devices, "model_format": self.model_format}
+        """What a step needs to lay out the same grid: the validated config, the devices and CPU
+        features this host has and the kind of model."""
+        return {
+            "config": self.config,
+            "available_devices": self.available_devices,
+            "cpu_features": self.cpu_features,
+            "model_format": self.model_format,
+        }
 
     @classmethod
     def from_manifest(cls, path: str | Path) -> "Grid":
         manifest = json.loads(Path(path).read_text())
-        return cls(manifest["config"], manifest["available_devices"], manifest["model_format"])
+        return cls(
+            manifest["config"],
+            manifest["available_devices"],
+            manifest["model_format"],
+            cpu_features=manifest.get("cpu_features", []),
+        )
 
     # ---- machines and cells ----
 
@@ -190,7 +219,10 @@ class Grid:
 
     def make_cell(self, machine: Machine, method: Method, device: str, batch_size: int) -> Cell:
         # A scheduler's node has what its machine names; the host only what it has.
-        available = machine.on_scheduler or device in self.available_devices
+        if machine.on_scheduler:
+            available = method.cpu_features <= set(machine.entry.get("cpu_features", []))
+        else:
+            available = device in self.available_devices and method.cpu_features <= set(self.cpu_features)
         return Cell(machine, method, device, int(batch_size), self.results(), available)
 
     def cell(self, key: CellKey) -> Cell:
@@ -210,6 +242,13 @@ class Grid:
 
     def unavailable(self) -> list[Cell]:
         return [cell for cell in self.cells if not cell.available]
+
+    def lacking(self, cell: Cell) -> str:
+        """What an unavailable cell's machine lacks: its device, or a CPU feature its method needs."""
+        if not cell.machine.on_scheduler and cell.device not in self.available_devices:
+            return f"device {cell.device}"
+        has = cell.machine.entry.get("cpu_features", []) if cell.machine.on_scheduler else self.cpu_features
+        return f"CPU feature {', '.join(sorted(cell.method.cpu_features - set(has)))}"
 
     def several_machines(self) -> bool:
         return len(self.machines) > 1
@@ -272,7 +311,7 @@ class Grid:
         bench = self.config["benchmark"]
         settings = {
             "method": cell.method.definition(),
-            "machine": cell.machine.entry,
+            "machine": cell.machine.measured_entry,
             **{key: bench[key] for key in ("warmup", "runs", "threads", "timeout_s")},
             "hyperfine": hyperfine,
         }

@@ -19,7 +19,7 @@ REGISTRY_FILE = "workflow/methods.yaml"
 DEVICES = ("cpu", "cuda")
 # Registry keys that say where a part applies or what it is, not how it runs: editing them (a new
 # method allowed an option, a reworded `about`) re-times no cell.
-NOT_MEASURED = frozenset({"about", "methods", "variants", "devices", "model_types", "removes_padding"})
+NOT_MEASURED = frozenset({"about", "methods", "variants", "devices", "model_types", "removes_padding", "cpu_features"})
 
 
 def measured(entry: dict) -> dict:
@@ -64,6 +64,11 @@ class Method:
         for part in self.parts:
             devices &= set(part.get("devices", DEVICES))
         return devices
+
+    @property
+    def cpu_features(self) -> set[str]:
+        """The CPU features (nerbench.host.CPU_FEATURES) some part of the method needs."""
+        return {feature for part in self.parts for feature in part.get("cpu_features", [])}
 
     @property
     def sort(self) -> bool:

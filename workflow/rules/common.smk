@@ -6,6 +6,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(workflow.basedir)
@@ -270,9 +271,11 @@ def model_build_inputs(wildcards):
 
 
 if GRID.unavailable():
-    skipped = sorted({cell.device for cell in GRID.unavailable()})
+    lacking = Counter(GRID.lacking(cell) for cell in GRID.unavailable())
     print(
-        f"nerbench: device(s) {', '.join(skipped)} not available on this host: "
-        f"{len(GRID.unavailable())} cell(s) skipped",
+        "nerbench: not available here, skipped: "
+        + ", ".join(
+            f"{count} cell(s) lacking {what}" for what, count in sorted(lacking.items())
+        ),
         file=sys.stderr,
     )

@@ -46,7 +46,9 @@ rule roofline:
     params:
         threads=config["benchmark"]["threads"],
         square=config["benchmark"]["roofline_square"],
-        machine=lambda w: json.dumps(GRID.machine_at(w.where).entry, sort_keys=True),
+        machine=lambda w: json.dumps(
+            GRID.machine_at(w.where).measured_entry, sort_keys=True
+        ),
     shell:
         "python {input.script:q} peaks --model {input.model:q} --threads {params.threads}"
         " --square {params.square} --quiet-start-s {resources.quiet_start_s}"

@@ -19,6 +19,10 @@ for folder in (METHOD_SCRIPTS, GRID_PACKAGE):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from nerbench.host import cpu_flags  # noqa: E402  (the steps' name for it)
+
+__all__ = ["cpu_flags"]
+
 
 def load_json(path: str | Path) -> dict | None:
     """A JSON file, or None when it is missing or unreadable (a cell that never finished)."""
@@ -39,17 +43,6 @@ def file_sha256(path: str | Path) -> str:
 # The int8 dot-product instructions (vpdpbusd): with them a core's int8 products neither run at
 # fp32's pace nor saturate their 16-bit sums as ONNX Runtime's U8S8 path can without them.
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's instruction-set flags (Linux /proc/cpuinfo), empty where unknown."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def flops_key(batch_size: int, sort: bool, token_budget: bool = False) -> str:

@@ -42,12 +42,13 @@ import numpy as np
 
 import host_load
 from common import VNNI_FLAGS, cpu_flags, flops_key
+from nerbench.host import CPU_FEATURES
 from nerlib.atomic import write_text_atomically
 from nerlib.batching import batch_indices
 from nerlib.cli import physical_cores
 from nerlib.corpus import read_corpus
 
-CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+CPU_BF16_FLAGS = CPU_FEATURES["bf16"]
 
 
 def model_shape(config: dict) -> dict:

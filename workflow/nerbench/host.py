@@ -1,0 +1,30 @@
+"""What the host Snakemake runs on offers: its CPU's instruction sets, read once from Linux's
+/proc/cpuinfo, and the CPU features a method can need (methods.yaml `cpu_features`)."""
+
+import os
+from functools import cache
+from pathlib import Path
+
+# A CPU feature a method can need -> the instruction-set flags that give it (any one of them).
+CPU_FEATURES = {"bf16": frozenset({"avx512_bf16", "amx_bf16"})}
+
+
+@cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's instruction-set flags (Linux /proc/cpuinfo), empty where unknown."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def host_cpu_features() -> set[str]:
+    """The CPU features of CPU_FEATURES this host has. NERBENCH_CPU_FEATURES=bf16 (or empty)
+    overrides, as NERBENCH_DEVICES does for the devices."""
+    override = os.environ.get("NERBENCH_CPU_FEATURES")
+    if override is not None:
+        return {feature for feature in override.split(",") if feature}
+    return {feature for feature, flags in CPU_FEATURES.items() if flags & cpu_flags()}
