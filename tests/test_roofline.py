@@ -83,12 +83,13 @@ def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
     assert "peak measured on a contended host (roofline.json): measure it again on a quiet host" in done.stdout
 
 
-def test_the_peaks_are_measured_on_the_methods_own_kernels(tmp_path):
-    """A tiny model shape and square keep it quick; every kernel the methods use is a candidate."""
+def roofline_in_a_process(call: str) -> dict:
+    """roofline.<call> on a tiny model shape (`shape`), one thread, in a process of its own (torch,
+    ONNX Runtime and their threads stay out of the tests' process); its JSON."""
     shape = {"layers": 1, "hidden": 64, "ffn": 256, "gated": False}
     code = (
-        "import json, sys; sys.path[:0] = sys.argv[1:3]; import roofline;"
-        "print(json.dumps(roofline.cpu_peaks(1, json.loads(sys.argv[3]), square=256)))"
+        "import json, sys; sys.path[:0] = sys.argv[1:3]; import roofline; shape = json.loads(sys.argv[3]);"
+        f"print(json.dumps(roofline.{call}))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(REPO / "workflow/scripts"), str(REPO / "scripts"), json.dumps(shape)],
@@ -96,7 +97,12 @@ def test_the_peaks_are_measured_on_the_methods_own_kernels(tmp_path):
         text=True,
         check=True,
     )
-    peaks = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_the_peaks_are_measured_on_the_methods_own_kernels():
+    """A tiny model shape and square keep it quick; every kernel the methods use is a candidate."""
+    peaks = roofline_in_a_process("cpu_peaks(1, shape, square=256)")
     assert {name.split()[0] for name in peaks["fp32"]["by_candidate"]} == {"onnxruntime", "torch", "onednn", "numpy"}
     assert {name.split()[0] for name in peaks["int8"]["by_candidate"]} == {"MatMulInteger", "DynamicQuantizeMatMul"}
     assert peaks["fp32"]["peak_flops"] == max(peaks["fp32"]["by_candidate"].values())
@@ -115,19 +121,8 @@ def test_two_measurements_of_the_peaks_keep_each_products_best_rate():
 @pytest.mark.complete
 def test_peaks_measured_beside_a_cpu_burner_are_measured_again_and_flagged():
     """Contention only slows a product: each measurement is kept, the best rate of each product wins."""
-    shape = {"layers": 1, "hidden": 64, "ffn": 256, "gated": False}
-    code = (
-        "import json, sys; sys.path[:0] = sys.argv[1:3]; import roofline;"
-        "print(json.dumps(roofline.measure_quietly(1, json.loads(sys.argv[3]), 128, 0, 0.1)))"
-    )
     with cpu_burner():
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(REPO / "workflow/scripts"), str(REPO / "scripts"), json.dumps(shape)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    measured = json.loads(done.stdout)
+        measured = roofline_in_a_process("measure_quietly(1, shape, 128, 0, 0.1)")
     assert measured["contended"] and len(measured["attempts"]) == ATTEMPTS, measured["attempts"]
     assert all(attempt["contention"]["foreign_cpu_pct"] >= 5 for attempt in measured["attempts"])
     fp32 = measured["peaks"]["cpu"]["fp32"]
