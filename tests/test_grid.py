@@ -327,9 +327,9 @@ def test_a_method_that_needs_bf16_runs_only_where_the_cpu_has_it(tmp_path):
     assert len(Grid.from_manifest(manifest).runnable()) == 2, "a step lays out the host's grid, not its own"
 
 
-def test_a_slurm_machine_runs_bf16_cells_only_where_its_config_lists_bf16_and_listing_it_retimes_nothing():
+def test_a_slurm_machines_cpu_features_and_drift_say_where_and_how_far_and_retime_nothing():
     node = {"partition": "cpu", "cpus": 2}
-    machines = [{"name": "zen3", **node}, {"name": "zen4", **node, "cpu_features": ["bf16"]}]
+    machines = [{"name": "zen3", **node}, {"name": "zen4", **node, "cpu_features": ["bf16"], "drift_pct": 4}]
     grid = Grid.from_config(config_of({**BF16_GRID, "machines": machines}), ("cpu",), cpu_features=["bf16"])
     assert sorted((cell.machine.name, cell.method.name) for cell in grid.unavailable()) == [
         ("zen3", "ov-lean+sort+bf16")
@@ -337,3 +337,5 @@ def test_a_slurm_machine_runs_bf16_cells_only_where_its_config_lists_bf16_and_li
     unlisted = Grid.from_config(config_of({**BF16_GRID, "machines": [{"name": "zen4", **node}]}), ("cpu",))
     settings = {cell.key: grid.timing_settings(cell, "h") for cell in grid.cells}
     assert all(settings[cell.key] == unlisted.timing_settings(cell, "h") for cell in unlisted.cells)
+    drifts = {machine.name: grid.drift_pct(machine) for machine in grid.machines}
+    assert drifts == {"zen3": 0, "zen4": 4}, "a machine's own drift, else the grid's"

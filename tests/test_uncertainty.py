@@ -243,7 +243,7 @@ def test_the_configured_drift_widens_the_tables_intervals_and_says_so(tmp_path):
         grid = small_tree(folder, drift_pct=drift)
         subprocess.run(step_commands(grid, folder)["tables"], cwd=folder, check=True, capture_output=True)
         texts[drift] = (folder / grid.results("tables.md")).read_text()
-    assert "drift between grids" not in texts[0] and "drift between grids, 8% (benchmark.drift_pct)" in texts[8]
+    assert "drift between grids" not in texts[0] and "drift between grids, 8% (the config's drift_pct)" in texts[8]
     intervals = {drift: re.findall(r"\[(\d+\.\d+)–(\d+\.\d+)\]", text) for drift, text in texts.items()}
     assert len(intervals[0]) == len(intervals[8]) > 0
     for (low, high), (wide_low, wide_high) in zip(intervals[0], intervals[8], strict=True):

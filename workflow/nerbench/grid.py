@@ -68,6 +68,10 @@ class CellKey(NamedTuple):
     batch_size: int
 
 
+# A machine's config keys that say where and how far, not what is measured.
+NOT_MEASURED_MACHINE_KEYS = frozenset({"cpu_features", "drift_pct"})
+
+
 @dataclass(frozen=True)
 class Machine:
     """A kind of machine the grid is timed on: a SLURM partition's node, or the host (no partition)."""
@@ -91,8 +95,8 @@ class Machine:
     @property
     def measured_entry(self) -> dict:
         """Its config as far as a measurement on it depends on it: its CPU features say where a
-        method runs, not how, so listing them re-times nothing."""
-        return {key: value for key, value in self.entry.items() if key != "cpu_features"}
+        method runs, not how, and its drift how far its numbers carry, so neither re-times anything."""
+        return {key: value for key, value in self.entry.items() if key not in NOT_MEASURED_MACHINE_KEYS}
 
     def path(self, kind: str, results: str) -> str:
         return str(Path(results) / MACHINE_FILES[kind].format(where=self.where))
@@ -242,6 +246,10 @@ class Grid:
 
     def unavailable(self) -> list[Cell]:
         return [cell for cell in self.cells if not cell.available]
+
+    def drift_pct(self, machine: Machine) -> float:
+        """The machine's drift between grids, held in its ratios' intervals: its own, else the grid's."""
+        return machine.entry.get("drift_pct", self.config["benchmark"].get("drift_pct", 0.0))
 
     def lacking(self, cell: Cell) -> str:
         """What an unavailable cell's machine lacks: its device, or a CPU feature its method needs."""

@@ -95,7 +95,7 @@ def flags(row) -> str:
 
 
 def flags_legend(drift_pct: float) -> str:
-    drift = f", with the machine's drift between grids, {drift_pct:g}% (benchmark.drift_pct)" if drift_pct else ""
+    drift = f", with the machine's drift between grids, {drift_pct:g}% (the config's drift_pct)" if drift_pct else ""
     return (
         f"`*`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; `!`: contended, timed while "
         f"the hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's CPU or other processes used ≥ "
@@ -514,14 +514,15 @@ class Report:
     notes: list[str] = field(default_factory=list)
     rooflines: dict = field(default_factory=dict)  # machine -> its roofline.json
     differing: list[DifferingCell] = field(default_factory=list)
-    drift_pct: float = 0.0  # benchmark.drift_pct: a grid's ratios (machines side by side: the runs alone)
+    # machine -> its drift between grids, in its ratios (machines side by side: the runs alone)
+    drifts: dict = field(default_factory=dict)
 
     def machines(self) -> list[str]:
         return list(self.frame["machine"].unique())
 
     def machine_tables(self, machine: str) -> MachineTables:
         rows = self.frame[self.frame["machine"] == machine]
-        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}), self.drift_pct)
+        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}), self.drifts.get(machine, 0.0))
 
     def side_by_side(self) -> str:
         """Each method's best cell on each machine and device: mean [s] at its best batch size."""
@@ -667,7 +668,7 @@ def main() -> None:
         notes,
         rooflines,
         differing_cells(grid),
-        grid.config["benchmark"].get("drift_pct", 0.0),
+        {machine.name: grid.drift_pct(machine) for machine in grid.machines},
     )
     markdown = report.markdown()
     write_text_atomically(results / "tables.md", markdown)
