@@ -29,6 +29,11 @@ for folder in (SCRIPTS, STEPS, REPO / "workflow"):  # nerlib, the steps, the gri
     sys.path.insert(0, str(folder))
 
 from nerbench import ConfigError, Grid, Registry  # noqa: E402
+from nerbench.host import CPU_FEATURES  # noqa: E402
+
+# What the tests lay out a grid with, whatever the host running them has (Snakemake runs get the
+# same through NERBENCH_CPU_FEATURES where they plan the default grid).
+EVERY_CPU_FEATURE = sorted(CPU_FEATURES)
 from nerbench.config import extend, load  # noqa: E402
 
 # The two tiers: `make check` runs the unit tier (no Snakemake run, no model build, no cluster),
@@ -185,13 +190,13 @@ def config_of(override: dict) -> dict:
     return extend(load([REPO / "config.yaml"]), copy.deepcopy(override))
 
 
-def grid_of(override: dict, workdir=None, devices=("cpu", "cuda")) -> Grid:
+def grid_of(override: dict, workdir=None, devices=("cpu", "cuda"), cpu_features=EVERY_CPU_FEATURE) -> Grid:
     """The grid the workflow lays out for config.yaml extended by `override` (relative paths taken
     from `workdir`), in this process: what the rules import, without starting Snakemake."""
     previous = os.getcwd()
     os.chdir(workdir or previous)
     try:
-        return Grid.from_config(config_of(override), devices)
+        return Grid.from_config(config_of(override), devices, cpu_features=cpu_features)
     finally:
         os.chdir(previous)
 

@@ -147,7 +147,7 @@ def build(directory: Path, override: dict, seed: int = 0) -> Grid:
     try:
         # Every device and CPU feature, whatever the host running the tests has.
         grid = Grid.from_config(
-            extend(load([REPO / "config.yaml"]), override), ("cpu", "cuda"), cpu_features=CPU_FEATURES
+            extend(load([REPO / "config.yaml"]), override), ("cpu", "cuda"), cpu_features=sorted(CPU_FEATURES)
         )
         rng = random.Random(seed)
         env = environment.collect(None, None, 2)
@@ -217,7 +217,7 @@ def plan_seconds(directory: Path, override: dict) -> float:
         cwd=directory,
         capture_output=True,
         text=True,
-        env={**os.environ, "NERBENCH_DEVICES": "cpu,cuda"},
+        env={**os.environ, "NERBENCH_DEVICES": "cpu,cuda", "NERBENCH_CPU_FEATURES": ",".join(sorted(CPU_FEATURES))},
     )
     if done.returncode != 0:
         raise RuntimeError(f"the dry run failed:\n{done.stderr[-4000:]}")

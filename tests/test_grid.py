@@ -265,10 +265,16 @@ MACHINE_ERRORS = [
         {"machines": [{"name": "epyc", "partition": "cpu", "cpus": 2, "runtime": 60}]},
         "machines[0].runtime: 60 min leaves no room for benchmark.quiet_start_s (30 s), benchmark.timeout_s (3600 s)",
     ),
+    (
+        {"machines": [{"name": "box", "cpu_features": ["bf16"]}]},
+        "machines[0].cpu_features: only a SLURM machine (one with a partition)",
+    ),
 ]
 
 
-@pytest.mark.parametrize("override,message", MACHINE_ERRORS, ids=["duplicate", "local cpus", "runtime"])
+@pytest.mark.parametrize(
+    "override,message", MACHINE_ERRORS, ids=["duplicate", "local cpus", "runtime", "local cpu features"]
+)
 def test_machines_that_cannot_be_timed_right_are_one_line(override, message, tmp_path):
     error = config_error_of(override, tmp_path)
     assert error is not None and message in error and "\n" not in error, error
@@ -339,3 +345,26 @@ def test_a_slurm_machines_cpu_features_and_drift_say_where_and_how_far_and_retim
     assert all(settings[cell.key] == unlisted.timing_settings(cell, "h") for cell in unlisted.cells)
     drifts = {machine.name: grid.drift_pct(machine) for machine in grid.machines}
     assert drifts == {"zen3": 0, "zen4": 4}, "a machine's own drift, else the grid's"
+
+
+def test_the_schemas_name_the_cpu_features_nerbench_knows_and_a_wrong_override_is_one_line(monkeypatch):
+    from nerbench.config import ConfigError
+    from nerbench.host import CPU_FEATURES, host_cpu_features
+
+    registry = yaml.safe_load((REPO / "workflow/schemas/methods.schema.yaml").read_text())
+    config = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    option = registry["properties"]["options"]["additionalProperties"]["properties"]["cpu_features"]
+    machine = config["properties"]["machines"]["items"]["properties"]["cpu_features"]
+    assert set(option["items"]["enum"]) == set(machine["items"]["enum"]) == set(CPU_FEATURES)
+    monkeypatch.setenv("NERBENCH_CPU_FEATURES", "avx512_bf16")
+    with pytest.raises(ConfigError, match="NERBENCH_CPU_FEATURES: avx512_bf16: not a CPU feature"):
+        host_cpu_features()
+    monkeypatch.setenv("NERBENCH_CPU_FEATURES", "")
+    assert host_cpu_features() == set()
+
+
+def test_a_manifest_from_before_cpu_features_keeps_every_cell_it_had(tmp_path):
+    grid = Grid.from_config(config_of(BF16_GRID), ("cpu",), cpu_features=[])
+    manifest = {key: value for key, value in grid.manifest().items() if key != "cpu_features"}
+    (tmp_path / "grid.json").write_text(json.dumps(manifest))
+    assert len(Grid.from_manifest(tmp_path / "grid.json").runnable()) == 2

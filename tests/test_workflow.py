@@ -10,7 +10,17 @@ import pytest
 import yaml
 
 from common import read_summary
-from conftest import REGISTRY, REPO, SMOKE, config_error_of, grid_of, planned_jobs, read_json, run_snakemake
+from conftest import (
+    EVERY_CPU_FEATURE,
+    REGISTRY,
+    REPO,
+    SMOKE,
+    config_error_of,
+    grid_of,
+    planned_jobs,
+    read_json,
+    run_snakemake,
+)
 from nerbench.config import extend
 
 DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
@@ -23,7 +33,8 @@ def devices_of(method: str) -> set[str]:
 
 @pytest.mark.e2e
 def test_default_dry_run_lists_the_full_grid(tmp_path):
-    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env={"NERBENCH_DEVICES": "cpu,cuda"})
+    every = {"NERBENCH_DEVICES": "cpu,cuda", "NERBENCH_CPU_FEATURES": ",".join(EVERY_CPU_FEATURE)}
+    done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env=every)
     jobs = planned_jobs(done.stdout)
     cells = sum(len(devices_of(method)) for method in DEFAULT_METHODS) * 5
     assert jobs["benchmark_cell"] == cells and jobs["check_cell"] == cells

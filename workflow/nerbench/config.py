@@ -11,7 +11,8 @@ from nerbench import layout, schema
 from nerbench.registry import REPO, Registry
 
 # A machine without a partition is the host Snakemake runs on; these keys are a SLURM node's.
-SCHEDULER_KEYS = ("account", "cpus", "mem_mb", "runtime", "gpus", "gres", "slurm_extra")
+# The host's CPU features are read from its CPU: only a SLURM machine's are given (cpu_features).
+SCHEDULER_KEYS = ("account", "cpus", "mem_mb", "runtime", "gpus", "gres", "slurm_extra", "cpu_features")
 # The config's paths, by key. They become parts of Snakemake's file patterns and of command lines.
 CONFIG_PATHS = (("results",), ("corpus", "file"), ("model", "local", "path"))
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from nerbench import layout
 from nerbench.config import minimum_runtime, model_format, validate
-from nerbench.host import host_cpu_features
+from nerbench.host import CPU_FEATURES, host_cpu_features
 from nerbench.registry import DEVICES, Method, Registry
 
 
@@ -111,7 +111,7 @@ class Cell:
     device: str
     batch_size: int
     results: str = field(compare=False)
-    available: bool = field(compare=False)  # False: its device is missing on this host
+    available: bool = field(compare=False)  # False: its machine lacks its device or a CPU feature (Grid.lacking)
 
     @property
     def key(self) -> CellKey:
@@ -199,7 +199,8 @@ class Grid:
             manifest["config"],
             manifest["available_devices"],
             manifest["model_format"],
-            cpu_features=manifest.get("cpu_features", []),
+            # A manifest from before CPU features gated no method: it had them all.
+            cpu_features=manifest.get("cpu_features", sorted(CPU_FEATURES)),
         )
 
     # ---- machines and cells ----
@@ -358,8 +359,8 @@ class Grid:
 
 
 def grid(config: dict, available_devices=DEVICES) -> list[Cell]:
-    """Every cell a config asks for (validated, defaults filled in)."""
-    return Grid.from_config(config, available_devices).cells
+    """Every cell a config asks for (validated, defaults filled in), on a host with every CPU feature."""
+    return Grid.from_config(config, available_devices, cpu_features=sorted(CPU_FEATURES)).cells
 
 
 def host_devices() -> set[str]:

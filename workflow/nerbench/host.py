@@ -22,9 +22,15 @@ def cpu_flags() -> frozenset[str]:
 
 
 def host_cpu_features() -> set[str]:
-    """The CPU features of CPU_FEATURES this host has. NERBENCH_CPU_FEATURES=bf16 (or empty)
-    overrides, as NERBENCH_DEVICES does for the devices."""
+    """The CPU features of CPU_FEATURES this host has. NERBENCH_CPU_FEATURES overrides: a
+    comma-separated list, empty for none (the tests plan a grid for a CPU they are not on)."""
     override = os.environ.get("NERBENCH_CPU_FEATURES")
-    if override is not None:
-        return {feature for feature in override.split(",") if feature}
-    return {feature for feature, flags in CPU_FEATURES.items() if flags & cpu_flags()}
+    if override is None:
+        return {feature for feature, flags in CPU_FEATURES.items() if flags & cpu_flags()}
+    given = {feature for feature in override.split(",") if feature}
+    if given - set(CPU_FEATURES):
+        from nerbench.config import ConfigError
+
+        unknown = ", ".join(sorted(given - set(CPU_FEATURES)))
+        raise ConfigError(f"NERBENCH_CPU_FEATURES: {unknown}: not a CPU feature ({', '.join(CPU_FEATURES)})")
+    return given

@@ -305,7 +305,7 @@ class MachineTables:
     frame: pd.DataFrame  # the machine's rows of summary.csv
     reference: str
     roofline: dict  # its roofline.json: peaks (device -> number format -> measured peak), host load
-    drift_pct: float = 0.0  # the machine's drift between grids, in every interval (benchmark.drift_pct)
+    drift_pct: float = 0.0  # the machine's drift between grids, in every interval (Grid.drift_pct)
 
     def best_cells(self, device: str) -> pd.DataFrame:
         """Each method's fastest measured cell on the device."""

@@ -19,9 +19,13 @@ for folder in (METHOD_SCRIPTS, GRID_PACKAGE):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from nerbench.host import cpu_flags  # noqa: E402  (the steps' name for it)
 
-__all__ = ["cpu_flags"]
+def cpu_flags() -> frozenset[str]:
+    """The CPU's instruction-set flags (nerbench.host), imported when asked: the package imports
+    PyYAML, which the corpus steps' environment (envs/data.yaml) does not have."""
+    from nerbench.host import cpu_flags as host_cpu_flags
+
+    return host_cpu_flags()
 
 
 def load_json(path: str | Path) -> dict | None:
