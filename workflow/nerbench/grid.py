@@ -223,12 +223,14 @@ class Grid:
         return self._machines_by_where[where]
 
     def make_cell(self, machine: Machine, method: Method, device: str, batch_size: int) -> Cell:
-        # A scheduler's node has what its machine names; the host only what it has.
-        if machine.on_scheduler:
-            available = method.cpu_features <= set(machine.entry.get("cpu_features", []))
-        else:
-            available = device in self.available_devices and method.cpu_features <= set(self.cpu_features)
+        # A scheduler's node has the devices its machine names; the host only those it has.
+        has_device = machine.on_scheduler or device in self.available_devices
+        available = has_device and method.cpu_features <= self.machine_cpu_features(machine)
         return Cell(machine, method, device, int(batch_size), self.results(), available)
+
+    def machine_cpu_features(self, machine: Machine) -> set[str]:
+        """A scheduler's node has what its machine names; the host only what its CPU has."""
+        return set(machine.entry.get("cpu_features", []) if machine.on_scheduler else self.cpu_features)
 
     def cell(self, key: CellKey) -> Cell:
         """A cell of the grid, or one the config does not list (a file asked for by name)."""
@@ -256,8 +258,7 @@ class Grid:
         """What an unavailable cell's machine lacks: its device, or a CPU feature its method needs."""
         if not cell.machine.on_scheduler and cell.device not in self.available_devices:
             return f"device {cell.device}"
-        has = cell.machine.entry.get("cpu_features", []) if cell.machine.on_scheduler else self.cpu_features
-        return f"CPU feature {', '.join(sorted(cell.method.cpu_features - set(has)))}"
+        return f"CPU feature {', '.join(sorted(cell.method.cpu_features - self.machine_cpu_features(cell.machine)))}"
 
     def several_machines(self) -> bool:
         return len(self.machines) > 1
