@@ -223,10 +223,12 @@ class Grid:
         return self._machines_by_where[where]
 
     def make_cell(self, machine: Machine, method: Method, device: str, batch_size: int) -> Cell:
-        # A scheduler's node has the devices its machine names; the host only those it has.
-        has_device = machine.on_scheduler or device in self.available_devices
-        available = has_device and method.cpu_features <= self.machine_cpu_features(machine)
-        return Cell(machine, method, device, int(batch_size), self.results(), available)
+        has = self.machine_has_device(machine, device) and method.cpu_features <= self.machine_cpu_features(machine)
+        return Cell(machine, method, device, int(batch_size), self.results(), has)
+
+    def machine_has_device(self, machine: Machine, device: str) -> bool:
+        """A scheduler's node has the devices its machine names; the host only those it has."""
+        return machine.on_scheduler or device in self.available_devices
 
     def machine_cpu_features(self, machine: Machine) -> set[str]:
         """A scheduler's node has what its machine names; the host only what its CPU has."""
@@ -256,7 +258,7 @@ class Grid:
 
     def lacking(self, cell: Cell) -> str:
         """What an unavailable cell's machine lacks: its device, or a CPU feature its method needs."""
-        if not cell.machine.on_scheduler and cell.device not in self.available_devices:
+        if not self.machine_has_device(cell.machine, cell.device):
             return f"device {cell.device}"
         return f"CPU feature {', '.join(sorted(cell.method.cpu_features - self.machine_cpu_features(cell.machine)))}"
 

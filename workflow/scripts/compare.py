@@ -26,7 +26,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from common import KEY_COLUMNS, describe_machine, measured, read_summary
-from uncertainty import ALPHA, parse_times, ratio_interval, welch_p
+from uncertainty import ALPHA, drift_percentage, parse_times, ratio_interval, welch_p
 
 CELL = ["method", "device", "batch_size"]  # a cell's key within one machine
 
@@ -110,18 +110,15 @@ def main() -> None:
     parser.add_argument("b", type=Path)
     parser.add_argument("--pair", action="append", default=[], metavar="A_MACHINE=B_MACHINE")
     parser.add_argument(
-        "--drift-pct", type=float, default=0.0, help="a cell's drift between two grids, in percent (repeatability.py)"
+        "--drift-pct", type=drift_percentage, default=0.0, help="a cell's drift between two grids, in percent"
     )
     args = parser.parse_args()
     a, b = load(args.a), load(args.b)
     pairs = machine_pairs(a, b, args.pair)
-    if args.drift_pct < 0:
-        parser.error("--drift-pct: a percentage, 0 or more")
-    drift = args.drift_pct
-    joined = compare(a, b, pairs, drift)
+    joined = compare(a, b, pairs, args.drift_pct)
     print(f"A: {args.a}\nB: {args.b}\n")
-    if drift:
-        print(f"Intervals and tests hold a drift between grids of {drift:g}%.\n")
+    if args.drift_pct:
+        print(f"Intervals and tests hold a drift between grids of {args.drift_pct:g}%.\n")
     for name_a, name_b in pairs.items():
         print(f"Paired A's `{name_a}` ({describe(a, name_a)})\n  with B's `{name_b}` ({describe(b, name_b)})")
     left_out = [f"A's `{m}`" for m in dict.fromkeys(a["machine"]) if m not in pairs]

@@ -32,7 +32,7 @@ import numpy as np
 from tabulate import tabulate
 
 from common import measured, read_summary
-from uncertainty import ALPHA, drift_variance, mean, parse_times, ratio_interval, variance
+from uncertainty import ALPHA, drift_percentage, drift_variance, mean, parse_times, ratio_interval, variance
 
 SIMULATED_REPEATS = 4000
 
@@ -120,12 +120,12 @@ def main() -> None:
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--reference", default="baseline")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--drift-pct", type=float, default=0.0, help="a drift the intervals hold (benchmark.drift_pct)")
+    parser.add_argument(
+        "--drift-pct", type=drift_percentage, default=0.0, help="a drift the intervals hold (benchmark.drift_pct)"
+    )
     args = parser.parse_args()
     if len(args.folders) < 2:
         parser.error("give two results folders or more: the repeats of one grid")
-    if args.drift_pct < 0:
-        parser.error("--drift-pct: a percentage, 0 or more")
     found = [best_runs(folder, args.reference, args.device) for folder in args.folders]
     runs = [best for best, _ in found]
     methods = [method for method in runs[0] if method != args.reference and all(method in run for run in runs)]

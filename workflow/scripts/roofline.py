@@ -306,11 +306,6 @@ def cpu_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
     return {**cpu, "threads": threads, "bf16_instructions": sorted(flags & CPU_BF16_FLAGS)}
 
 
-def measure_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
-    """Every device's peaks, measured once."""
-    return {"cpu": cpu_peaks(threads, shape, square), **gpu_peaks_if_any()}
-
-
 def gpu_peaks_if_any() -> dict:
     import torch
 

@@ -44,6 +44,16 @@ def unstable(times: list[float]) -> bool:
     return cv is not None and cv > UNSTABLE_CV_PCT
 
 
+def drift_percentage(text: str) -> float:
+    """A command line's --drift-pct: a percentage, 0 or more (argparse's type)."""
+    import argparse
+
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: a percentage, 0 or more")
+    return value
+
+
 def drift_variance(drift_pct: float) -> float:
     """The variance a machine's drift between grids adds to a log ratio."""
     return math.log1p(drift_pct / 100) ** 2
