@@ -29,12 +29,12 @@ for folder in (SCRIPTS, STEPS, REPO / "workflow"):  # nerlib, the steps, the gri
     sys.path.insert(0, str(folder))
 
 from nerbench import ConfigError, Grid, Registry  # noqa: E402
+from nerbench.config import extend, load  # noqa: E402
 from nerbench.host import CPU_FEATURES  # noqa: E402
 
 # What the tests lay out a grid with, whatever the host running them has (Snakemake runs get the
 # same through NERBENCH_CPU_FEATURES where they plan the default grid).
 EVERY_CPU_FEATURE = sorted(CPU_FEATURES)
-from nerbench.config import extend, load  # noqa: E402
 
 # The two tiers: `make check` runs the unit tier (no Snakemake run, no model build, no cluster),
 # `make test` everything. A test is end to end when it uses one of these fixtures, or is marked.
