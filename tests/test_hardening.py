@@ -275,3 +275,14 @@ def test_snakemakes_scheduler_keeps_one_daemon_wakeup_however_many_jobs_finish()
     assert loop._open_jobs.acquire(timeout=5)
     assert snakemake_scheduler.mend()
     assert JobScheduler._schedule_reevalutation is snakemake_scheduler.schedule_reevaluation
+
+
+def test_the_family_table_refuses_families_that_have_not_run_in_one_line(tmp_path):
+    """`make families SNAKEMAKE_ARGS=-n` plans the grids and makes no summary to tabulate."""
+    missing = tmp_path / "families" / "bert" / "summary.csv"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "workflow/scripts/family_table.py"), str(missing)], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stderr == (
+        f"family_table.py: error: {missing}: missing (the families' grids have not run)\n"
+    ), done.stderr

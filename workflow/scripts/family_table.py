@@ -7,6 +7,7 @@ fastest ONNX method was than baseline.py at the same batch size.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 from tabulate import tabulate
@@ -15,7 +16,7 @@ from common import measured, read_summary
 from nerbench import Registry
 
 
-def family_row(summary_path: Path, onnx_methods: set[str]) -> list:
+def family_row(summary_path: Path, registry: Registry, onnx_methods: set[str]) -> list:
     summary = read_summary(summary_path)
     done = measured(summary)
     ran = f"{done['method'].nunique()}/{summary['method'].nunique()}"
@@ -23,7 +24,6 @@ def family_row(summary_path: Path, onnx_methods: set[str]) -> list:
     agreement = f"{fp32['agreement_pct'].min():.2f}%" if not fp32.empty else "n/a"
     best = ""
     baseline = done[done["method"] == "baseline"].set_index("batch_size")["mean"]
-    registry = Registry.load()
     onnx = done[[registry.parse(method).program in onnx_methods for method in done["method"]]]
     if not onnx.empty and not baseline.empty:
         onnx = onnx[onnx["batch_size"].isin(baseline.index)]
@@ -37,8 +37,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("summaries", nargs="+", type=Path)
     args = parser.parse_args()
-    onnx_methods = {name for name, entry in Registry.load().methods.items() if entry["model"] == "onnx"}
-    rows = [family_row(path, onnx_methods) for path in args.summaries]
+    missing = [str(path) for path in args.summaries if not path.is_file()]
+    if missing:  # a dry run (SNAKEMAKE_ARGS=-n) plans the families and makes no summary
+        sys.exit(f"family_table.py: error: {', '.join(missing)}: missing (the families' grids have not run)")
+    registry = Registry.load()
+    onnx_methods = {name for name, entry in registry.methods.items() if entry["model"] == "onnx"}
+    rows = [family_row(path, registry, onnx_methods) for path in args.summaries]
     headers = ["Family", "Methods that ran", "fp32 agreement (lowest)", "Fastest ONNX method vs baseline"]
     print(tabulate(rows, headers=headers, tablefmt="github"))
 
