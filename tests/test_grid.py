@@ -327,7 +327,7 @@ def test_a_method_that_needs_bf16_runs_only_where_the_cpu_has_it(tmp_path):
     without = Grid.from_config(config_of(BF16_GRID), ("cpu",), cpu_features=[])
     lacking = [cell for cell in without.cells if not cell.available]
     assert [cell.method.name for cell in without.runnable()] == ["ov-lean+sort"]
-    assert [without.lacking(cell) for cell in lacking] == ["CPU feature bf16"]
+    assert [cell.lacking for cell in lacking] == ["CPU feature bf16"]
     manifest = tmp_path / "grid.json"
     manifest.write_text(json.dumps(Grid.from_config(config_of(BF16_GRID), ("cpu",), cpu_features=["bf16"]).manifest()))
     assert len(Grid.from_manifest(manifest).runnable()) == 2, "a step lays out the host's grid, not its own"
@@ -345,6 +345,8 @@ def test_a_slurm_machines_cpu_features_and_drift_say_where_and_how_far_and_retim
     assert all(settings[cell.key] == unlisted.timing_settings(cell, "h") for cell in unlisted.cells)
     drifts = {machine.name: grid.drift_pct(machine) for machine in grid.machines}
     assert drifts == {"zen3": 0, "zen4": 4}, "a machine's own drift, else the grid's"
+    elsewhere = Grid.from_config(config_of({**BF16_GRID, "machines": machines}), ("cpu", "cuda"), cpu_features=[])
+    assert elsewhere.manifest() == grid.manifest(), "the login node's CPU and GPU are not the grid's"
 
 
 def test_the_schemas_name_the_cpu_features_nerbench_knows_and_a_wrong_override_is_one_line(monkeypatch):

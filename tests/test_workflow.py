@@ -135,7 +135,7 @@ def test_smoke_tables_have_every_method(smoke):
         row += r" +\| 100\.00%" if REGISTRY.parse(method).dtype == "fp32" else r" +\| [\d.]+%"  # int8: its own
         assert re.search(row, cpu), method
     if "cuda" not in os.environ.get("NERBENCH_DEVICES", ""):
-        assert "cuda: not available on this host" in tables
+        assert "cuda: not available (local lacks device cuda)" in tables
     assert (smoke["results"] / "verified.txt").is_file()
 
 
@@ -166,6 +166,8 @@ def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
         assert column in summary.columns, column
     assert (measured[measured["dtype"] == "fp32"]["agreement_pct"] == 100).all()  # int8 reports its own
     assert (measured["f1"] > 0).all()
+    skipped = summary[summary["status"] == "not available"]
+    assert set(skipped["reason"]) <= {"local lacks device cuda", "local lacks CPU feature bf16"}, "what it lacks"
 
 
 def test_rerunning_one_cell_plans_only_that_cell_and_the_tables(smoke):

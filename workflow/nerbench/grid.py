@@ -29,7 +29,7 @@ class Status:
     OK = "ok"
     FAILED = "failed"
     MISSING = "missing"  # no result file: never run, or interrupted
-    NOT_AVAILABLE = "not available on this host"
+    NOT_AVAILABLE = "not available"  # its machine lacks a device or a CPU feature: Cell.lacking says which
     NOT_CHECKED = "not checked: the cell failed"
 
 
@@ -111,7 +111,11 @@ class Cell:
     device: str
     batch_size: int
     results: str = field(compare=False)
-    available: bool = field(compare=False)  # False: its machine lacks its device or a CPU feature (Grid.lacking)
+    lacking: str = field(compare=False)  # what its machine lacks to run it (Grid.lacking); "" when nothing
+
+    @property
+    def available(self) -> bool:
+        return not self.lacking
 
     @property
     def key(self) -> CellKey:
@@ -184,11 +188,13 @@ class Grid:
 
     def manifest(self) -> dict:
         """What a step needs to lay out the same grid: the validated config, the devices and CPU
-        features this host has and the kind of model."""
+        features this host has (only where a machine runs on it: a grid run all on SLURM is the
+        same from any login node) and the kind of model."""
+        on_host = not all(machine.on_scheduler for machine in self.machines)
         return {
             "config": self.config,
-            "available_devices": self.available_devices,
-            "cpu_features": self.cpu_features,
+            "available_devices": self.available_devices if on_host else [],
+            "cpu_features": self.cpu_features if on_host else [],
             "model_format": self.model_format,
         }
 
@@ -223,8 +229,8 @@ class Grid:
         return self._machines_by_where[where]
 
     def make_cell(self, machine: Machine, method: Method, device: str, batch_size: int) -> Cell:
-        has = self.machine_has_device(machine, device) and method.cpu_features <= self.machine_cpu_features(machine)
-        return Cell(machine, method, device, int(batch_size), self.results(), has)
+        lacking = self.lacking(machine, method, device)
+        return Cell(machine, method, device, int(batch_size), self.results(), lacking)
 
     def machine_has_device(self, machine: Machine, device: str) -> bool:
         """A scheduler's node has the devices its machine names; the host only those it has."""
@@ -256,11 +262,13 @@ class Grid:
         """The machine's drift between grids, held in its ratios' intervals: its own, else the grid's."""
         return machine.entry.get("drift_pct", self.config["benchmark"].get("drift_pct", 0.0))
 
-    def lacking(self, cell: Cell) -> str:
-        """What an unavailable cell's machine lacks: its device, or a CPU feature its method needs."""
-        if not self.machine_has_device(cell.machine, cell.device):
-            return f"device {cell.device}"
-        return f"CPU feature {', '.join(sorted(cell.method.cpu_features - self.machine_cpu_features(cell.machine)))}"
+    def lacking(self, machine: Machine, method: Method, device: str) -> str:
+        """What a machine lacks to run a method on a device: the device, or a CPU feature the method
+        needs; "" when nothing."""
+        if not self.machine_has_device(machine, device):
+            return f"device {device}"
+        missing = method.cpu_features - self.machine_cpu_features(machine)
+        return f"CPU feature {', '.join(sorted(missing))}" if missing else ""
 
     def several_machines(self) -> bool:
         return len(self.machines) > 1

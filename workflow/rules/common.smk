@@ -271,7 +271,7 @@ def model_build_inputs(wildcards):
 
 
 if GRID.unavailable():
-    lacking = Counter(GRID.lacking(cell) for cell in GRID.unavailable())
+    lacking = Counter(cell.lacking for cell in GRID.unavailable())
     print(
         "nerbench: not available here, skipped: "
         + ", ".join(

@@ -41,7 +41,7 @@ def cell_row(cell: Cell, roofline: dict, flops: dict) -> dict:
     """One summary row: the cell as the grid describes it, its timing, check and environment."""
     row = {**cell.key._asdict(), "dtype": cell.method.dtype}
     if not cell.available:
-        return {**row, "status": NOT_AVAILABLE}
+        return {**row, "status": NOT_AVAILABLE, "reason": f"{cell.machine.name} lacks {cell.lacking}"}
     timing = load_json(cell.path("result"))
     if timing is None:
         return {**row, "status": Status.MISSING, "log": cell.path("log")}
@@ -441,7 +441,8 @@ class MachineTables:
             subset = self.frame[self.frame["device"] == device]
             parts.append(f"{level} {device.upper()}\n")
             if (subset["status"] == NOT_AVAILABLE).all():
-                parts.append(f"{device}: {NOT_AVAILABLE}; these cells were not run.\n")
+                reasons = ", ".join(sorted(set(subset["reason"])))
+                parts.append(f"{device}: {NOT_AVAILABLE} ({reasons}); these cells were not run.\n")
                 continue
             parts.append(self.best_table(device) + "\n")
             parts.append(self.headline(device) + "\n")
