@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from nerlib.cli import positive_int
+from nerlib.cli import add_workers_argument
 from nerlib.frame import MethodError, encoded_from_tokenizers, label_map, read_model_config, run
 from nerlib.ort_session import (
     IOBinding,
@@ -25,8 +25,6 @@ class LeanBackend:
     def __init__(self, args):
         self.id2label = label_map(read_model_config(args.model))
         self.tokenizer, self.pad_id = load_tokenizer(args.model)
-        if args.workers > args.threads or (args.workers > 1 and args.device == "cuda"):
-            raise MethodError(f"--workers {args.workers}: at most --threads ({args.threads}), on the CPU")
         self.workers = args.workers
         path = Path(args.model) / "model.onnx"
         providers = execution_providers(args.device)
@@ -66,12 +64,7 @@ def load_sessions(load, workers: int) -> list:
 
 def extra_arguments(parser) -> None:
     add_session_arguments(parser)
-    parser.add_argument(
-        "--workers",
-        type=positive_int,
-        default=1,
-        help="data parallelism: N sessions of threads/N intra-op threads each, taking batches as they come",
-    )
+    add_workers_argument(parser, "sessions")
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def test_ctranslate2_replicas_give_the_same_bytes_and_a_cell_runs_the_type_it_wa
         )
     assert (tmp_path / "2").read_bytes() == (tmp_path / "1").read_bytes()
     too_many = run_method(program, "--threads", "2", "--workers", "3", "-m", model, TRICKY, check=False)
-    assert too_many.stderr.strip() == "ct2-lean.py: error: --workers 3: at most --threads (2)"
+    assert too_many.stderr.strip() == "ct2-lean.py: error: --workers 3: at most --threads (2), on the CPU"
     relabelled = shutil.copytree(smoke_models["ct2"].with_name("ct2-int8"), tmp_path / "ct2-int16")
     (relabelled / "variant.json").write_text(json.dumps({"quantization": "int16"}))
     refused = run_method(program, "-m", relabelled, TRICKY, check=False)

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 CONFIG = Path("config.yaml")  # in the working directory, where `make bench` ran
@@ -70,4 +71,19 @@ def parse_args(description: str, model_kind: str, argv=None, extra_arguments=Non
     args = parser.parse_args(argv)
     if args.threads is None:
         args.threads = physical_cores()
+    workers = getattr(args, "workers", 1)
+    if workers > args.threads or (workers > 1 and args.device != "cpu"):
+        # The Rust binary's words (src/cli.rs), before any work starts.
+        sys.exit(f"{parser.prog}: error: --workers {workers}: at most --threads ({args.threads}), on the CPU")
     return args
+
+
+def add_workers_argument(parser: argparse.ArgumentParser, each: str) -> None:
+    """Data parallelism (`+dp`), for the methods whose backend runs batches side by side; parse_args
+    checks it against --threads and the device."""
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help=f"data parallelism: N {each} of threads/N threads each, taking batches as they come",
+    )
