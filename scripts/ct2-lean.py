@@ -14,8 +14,9 @@ from pathlib import Path
 
 import ctranslate2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from nerlib.cli import positive_int
+from nerlib.cli import add_workers_argument
 from nerlib.frame import MethodError, encoded_from_tokenizers, label_map, read_model_config, run
 from nerlib.tokenizer import load_tokenizer
 
@@ -26,14 +27,15 @@ class CTranslate2Backend:
     def __init__(self, args):
         if args.device != "cpu":
             raise MethodError(f"-d {args.device}: ct2-lean runs CTranslate2 on the CPU only")
-        if args.workers > args.threads:
-            raise MethodError(f"--workers {args.workers}: at most --threads ({args.threads})")
         config = read_model_config(args.model)
         self.id2label = label_map(config)
         self.tokenizer, self.pad_id = load_tokenizer(args.model)
         # Families with a token-type table (BERT, RoBERTa's one-row table) get the tokenizer's types.
         self.uses_token_types = "type_vocab_size" in config
         self.workers = args.workers
+        # The classifier's product runs in numpy's BLAS, whose pool is the machine's cores unless
+        # capped: each worker's product gets its share of --threads, as each replica does.
+        threadpool_limits(limits=args.threads // args.workers, user_api="blas")
         model = Path(args.model)
         try:
             self.encoder = ctranslate2.Encoder(
@@ -80,12 +82,7 @@ def check_compute_type(model: Path, computed: str) -> None:
 
 
 def extra_arguments(parser) -> None:
-    parser.add_argument(
-        "--workers",
-        type=positive_int,
-        default=1,
-        help="data parallelism: N model replicas of threads/N threads each, taking batches as they come",
-    )
+    add_workers_argument(parser, "model replicas")
 
 
 if __name__ == "__main__":
