@@ -138,8 +138,8 @@ def test_the_manifest_gives_a_step_the_same_grid(tmp_path):
     path = tmp_path / "grid.json"
     path.write_text(json.dumps(grid.manifest()))
     again = Grid.from_manifest(path)
-    assert [(c.key, c.available, c.path("result")) for c in again.cells] == [
-        (c.key, c.available, c.path("result")) for c in grid.cells
+    assert [(c.key, c.lacking, c.path("result")) for c in again.cells] == [
+        (c.key, c.lacking, c.path("result")) for c in grid.cells
     ]
     assert path.stat().st_size < 20_000, "the manifest holds the config, not the cells"
 
@@ -333,7 +333,7 @@ def test_a_method_that_needs_bf16_runs_only_where_the_cpu_has_it(tmp_path):
     assert len(Grid.from_manifest(manifest).runnable()) == 2, "a step lays out the host's grid, not its own"
 
 
-def test_a_slurm_machines_cpu_features_and_drift_say_where_and_how_far_and_retime_nothing():
+def test_a_slurm_machines_cpu_features_and_drift_say_where_and_how_far_and_retime_nothing(tmp_path):
     node = {"partition": "cpu", "cpus": 2}
     machines = [{"name": "zen3", **node}, {"name": "zen4", **node, "cpu_features": ["bf16"], "drift_pct": 4}]
     grid = Grid.from_config(config_of({**BF16_GRID, "machines": machines}), ("cpu",), cpu_features=["bf16"])
@@ -347,6 +347,11 @@ def test_a_slurm_machines_cpu_features_and_drift_say_where_and_how_far_and_retim
     assert drifts == {"zen3": 0, "zen4": 4}, "a machine's own drift, else the grid's"
     elsewhere = Grid.from_config(config_of({**BF16_GRID, "machines": machines}), ("cpu", "cuda"), cpu_features=[])
     assert elsewhere.manifest() == grid.manifest(), "the login node's CPU and GPU are not the grid's"
+    manifest = tmp_path / "grid.json"
+    manifest.write_text(json.dumps(grid.manifest()))
+    again = Grid.from_manifest(manifest)
+    assert [(c.key, c.lacking) for c in again.cells] == [(c.key, c.lacking) for c in grid.cells]
+    assert [c.unavailable_reason for c in again.unavailable()] == ["zen3 lacks CPU feature bf16"]
 
 
 def test_the_schemas_name_the_cpu_features_nerbench_knows_and_a_wrong_override_is_one_line(monkeypatch):

@@ -266,6 +266,18 @@ def test_the_original_command_lines_run_as_written(smoke_clone, smoke_models, tm
     assert done.stderr.strip().endswith("no -m MODEL_DIR given, and config.yaml here names no model (model.name)")
 
 
+@pytest.mark.parametrize(
+    "wrong", [("--threads", "2", "--workers", "3"), ("-d", "cuda", "--threads", "2", "--workers", "2")]
+)
+def test_workers_beyond_the_threads_or_off_the_cpu_are_the_same_line_in_python_and_rust(wrong, smoke_models):
+    args = (*wrong, "-m", smoke_models["onnx"], TRICKY)
+    words = f"error: --workers {wrong[-1]}: at most --threads (2), on the CPU"
+    lean = run_method("scripts/ort-lean.py", *args, check=False)
+    rust = run_rust(smoke_models["rust"], *args, check=False)
+    assert (lean.returncode, lean.stderr.strip()) == (1, f"ort-lean.py: {words}")
+    assert (rust.returncode, rust.stderr.strip()) == (1, f"onnxruntime-ner: {words}")
+
+
 def test_the_pipeline_refuses_a_token_budget_in_one_line(method_error_runs):
     run = method_error_runs["pipelines", "token budget"]
     last = run.stderr.strip().splitlines()[-1]

@@ -21,6 +21,7 @@ from conftest import (
     read_json,
     run_snakemake,
 )
+from nerbench import Status
 from nerbench.config import extend
 
 DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
@@ -54,7 +55,8 @@ def test_without_a_gpu_or_bf16_their_cells_are_skipped_and_said(tmp_path):
     done = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=None, env=env)
     runnable = [m for m in DEFAULT_METHODS if "cpu" in devices_of(m) and not REGISTRY.parse(m).cpu_features]
     assert planned_jobs(done.stdout)["benchmark_cell"] == len(runnable) * 5
-    assert "cell(s) lacking device cuda" in done.stderr and "5 cell(s) lacking CPU feature bf16" in done.stderr
+    assert "cell(s): local lacks device cuda" in done.stderr
+    assert "5 cell(s): local lacks CPU feature bf16" in done.stderr
     assert "/cuda-bs" not in done.stdout and "+bf16/" not in done.stdout
     with_bf16 = run_snakemake(
         tmp_path, "-n", "--cores", "1", configfile=None, env={**env, "NERBENCH_CPU_FEATURES": "bf16"}
@@ -166,7 +168,7 @@ def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
         assert column in summary.columns, column
     assert (measured[measured["dtype"] == "fp32"]["agreement_pct"] == 100).all()  # int8 reports its own
     assert (measured["f1"] > 0).all()
-    skipped = summary[summary["status"] == "not available"]
+    skipped = summary[summary["status"] == Status.NOT_AVAILABLE]
     assert set(skipped["reason"]) <= {"local lacks device cuda", "local lacks CPU feature bf16"}, "what it lacks"
 
 

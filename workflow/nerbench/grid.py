@@ -118,6 +118,11 @@ class Cell:
         return not self.lacking
 
     @property
+    def unavailable_reason(self) -> str:
+        """Why it is not run, as summary.csv, the tables and Snakemake's message say it."""
+        return f"{self.machine.name} lacks {self.lacking}"
+
+    @property
     def key(self) -> CellKey:
         return CellKey(self.machine.name, self.method.name, self.device, self.batch_size)
 

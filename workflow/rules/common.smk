@@ -271,11 +271,11 @@ def model_build_inputs(wildcards):
 
 
 if GRID.unavailable():
-    lacking = Counter(cell.lacking for cell in GRID.unavailable())
+    reasons = Counter(cell.unavailable_reason for cell in GRID.unavailable())
     print(
-        "nerbench: not available here, skipped: "
+        "nerbench: not available, skipped: "
         + ", ".join(
-            f"{count} cell(s) lacking {what}" for what, count in sorted(lacking.items())
+            f"{count} cell(s): {why}" for why, count in sorted(reasons.items())
         ),
         file=sys.stderr,
     )

@@ -41,7 +41,7 @@ def cell_row(cell: Cell, roofline: dict, flops: dict) -> dict:
     """One summary row: the cell as the grid describes it, its timing, check and environment."""
     row = {**cell.key._asdict(), "dtype": cell.method.dtype}
     if not cell.available:
-        return {**row, "status": NOT_AVAILABLE, "reason": f"{cell.machine.name} lacks {cell.lacking}"}
+        return {**row, "status": NOT_AVAILABLE, "reason": cell.unavailable_reason}
     timing = load_json(cell.path("result"))
     if timing is None:
         return {**row, "status": Status.MISSING, "log": cell.path("log")}
@@ -87,6 +87,11 @@ def trust_columns(timing: dict) -> dict:
         "quiet_gave_up": quiet.get("gave_up"),
         "hyperfine_warnings": " | ".join(timing.get("hyperfine_warnings") or []) or None,
     }
+
+
+def status_text(row) -> str:
+    """A cell with no time, as the best-cell table says it: a skipped cell names what its machine lacks."""
+    return f"{NOT_AVAILABLE} ({row['reason']})" if row["status"] == NOT_AVAILABLE else row["status"]
 
 
 def flags(row) -> str:
@@ -318,7 +323,7 @@ class MachineTables:
         rows = []
         for method, group in self.frame[self.frame["device"] == device].groupby("method", sort=False):
             if method not in best:
-                rows.append([f"`{method}`", group["status"].iloc[0]] + [""] * (len(headers) - 2))
+                rows.append([f"`{method}`", status_text(group.iloc[0])] + [""] * (len(headers) - 2))
                 continue
             cell = best[method]
             agreement, f1 = accuracy_text(cell)

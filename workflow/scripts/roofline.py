@@ -146,8 +146,10 @@ def cpu_fp32_peak(threads: int, shape: dict, square: int) -> dict:
     import torch
     import torch.utils.mkldnn
     from onnx import TensorProto, helper, numpy_helper
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
+    threadpool_limits(limits=threads, user_api="blas")  # numpy's pool is every core unless told
     candidates, flops = {}, {}
     rng = np.random.default_rng(0)
     for name, (m, k, n) in product_shapes(shape, square=square).items():
