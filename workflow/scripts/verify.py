@@ -34,6 +34,8 @@ def beyond_the_peak(summary) -> tuple[list[str], list[str]]:
         else:
             problems.append(
                 f"{cell} of the measured {row.peak_format} peak (roofline.json): the peak is not this machine's"
+                f" (a kernel slower than the method's, or a slow spell of the host while it was measured:"
+                f" measure it again, {REMEASURE_PEAKS})"
             )
     return problems, notes
 
