@@ -273,7 +273,7 @@ def model_build_inputs(wildcards):
 if GRID.unavailable():
     reasons = Counter(cell.unavailable_reason for cell in GRID.unavailable())
     print(
-        "nerbench: not available, skipped: "
+        f"nerbench: {Status.NOT_AVAILABLE}, skipped: "
         + ", ".join(
             f"{count} cell(s): {why}" for why, count in sorted(reasons.items())
         ),

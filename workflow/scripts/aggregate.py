@@ -446,8 +446,8 @@ class MachineTables:
             subset = self.frame[self.frame["device"] == device]
             parts.append(f"{level} {device.upper()}\n")
             if (subset["status"] == NOT_AVAILABLE).all():
-                reasons = ", ".join(sorted(set(subset["reason"])))
-                parts.append(f"{device}: {NOT_AVAILABLE} ({reasons}); these cells were not run.\n")
+                # Its machine lacks the device: every cell has the one reason.
+                parts.append(f"{device}: {status_text(subset.iloc[0])}; these cells were not run.\n")
                 continue
             parts.append(self.best_table(device) + "\n")
             parts.append(self.headline(device) + "\n")
