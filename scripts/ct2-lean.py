@@ -33,16 +33,14 @@ class CTranslate2Backend:
         # Families with a token-type table (BERT, RoBERTa's one-row table) get the tokenizer's types.
         self.uses_token_types = "type_vocab_size" in config
         self.workers = args.workers
+        threads_each = args.threads // args.workers
         # The classifier's product runs in numpy's BLAS, whose pool is the machine's cores unless
         # capped: each worker's product gets its share of --threads, as each replica does.
-        threadpool_limits(limits=args.threads // args.workers, user_api="blas")
+        threadpool_limits(limits=threads_each, user_api="blas")
         model = Path(args.model)
         try:
             self.encoder = ctranslate2.Encoder(
-                str(model / "encoder"),
-                device="cpu",
-                inter_threads=args.workers,
-                intra_threads=args.threads // args.workers,
+                str(model / "encoder"), device="cpu", inter_threads=args.workers, intra_threads=threads_each
             )
         except (RuntimeError, ValueError) as error:
             raise MethodError(f"{model / 'encoder'}: cannot load CTranslate2 model: {error}") from None
