@@ -340,6 +340,12 @@ def measure_quietly(threads: int, shape: dict, square: int, quiet_start_s: float
     most, their quiet starts sharing one wait of quiet_start_s), with each measurement's quiet
     start and host load; `contended`: every one of them was. The GPU's, once: the host's load
     says nothing of a GPU's."""
+    # The kernels' libraries imported first: the host's load is then recorded over the products
+    # alone, not diluted by seconds of imports.
+    import onnx  # noqa: F401
+    import onnxruntime  # noqa: F401
+    import torch  # noqa: F401
+
     peaks, attempts, waited = None, [], 0.0
     for _ in range(ATTEMPTS):
         quiet = host_load.quiet_start(threads, quiet_share, max(0.0, quiet_start_s - waited))
