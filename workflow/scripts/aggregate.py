@@ -90,7 +90,7 @@ def trust_columns(timing: dict) -> dict:
 
 
 def status_text(row) -> str:
-    """A cell with no time, as the best-cell table says it: a skipped cell names what its machine lacks."""
+    """A cell with no time, as the tables say it: a skipped cell names what its machine lacks."""
     return f"{NOT_AVAILABLE} ({row['reason']})" if row["status"] == NOT_AVAILABLE else row["status"]
 
 
