@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,6 +143,37 @@ def cpu_burner():
     finally:
         burner.kill()
         burner.wait()
+
+
+@contextmanager
+def cpu_quota(cpus: float):
+    """A cgroup whose processes may use `cpus` CPUs' worth of time in all (a CPU quota: the host's
+    accounting shows its processes idle, not busy); yields what puts a new process in it (a
+    Popen preexec_fn). Skips the test where this kernel's cgroups cannot be written (not root)."""
+    period = 100_000
+    name = f"nerbench-test-{os.getpid()}"
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # cgroup v2
+        group = Path("/sys/fs/cgroup") / name
+        limits = {"cpu.max": f"{int(cpus * period)} {period}"}
+        enable = Path("/sys/fs/cgroup/cgroup.subtree_control")
+    else:  # cgroup v1's cpu controller
+        group = Path("/sys/fs/cgroup/cpu") / name
+        limits = {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(int(cpus * period))}
+        enable = None
+    try:
+        if enable and "cpu" not in enable.read_text().split():
+            enable.write_text("+cpu")
+        group.mkdir()
+        for limit, value in limits.items():
+            (group / limit).write_text(value)
+    except OSError as error:
+        with suppress(OSError):
+            group.rmdir()
+        pytest.skip(f"cannot set a CPU quota in a cgroup here: {error}")
+    try:
+        yield lambda: (group / "cgroup.procs").write_text(str(os.getpid()))
+    finally:
+        group.rmdir()
 
 
 def poll_until(check, seconds: float, interval: float = 0.1):

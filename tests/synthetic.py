@@ -71,8 +71,15 @@ def result_record(cell: Cell, env: dict, rng: random.Random, runs: int) -> dict:
         "quiet_start": {"waited_seconds": 0.5, "gave_up": False, "busy_cores": 0.01},
         "contention": {"load_before": [0.3, 0.2, 0.1], "steal_pct": 0.01, "foreign_cpu_pct": rng.uniform(0, 2)},
         "hyperfine_warnings": [],
+        "host_speed": host_speed(rng.uniform(98, 104), rng.uniform(98, 104)),
         "environment": {**env, "scheduler": {**env["scheduler"], "host": cell.machine.name}},
     }
+
+
+def host_speed(before: float, after: float) -> dict:
+    """A cell's speed probes (host_load.HostSpeed's record) with these slowest-CPU rates."""
+    probes = [{"gflops_by_cpu": {"0": rate}, "slowest_gflops": rate} for rate in (before, after)]
+    return {"before": probes[0], "after": probes[1], "slowest_gflops": min(before, after)}
 
 
 def check_record(cell: Cell, rng: random.Random) -> dict:

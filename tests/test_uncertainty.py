@@ -4,6 +4,7 @@ noise, and runs spread over the grid in rounds."""
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from conftest import (
     SMOKE,
     TRICKY,
     cpu_burner,
+    cpu_quota,
     grid_of,
     planned_jobs,
     read_json,
@@ -29,7 +31,7 @@ from conftest import (
     run_snakemake,
 )
 from nerbench import Grid
-from synthetic import build, step_commands
+from synthetic import build, host_speed, step_commands
 from uncertainty import ALPHA, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
 
 STEPS = REPO / "workflow" / "scripts"
@@ -171,6 +173,42 @@ def test_a_cell_timed_beside_a_cpu_burner_is_flagged_in_its_record_and_the_table
     assert columns["contended"] and flags(columns).endswith("!") and len(columns["times"].split()) == 3
 
 
+@pytest.mark.e2e
+@pytest.mark.alone
+def test_a_cell_on_a_host_slowed_out_of_its_accountings_sight_is_flagged_slow_host(smoke_models, tmp_path):
+    """A CPU quota of half a CPU: the host's accounting sees the cell's processes idle, not
+    others busy, so only the speed probe can tell; the tables then flag the cell against the
+    machine's best probe (here one taken free of the quota)."""
+    import pandas as pd
+
+    from aggregate import host_speed_columns, trust_columns
+    from common import SLOW_HOST_MARK, flags
+
+    args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, 1, runs=1)
+    with cpu_quota(0.5) as enter:
+        run = [sys.executable, STEPS / "run_cell.py", *args]
+        subprocess.run(run, check=True, capture_output=True, preexec_fn=enter)
+    free = host_load.speed_probe()
+    record = json.loads((tmp_path / "cell.json").read_text())
+    slow = record["host_speed"]["slowest_gflops"]
+    assert slow < (1 - host_load.SLOW_HOST_PCT / 100) * free["slowest_gflops"], (record["host_speed"], free)
+    # Others busy enough to cost that much would show as most of the host's CPU.
+    assert record["contention"]["foreign_cpu_pct"] < 25, record["contention"]
+    cells = [
+        {**trust_columns(record), "machine": "local"},
+        {"machine": "local", "host_speed_gflops": free["slowest_gflops"]},
+    ]
+    judged = host_speed_columns(pd.DataFrame(cells), {})
+    assert judged["slow_host"].tolist() == [True, False]
+    assert flags(judged.iloc[0]).endswith(SLOW_HOST_MARK) and judged["host_speed_pct"].iloc[0] < 100
+
+
+def test_the_speed_probe_times_every_allowed_cpu_at_once():
+    probe = host_load.speed_probe(size=128, repeats=5)
+    assert set(probe["gflops_by_cpu"]) == set(os.sched_getaffinity(0))
+    assert probe["slowest_gflops"] == min(probe["gflops_by_cpu"].values()) > 0
+
+
 # ---- the tables and compare --------------------------------------------------------------------
 
 
@@ -198,15 +236,24 @@ def test_the_tables_flag_unstable_and_contended_cells_and_state_the_hosts_load(t
     record["contention"].update(foreign_cpu_pct=40.0)
     record["results"][0]["times"] = [20.0, 26.0, 31.0]
     path.write_text(json.dumps(record))
+    # Another cell probed the host at half its best speed (the synthetic cells probe 98–104 GFLOP/s).
+    slow = grid.cells[1]
+    slow_record = json.loads((tmp_path / slow.path("result")).read_text())
+    slow_record["host_speed"] = host_speed(70.0, 50.0)
+    (tmp_path / slow.path("result")).write_text(json.dumps(slow_record))
     subprocess.run(step_commands(grid, tmp_path)["tables"], cwd=tmp_path, check=True, capture_output=True)
     results = tmp_path / grid.results()
     tables = (results / "tables.md").read_text()
-    assert "1 of 6 cells contended, 1 unstable" in tables
+    assert "1 of 6 cells contended, 1 unstable, 1 on a slow host (speed probe 50–" in tables, tables
     assert f"`{target.method} -b {target.batch_size}`*!" in tables or "s*!" in tables
+    assert "s↓" in tables and "`↓`: slow host, its speed probe more than 15% below" in tables
     assert "`~`: within noise" in tables and "Fastest: `" in tables and "×" in tables
     summary = read_summary(results / "summary.csv").set_index(["method", "batch_size"])
     row = summary.loc[(target.method.name, target.batch_size)]
     assert row["contended"] and row["unstable"] and row["cv_pct"] > 10 and row["times"].count(" ") == 2
+    assert not row["slow_host"] and 94 < row["host_speed_pct"] <= 100
+    slow_row = summary.loc[(slow.method.name, slow.batch_size)]
+    assert slow_row["slow_host"] and slow_row["host_speed_gflops"] == 50 and 48 < slow_row["host_speed_pct"] < 52
 
 
 @pytest.mark.complete
@@ -282,6 +329,10 @@ def test_rounds_combine_into_one_cell_and_a_failed_round_fails_it(tmp_path):
     assert times == record["results"][0]["times"] + second["results"][0]["times"]
     assert combined["results"][0]["mean"] == pytest.approx(sum(times) / len(times))
     assert [r["mean"] for r in combined["rounds"]] == [record["results"][0]["mean"], second["results"][0]["mean"]]
+    # The cell is as trustworthy as its slowest round's host.
+    record["host_speed"], second["host_speed"] = host_speed(100.0, 98.0), host_speed(60.0, 90.0)
+    assert combine([record, second])["host_speed"] == {"slowest_gflops": 60.0}
+    assert combine([record, {**second, "host_speed": None}])["host_speed"] == {"slowest_gflops": 98.0}
     failed = {**second, "status": "failed", "reason": "timed out", "results": []}
     assert (
         combine([record, failed])["status"] == "failed" and combine([record, failed])["reason"] == "round 1: timed out"

@@ -10,18 +10,19 @@ summary.csv: one row per cell with every hyperfine statistic, the checks and the
 
 import argparse
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
-from common import REMEASURE_PEAKS, describe_machine, flops_key, is_true, load_json, measured
-from host_load import CONTENDED_FOREIGN_PCT, CONTENDED_STEAL_PCT, contended
+from common import REMEASURE_PEAKS, describe_machine, flags, flops_key, is_true, load_json, marks_legend, measured
+from host_load import SLOW_HOST_PCT, contended, probe_rates
 from nerbench import Cell, Grid, Status
 from nerlib.atomic import write_text_atomically
 from nerlib.timings import PHASES
-from uncertainty import ALPHA, UNSTABLE_CV_PCT, cv_pct, differ, parse_times, ratio_text, unstable, welch_p
+from uncertainty import ALPHA, cv_pct, differ, parse_times, ratio_text, unstable, welch_p
 
 NOT_AVAILABLE = Status.NOT_AVAILABLE
 CHECK_COLUMNS = (
@@ -85,6 +86,7 @@ def trust_columns(timing: dict) -> dict:
         "contended": contended(contention),
         "quiet_wait_s": quiet.get("waited_seconds"),
         "quiet_gave_up": quiet.get("gave_up"),
+        "host_speed_gflops": (timing.get("host_speed") or {}).get("slowest_gflops"),
         "hyperfine_warnings": " | ".join(timing.get("hyperfine_warnings") or []) or None,
     }
 
@@ -94,19 +96,31 @@ def status_text(row) -> str:
     return f"{NOT_AVAILABLE} ({row['reason']})" if row["status"] == NOT_AVAILABLE else row["status"]
 
 
-def flags(row) -> str:
-    """Markers of a number to read with care: * unstable runs, ! timed under contention."""
-    return ("*" if is_true(row.get("unstable")) else "") + ("!" if is_true(row.get("contended")) else "")
-
-
 def flags_legend(drift_pct: float) -> str:
     drift = f", with the machine's drift between grids, {drift_pct:g}% (the config's drift_pct)" if drift_pct else ""
     return (
-        f"`*`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; `!`: contended, timed while "
-        f"the hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's CPU or other processes used ≥ "
-        f"{CONTENDED_FOREIGN_PCT:g}% of it. Intervals are 95% (Welch, on the log of the runs' means{drift}); "
+        f"{marks_legend()} Intervals are 95% (Welch, on the log of the runs' means{drift}); "
         f"`~`: within noise (the same test, p ≥ {ALPHA:g})."
     )
+
+
+def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.DataFrame:
+    """Each cell's host-speed probe as a share of its machine's best (its cells' probes and its
+    roofline's), `host_speed_pct`, and `slow_host` where that share is below 100 - SLOW_HOST_PCT:
+    a host that ran slow in a way its CPU accounting cannot show."""
+    if "host_speed_gflops" not in frame or frame["host_speed_gflops"].isna().all():
+        return frame
+    best = {
+        machine: max([*group["host_speed_gflops"].dropna(), *roofline_probes(rooflines.get(machine))], default=math.nan)
+        for machine, group in frame.groupby("machine")
+    }
+    frame["host_speed_pct"] = 100 * frame["host_speed_gflops"] / frame["machine"].map(best)
+    frame["slow_host"] = frame["host_speed_pct"] < 100 - SLOW_HOST_PCT
+    return frame
+
+
+def roofline_probes(roofline: dict | None) -> list[float]:
+    return probe_rates([attempt.get("host_speed") or {} for attempt in (roofline or {}).get("attempts", [])])
 
 
 def times_of(row) -> list[float]:
@@ -635,8 +649,19 @@ def host_load_line(done: pd.DataFrame) -> str:
     return (
         f"Host load while timing: steal {steal:.2f}% of the host's CPU, other processes {foreign:.2f}%; "
         f"{sum(map(is_true, done['contended']))} of {len(done)} cells contended, "
-        f"{sum(map(is_true, done['unstable']))} unstable; waited {waits.sum():.0f} s in all for a quiet host"
-        f" ({sum(map(is_true, done['quiet_gave_up']))} gave up)."
+        f"{sum(map(is_true, done['unstable']))} unstable{slow_host_text(done)}; waited {waits.sum():.0f} s in all "
+        f"for a quiet host ({sum(map(is_true, done['quiet_gave_up']))} gave up)."
+    )
+
+
+def slow_host_text(done: pd.DataFrame) -> str:
+    """How many cells were timed while the host ran slow, and its speed probes' range."""
+    if "host_speed_gflops" not in done or done["host_speed_gflops"].isna().all():
+        return ""
+    probes = done["host_speed_gflops"].dropna()
+    return (
+        f", {sum(map(is_true, done['slow_host']))} on a slow host (speed probe {probes.min():.0f}–{probes.max():.0f} "
+        f"GFLOP/s on the slowest CPU, {done['host_speed_pct'].min():.0f}% of the machine's best at worst)"
     )
 
 
@@ -659,6 +684,7 @@ def main() -> None:
     rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
     flops = (load_json(args.flops) or {}).get("corpus_flops", {})
     frame = summary_frame([cell_row(cell, rooflines[cell.machine.name], flops) for cell in grid.cells])
+    frame = host_speed_columns(frame, rooflines)
     corpus = json.loads(Path(args.corpus_info).read_text())
     notes = []
     if json.loads(Path(args.model_info).read_text())["source"] == "random":

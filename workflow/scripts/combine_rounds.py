@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 
 import common  # noqa: F401  (puts scripts/ and the grid package on the path)
+from host_load import slowest_of
 from nerbench import Status
 from nerlib.atomic import write_text_atomically
 
@@ -57,6 +58,7 @@ def combine(records: list[dict]) -> dict:
             "mean": record["results"][0]["mean"] if record["results"] else None,
             "contention": record.get("contention"),
             "quiet_start": record.get("quiet_start"),
+            "host_speed": record.get("host_speed"),
         }
         for record in records
     ]
@@ -76,6 +78,8 @@ def combine(records: list[dict]) -> dict:
             "gave_up": any((r.get("quiet_start") or {}).get("gave_up") for r in records),
         },
         "hyperfine_warnings": [w for record in records for w in record.get("hyperfine_warnings") or []],
+        # The slowest probe of any round: the cell's runs are only as trustworthy as its slowest round's.
+        "host_speed": slowest_of([record.get("host_speed") or {} for record in records]),
     }
     return combined
 

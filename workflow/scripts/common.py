@@ -83,6 +83,29 @@ def is_true(value) -> bool:
     return isinstance(value, bool | np.bool_) and bool(value)
 
 
+# A cell's markers in the tables and compare: a number to read with care.
+UNSTABLE_MARK, CONTENDED_MARK, SLOW_HOST_MARK = "*", "!", "↓"
+
+
+def flags(row) -> str:
+    """Markers of a number to read with care: unstable runs, timed under contention, timed while
+    the host ran slow."""
+    marks = {"unstable": UNSTABLE_MARK, "contended": CONTENDED_MARK, "slow_host": SLOW_HOST_MARK}
+    return "".join(mark for column, mark in marks.items() if is_true(row.get(column)))
+
+
+def marks_legend() -> str:
+    from host_load import CONTENDED_FOREIGN_PCT, CONTENDED_STEAL_PCT, SLOW_HOST_PCT
+    from uncertainty import UNSTABLE_CV_PCT
+
+    return (
+        f"`{UNSTABLE_MARK}`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; "
+        f"`{CONTENDED_MARK}`: contended, timed while the hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's "
+        f"CPU or other processes used ≥ {CONTENDED_FOREIGN_PCT:g}% of it; `{SLOW_HOST_MARK}`: slow host, its "
+        f"speed probe more than {SLOW_HOST_PCT:g}% below the machine's best."
+    )
+
+
 def measured(summary):
     """The cells that ran and were timed."""
     from nerbench import Status

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from common import KEY_COLUMNS, describe_machine, measured, read_summary
+from common import KEY_COLUMNS, describe_machine, flags, marks_legend, measured, read_summary
 from uncertainty import ALPHA, drift_percentage, parse_times, ratio_interval, welch_p
 
 CELL = ["method", "device", "batch_size"]  # a cell's key within one machine
@@ -38,7 +38,8 @@ def load(directory: Path) -> pd.DataFrame:
     summary = read_summary(path)
     if "times" not in summary.columns:
         sys.exit(f"compare.py: error: {path}: no `times` column (written by an older nerbench: `make tables` there)")
-    return measured(summary)
+    done = measured(summary)
+    return done.assign(flags=[flags(row) for _, row in done.iterrows()])
 
 
 def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[str, str]:
@@ -65,7 +66,7 @@ def machine_pairs(a: pd.DataFrame, b: pd.DataFrame, asked: list[str]) -> dict[st
 
 
 def compare(before: pd.DataFrame, after: pd.DataFrame, pairs: dict[str, str], drift_pct: float = 0.0) -> pd.DataFrame:
-    columns = KEY_COLUMNS + ["mean", "stddev", "agreement_pct", "times"]
+    columns = KEY_COLUMNS + ["mean", "stddev", "agreement_pct", "times", "flags"]
     left = before[before["machine"].isin(pairs)][columns].rename(columns={"machine": "machine_a"})
     left["machine_b"] = left["machine_a"].map(pairs)
     right = after[columns].rename(columns={"machine": "machine_b"})
@@ -128,13 +129,16 @@ def main() -> None:
     several = len(pairs) > 1
     rows = [
         ([f"{r.machine_a} → {r.machine_b}"] if several else [])
-        + [f"`{r.method}`", r.device, r.batch_size, seconds(r.mean_a, r.stddev_a), seconds(r.mean_b, r.stddev_b)]
+        + [f"`{r.method}`", r.device, r.batch_size, seconds(r.mean_a, r.stddev_a) + r.flags_a]
+        + [seconds(r.mean_b, r.stddev_b) + r.flags_b]
         + [speedup_text(r), "" if r.p is None or pd.isna(r.p) else f"{r.p:.3f}"]
         for r in joined.itertuples()
     ]
     headers = (["Machines"] if several else []) + ["Method", "Device", "Batch", "A [s]", "B [s]"]
     headers += ["B faster by (A/B) [95%]", "Welch p"]
     print("\n" + tabulate(rows, headers=headers, tablefmt="github"))
+    if (joined["flags_a"] + joined["flags_b"]).any():
+        print(f"\n{marks_legend()}")
     counts = joined["verdict"].value_counts()
     print(
         f"\n{len(joined)} cells: {counts.get('faster', 0)} faster in B, {counts.get('slower', 0)} slower, "

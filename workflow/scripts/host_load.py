@@ -12,10 +12,19 @@ tenants. Over the timed runs, `Contention` records:
 
 `quiet_start` waits, for a bounded time, until the host's other processes use less than a share
 of the cell's cores. Linux only; elsewhere both report nothing and never wait.
+
+A host can also run slow where its accounting cannot see it: a neighbour on the sibling
+hyperthread of one of a VM's virtual CPUs, a CPU quota, a clock lowered for a neighbour's sake.
+`HostSpeed` probes the speed itself, before and after the timed runs: every allowed CPU at once
+runs the same fixed single-threaded float32 product, pinned, and the slowest CPU's rate is what a
+multi-threaded program, waiting for its slowest thread, would get. The tables compare each cell's
+probe with the best one of its machine (`SLOW_HOST_PCT`).
 """
 
 import os
 import resource
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +35,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 # host is a tenth of a core on a 2-core machine, taken from a cell that uses every core.
 CONTENDED_STEAL_PCT = 2.0
 CONTENDED_FOREIGN_PCT = 5.0
+# A cell whose host-speed probe read this much below its machine's best probe is flagged "slow
+# host". On a quiet 2-vCPU Zen 4 VM the slowest CPU's rate varied by about ±4% between probes
+# (96–104 GFLOP/s, 91 once in 40); a slow spell there cost cells 25–40%.
+SLOW_HOST_PCT = 15.0
 
 
 @dataclass
@@ -121,3 +134,77 @@ def add_quiet_start_arguments(parser) -> None:
     measures: the quiet start, none by default."""
     parser.add_argument("--quiet-start-s", type=float, default=0, help="wait at most this long for a quiet host")
     parser.add_argument("--quiet-share", type=float, default=0.1, help="of the cores, what others may use")
+
+
+# One CPU's part of the speed probe: a float32 product of PROBE_SIZE², PROBE_REPEATS times, on one
+# BLAS thread, pinned to its CPU, started at a shared moment so that every CPU is busy at once.
+# About 0.15 s of work on a current server core, after about 0.3 s of start-up.
+PROBE = """
+import os, sys, time
+import numpy as np
+cpu, start, size, repeats = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+os.sched_setaffinity(0, {cpu})
+a, b = (np.random.default_rng(cpu).standard_normal((size, size), dtype=np.float32) for _ in range(2))
+a @ b
+time.sleep(max(0.0, start - time.monotonic()))
+began = time.perf_counter()
+for _ in range(repeats):
+    a @ b
+print(time.perf_counter() - began)
+"""
+PROBE_SIZE, PROBE_REPEATS = 512, 60
+PROBE_START_S = 0.4  # after which every CPU's probe has imported numpy and warmed up
+ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def speed_probe(size: int = PROBE_SIZE, repeats: int = PROBE_REPEATS) -> dict | None:
+    """{"gflops_by_cpu": {cpu: rate}, "slowest_gflops"}: each allowed CPU's rate on the fixed
+    product, all at once; None where it could not run (the cell is timed all the same)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    start = time.monotonic() + PROBE_START_S
+    argv = [sys.executable, "-I", "-c", PROBE]
+    environment = {**os.environ, **ONE_BLAS_THREAD}
+    probes = {
+        cpu: subprocess.Popen(
+            [*argv, str(cpu), str(start), str(size), str(repeats)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=environment,
+        )
+        for cpu in cpus
+    }
+    rates = {}
+    for cpu, probe in probes.items():
+        output, _ = probe.communicate()
+        try:
+            rates[cpu] = round(2 * size**3 * repeats / float(output) / 1e9, 2)
+        except ValueError:
+            return None
+    return {"gflops_by_cpu": rates, "slowest_gflops": min(rates.values())}
+
+
+class HostSpeed:
+    """A context manager around the timed runs: the speed probe before and after them; `record`
+    holds both and the slower one's rate (`slowest_gflops`) once it exits."""
+
+    def __enter__(self) -> "HostSpeed":
+        self.record: dict = {"before": speed_probe()}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.record["after"] = speed_probe()
+        self.record.update(slowest_of([self.record]))
+
+
+def probe_rates(records: list[dict]) -> list[float]:
+    """Every probe's slowest-CPU rate in records shaped like HostSpeed's (before, after)."""
+    return [
+        probe["slowest_gflops"] for record in records for probe in (record.get("before"), record.get("after")) if probe
+    ]
+
+
+def slowest_of(records: list[dict]) -> dict:
+    """{"slowest_gflops"} over the probes of several records (a cell's rounds), or {} where none ran."""
+    rates = probe_rates(records)
+    return {"slowest_gflops": min(rates)} if rates else {}

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from tabulate import tabulate
 
-from common import measured, read_summary
+from common import is_true, measured, read_summary
 from uncertainty import ALPHA, drift_percentage, drift_variance, mean, parse_times, ratio_interval, variance
 
 SIMULATED_REPEATS = 4000
@@ -46,6 +46,23 @@ def best_runs(folder: Path, reference: str, device: str) -> tuple[dict[str, list
         sys.exit(f"repeatability.py: error: {folder}: no measured `{reference}` cell on {device}")
     cells = {(row.method, row.batch_size): parse_times(row.times) for row in done.itertuples()}
     return {method: parse_times(row["times"]) for method, row in best.iterrows()}, cells
+
+
+def host_text(folder: Path) -> str:
+    """What the host did in one folder's grid: cells contended or on a slow host, the speed probes."""
+    done = measured(read_summary(folder / "summary.csv"))
+    counts = ", ".join(
+        f"{sum(map(is_true, done[flag]))} {name}"
+        for flag, name in (("contended", "contended"), ("slow_host", "on a slow host"))
+        if flag in done
+    )
+    probes = done["host_speed_gflops"].dropna() if "host_speed_gflops" in done else []
+    speed = (
+        f"; speed probes {min(probes):.0f}–{max(probes):.0f}, median {statistics.median(probes):.0f}"
+        if len(probes)
+        else ""
+    )
+    return f"{folder}: {len(done)} cells, {counts or 'no host records'}{speed}"
 
 
 def relative_variance(times: list[float]) -> float:
@@ -181,6 +198,7 @@ def main() -> None:
             f"p < {ALPHA:g}). The drift of a ratio beyond that noise, pooled over them all: {as_pct(pooled):.1f}% "
             "(benchmark.drift_pct)."
         )
+    print("\n" + "\n".join(f"- {host_text(folder)}" for folder in args.folders))
     one_cell = cell_drift([cells for _, cells in found])
     if one_cell is not None:
         print(

@@ -350,9 +350,10 @@ def measure_quietly(threads: int, shape: dict, square: int, quiet_start_s: float
     for _ in range(ATTEMPTS):
         quiet = host_load.quiet_start(threads, quiet_share, max(0.0, quiet_start_s - waited))
         waited += quiet["waited_seconds"]
-        with host_load.Contention() as contention:
+        with host_load.HostSpeed() as speed, host_load.Contention() as contention:
             measured = cpu_peaks(threads, shape, square)
-        attempts.append({"quiet_start": quiet, "contention": contention.record})
+        # The host's speed probed too: one more view of how fast this machine can be (the tables).
+        attempts.append({"quiet_start": quiet, "contention": contention.record, "host_speed": speed.record})
         peaks = measured if peaks is None else best_of(peaks, measured)
         if not host_load.contended(contention.record):
             break

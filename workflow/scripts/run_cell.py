@@ -170,7 +170,8 @@ def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
         export = Path(scratch) / "hyperfine.json"
         hyperfine = hyperfine_command(args, command, export)
         print("$", shlex.join(hyperfine), flush=True)
-        with host_load.Contention() as contention:
+        # The probes outside the contention's window: their CPU is the host's, not the timed runs'.
+        with host_load.HostSpeed() as speed, host_load.Contention() as contention:
             on_start = gpu_memory.watch if args.device == "cuda" else None
             code, output = run_group(hyperfine, args.timeout, on_start=on_start)
         print(output, end="", flush=True)
@@ -179,6 +180,7 @@ def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
             # hyperfine's own warnings (statistical outliers, a first run much slower) are kept.
             warnings = [line.strip() for line in output.splitlines() if line.strip().startswith("Warning:")]
             record.update(quiet_start=quiet, contention=contention.record, hyperfine_warnings=warnings)
+            record.update(host_speed=speed.record)
             return record, Status.OK, None
     if code is None:
         return {"results": []}, Status.FAILED, f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)"
