@@ -107,15 +107,23 @@ def flags_legend(drift_pct: float) -> str:
 def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.DataFrame:
     """Each cell's host-speed probe as a share of its machine's best (its cells' probes and its
     roofline's), `host_speed_pct`, and `slow_host` where that share is below 100 - SLOW_HOST_PCT:
-    a host that ran slow in a way its CPU accounting cannot show."""
+    a host that ran slow in a way its CPU accounting cannot show. A CPU cell's
+    `peak_host_speed_pct` is the roofline's best probe as such a share, and `peak_slow_host` says
+    its peaks were measured in a slow spell, so too low."""
     if "host_speed_gflops" not in frame or frame["host_speed_gflops"].isna().all():
         return frame
-    best = {
-        machine: max([*group["host_speed_gflops"].dropna(), *roofline_probes(rooflines.get(machine))], default=math.nan)
-        for machine, group in frame.groupby("machine")
-    }
+    best, roofline_best = {}, {}
+    for machine, group in frame.groupby("machine"):
+        probes = roofline_probes(rooflines.get(machine))
+        best[machine] = max([*group["host_speed_gflops"].dropna(), *probes], default=math.nan)
+        roofline_best[machine] = max(probes, default=math.nan)
     frame["host_speed_pct"] = 100 * frame["host_speed_gflops"] / frame["machine"].map(best)
     frame["slow_host"] = frame["host_speed_pct"] < 100 - SLOW_HOST_PCT
+    if "pct_of_peak" in frame:
+        shares_peak = frame["pct_of_peak"].notna() & (frame["device"] == "cpu")
+        peak_speed = 100 * frame["machine"].map(roofline_best) / frame["machine"].map(best)
+        frame["peak_host_speed_pct"] = peak_speed.where(shares_peak)
+        frame["peak_slow_host"] = frame["peak_host_speed_pct"] < 100 - SLOW_HOST_PCT
     return frame
 
 
@@ -481,6 +489,8 @@ class MachineTables:
                 parts.append(phases + "\n")
                 if self.roofline.get("contended") and device == "cpu":
                     parts.append(contended_peaks_text(self.roofline) + "\n")
+                elif "peak_slow_host" in subset and subset["peak_slow_host"].map(is_true).any():
+                    parts.append(slow_host_peaks_text(subset) + "\n")
         return parts
 
 
@@ -499,13 +509,25 @@ def peak_text(name: str, peak: dict) -> str:
     return f"{name} {peak['peak_flops'] / 1e9:.0f} GFLOP/s" + (f" ({'; '.join(notes)})" if notes else "")
 
 
-# After a share of a peak measured on a contended host (`!` marks a contended cell).
-CONTENDED_PEAK = "(contended peak)"
+# After a share of a peak measured on a contended host (`!` marks a contended cell), or in a
+# slow spell of the host (`↓`).
+CONTENDED_PEAK, SLOW_HOST_PEAK = "(contended peak)", "(slow-host peak)"
 
 
 def peak_flag(cell) -> str:
-    """After a share of a peak that was measured while other processes ran."""
-    return f" {CONTENDED_PEAK}" if is_true(cell.get("peak_contended")) else ""
+    """After a share of a peak that was measured while other processes ran, or the host ran slow."""
+    if is_true(cell.get("peak_contended")):
+        return f" {CONTENDED_PEAK}"
+    return f" {SLOW_HOST_PEAK}" if is_true(cell.get("peak_slow_host")) else ""
+
+
+def slow_host_peaks_text(cells: pd.DataFrame) -> str:
+    """Why peaks measured in a slow spell are too low, with the roofline's probe."""
+    share = cells["peak_host_speed_pct"].dropna().iloc[0]
+    return (
+        f"`{SLOW_HOST_PEAK}`: the roofline's speed probe read {share:.0f}% of the machine's best, so the peaks are "
+        f"too low: measure them again once the host is back to speed (`{REMEASURE_PEAKS}`)."
+    )
 
 
 def contended_peaks_text(roofline: dict) -> str:

@@ -2,7 +2,8 @@
 """The pipeline's check target: fail when a cell failed or an fp32 method disagrees with the
 reference anywhere but at near-ties, naming the first such sentence, or when a cell's inference ran
 faster than its number format's peak measured on a quiet host (a peak that is not the machine's;
-above a peak measured on a contended host, it passes with a note). A sentence passes only when
+above a peak measured on a contended or slow host, it passes with a note). Cells timed while the
+host ran slow (the tables' `↓`) pass, listed with what times them again. A sentence passes only when
 every entity that differs in it is a near-tie under its device's bar (check_cell.py); a cell whose
 differences are all such passes with a note, and the tables list them. Runs after the tables, so
 every timing already measured is kept and shown."""
@@ -26,9 +27,9 @@ def beyond_the_peak(summary) -> tuple[list[str], list[str]]:
     problems, notes = [], []
     for row in summary[summary["pct_of_peak"] > 100].itertuples():
         cell = f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: inference at {row.pct_of_peak:.0f}%"
-        if is_true(getattr(row, "peak_contended", None)):
+        if is_true(getattr(row, "peak_contended", None)) or is_true(getattr(row, "peak_slow_host", None)):
             notes.append(
-                f"{cell} of the {row.peak_format} peak measured on a contended host (roofline.json): "
+                f"{cell} of the {row.peak_format} peak measured on a contended or slow host (roofline.json): "
                 f"measure it again on a quiet host ({REMEASURE_PEAKS})"
             )
         else:
@@ -40,6 +41,18 @@ def beyond_the_peak(summary) -> tuple[list[str], list[str]]:
     return problems, notes
 
 
+def slow_host_notes(summary) -> list[str]:
+    """Cells timed while the host ran slow (the tables' `↓`), each with what times it again."""
+    if "slow_host" not in summary:
+        return []
+    return [
+        f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: probe at {row.host_speed_pct:.0f}% of "
+        f"the machine's best "
+        f"(make cell METHOD={row.method} DEVICE={row.device} BS={row.batch_size} MACHINE={row.machine})"
+        for row in summary[summary["slow_host"].map(is_true)].itertuples()
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--grid", required=True, help="the grid's manifest (grid.json, written by the grid rule)")
@@ -47,7 +60,8 @@ def main() -> None:
     parser.add_argument("out", help="verified.txt, written only when every cell passes")
     args = parser.parse_args()
     cells = Grid.from_manifest(args.grid).runnable()
-    problems, notes = beyond_the_peak(read_summary(args.summary)) if args.summary else ([], [])
+    summary = read_summary(args.summary) if args.summary else None
+    problems, notes = beyond_the_peak(summary) if summary is not None else ([], [])
     near_ties = []
     for cell in cells:
         check = load_json(cell.path("check"))
@@ -80,6 +94,10 @@ def main() -> None:
         verdict += "\n"
     if notes:
         verdict += "Above a peak measured while the host was busy:\n" + "".join(f"  {line}\n" for line in notes)
+    slow = slow_host_notes(summary) if summary is not None else []
+    if slow:
+        verdict += "Timed while the host ran slow (time them again once it is back to speed):\n"
+        verdict += "".join(f"  {line}\n" for line in slow)
     write_text_atomically(args.out, verdict)
     print(verdict, end="")
 
