@@ -146,22 +146,22 @@ def cpu_burner():
 
 
 @contextmanager
-def cpu_quota(cpus: float):
-    """A cgroup whose processes may use `cpus` CPUs' worth of time in all (a CPU quota: the host's
-    accounting shows its processes idle, not busy); yields what puts a new process in it (a
-    Popen preexec_fn). Skips the test where this kernel's cgroups cannot be written (not root)."""
-    period = 100_000
+def cpu_quota(share: float):
+    """A cgroup whose processes may use `share` of each allowed CPU's time (a CPU quota: the
+    host's accounting shows them idle, not others busy); yields a command prefix that runs a
+    command in it. Skips the test where this kernel's cgroups cannot be written (not root)."""
+    period, cpus = 100_000, len(os.sched_getaffinity(0))
+    quota = int(share * cpus * period)
     name = f"nerbench-test-{os.getpid()}"
-    if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # cgroup v2
-        group = Path("/sys/fs/cgroup") / name
-        limits = {"cpu.max": f"{int(cpus * period)} {period}"}
-        enable = Path("/sys/fs/cgroup/cgroup.subtree_control")
+    root = Path("/sys/fs/cgroup")
+    if (root / "cgroup.controllers").exists():  # cgroup v2
+        group, limits = root / name, {"cpu.max": f"{quota} {period}"}
     else:  # cgroup v1's cpu controller
-        group = Path("/sys/fs/cgroup/cpu") / name
-        limits = {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(int(cpus * period))}
-        enable = None
+        group, limits = root / "cpu" / name, {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(quota)}
+    enable = root / "cgroup.subtree_control"
+    enabled = enable.exists() and "cpu" not in enable.read_text().split()
     try:
-        if enable and "cpu" not in enable.read_text().split():
+        if enabled:
             enable.write_text("+cpu")
         group.mkdir()
         for limit, value in limits.items():
@@ -171,9 +171,19 @@ def cpu_quota(cpus: float):
             group.rmdir()
         pytest.skip(f"cannot set a CPU quota in a cgroup here: {error}")
     try:
-        yield lambda: (group / "cgroup.procs").write_text(str(os.getpid()))
+        # The shell moves itself into the group, then becomes the command.
+        yield ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs")]
     finally:
-        group.rmdir()
+        # A process that is still exiting keeps the group busy for a moment.
+        for _ in range(50):
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+        if enabled:
+            with suppress(OSError):
+                enable.write_text("-cpu")
 
 
 def poll_until(check, seconds: float, interval: float = 0.1):

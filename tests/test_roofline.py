@@ -80,7 +80,10 @@ def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
     assert "% of fp32 (contended peak)" in tables and "the host contended each time (others 48%, steal 0.0%; " in tables
     done = subprocess.run(commands["verify"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "peak measured on a contended or slow host (roofline.json): measure it again on a quiet host" in done.stdout
+    assert (
+        "peak measured on a contended or slow host (roofline.json): measure it again once the host is quiet"
+        in done.stdout
+    )
 
     # Measured quietly, but in a slow spell the accounting cannot see: the roofline's speed probe
     # read 60% of the cells' (98–104 GFLOP/s): flagged and passed with a note too.
@@ -91,7 +94,9 @@ def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
     shares = summary.dropna(subset=["pct_of_peak"])
     assert all(value is True for value in shares["peak_slow_host"]) and not shares["peak_contended"].any()
     tables = (tmp_path / grid.results("tables.md")).read_text()
-    assert "% of fp32 (slow-host peak)" in tables and "the roofline's speed probe read 6" in tables, tables
+    share = shares["peak_host_speed_pct"].iloc[0]
+    assert 55 < share < 65 and f"the roofline's speed probe read {share:.0f}% of the machine's" in tables
+    assert "% of fp32 (slow-host peak)" in tables
     done = subprocess.run(commands["verify"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0 and "peak measured on a contended or slow host" in done.stdout, done.stderr
 

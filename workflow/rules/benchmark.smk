@@ -6,6 +6,7 @@ rule benchmark_cell:
     input:
         unpack(cell_inputs),
         script=step("run_cell.py"),
+        speed_probe=step("speed_probe.py"),
     # The predictions and phases are outputs too: Snakemake removes stale ones before the job and
     # waits for them on a shared file system (--latency-wait) before a job that reads them.
     output:

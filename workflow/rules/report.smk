@@ -23,6 +23,7 @@ rule roofline:
         machine_inputs,
         model=GRID.model_dir("onnx"),
         script=step("roofline.py"),
+        speed_probe=step("speed_probe.py"),
     output:
         results(MACHINE_FILES["roofline"]),
     log:

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
@@ -87,6 +88,7 @@ def trust_columns(timing: dict) -> dict:
         "quiet_wait_s": quiet.get("waited_seconds"),
         "quiet_gave_up": quiet.get("gave_up"),
         "host_speed_gflops": (timing.get("host_speed") or {}).get("slowest_gflops"),
+        "host_probes_gflops": " ".join(f"{rate:g}" for rate in probe_rates([timing.get("host_speed") or {}])) or None,
         "hyperfine_warnings": " | ".join(timing.get("hyperfine_warnings") or []) or None,
     }
 
@@ -105,26 +107,34 @@ def flags_legend(drift_pct: float) -> str:
 
 
 def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.DataFrame:
-    """Each cell's host-speed probe as a share of its machine's best (its cells' probes and its
-    roofline's), `host_speed_pct`, and `slow_host` where that share is below 100 - SLOW_HOST_PCT:
-    a host that ran slow in a way its CPU accounting cannot show. A CPU cell's
-    `peak_host_speed_pct` is the roofline's best probe as such a share, and `peak_slow_host` says
-    its peaks were measured in a slow spell, so too low."""
-    if "host_speed_gflops" not in frame or frame["host_speed_gflops"].isna().all():
+    """Each cell's host-speed probe (its slowest) as a share of its machine's speed,
+    `host_speed_pct`, and `slow_host` where that share is below 100 - SLOW_HOST_PCT: a host that ran
+    slow in a way its CPU accounting cannot show. A CPU cell's `peak_host_speed_pct` is the
+    roofline's best probe as such a share, and `peak_slow_host` says its peaks were measured in a
+    slow spell, so are too low."""
+    frame = frame.copy()
+    if "host_probes_gflops" not in frame or frame["host_probes_gflops"].isna().all():
         return frame
-    best, roofline_best = {}, {}
+    speed, roofline_best = {}, {}
     for machine, group in frame.groupby("machine"):
         probes = roofline_probes(rooflines.get(machine))
-        best[machine] = max([*group["host_speed_gflops"].dropna(), *probes], default=math.nan)
+        every = [*probes, *(rate for text in group["host_probes_gflops"].dropna() for rate in parse_times(text))]
+        speed[machine] = machine_speed(every)
         roofline_best[machine] = max(probes, default=math.nan)
-    frame["host_speed_pct"] = 100 * frame["host_speed_gflops"] / frame["machine"].map(best)
+    frame["host_speed_pct"] = 100 * frame["host_speed_gflops"] / frame["machine"].map(speed)
     frame["slow_host"] = frame["host_speed_pct"] < 100 - SLOW_HOST_PCT
     if "pct_of_peak" in frame:
         shares_peak = frame["pct_of_peak"].notna() & (frame["device"] == "cpu")
-        peak_speed = 100 * frame["machine"].map(roofline_best) / frame["machine"].map(best)
+        peak_speed = 100 * frame["machine"].map(roofline_best) / frame["machine"].map(speed)
         frame["peak_host_speed_pct"] = peak_speed.where(shares_peak)
         frame["peak_slow_host"] = frame["peak_host_speed_pct"] < 100 - SLOW_HOST_PCT
     return frame
+
+
+def machine_speed(rates: list[float]) -> float:
+    """A machine's speed from all its probes: their 90th percentile, so that one lucky probe
+    does not set it (nor one slow spell, unless it lasts a tenth of the grid)."""
+    return float(np.percentile(rates, 90)) if rates else math.nan
 
 
 def roofline_probes(roofline: dict | None) -> list[float]:
@@ -677,13 +687,17 @@ def host_load_line(done: pd.DataFrame) -> str:
 
 
 def slow_host_text(done: pd.DataFrame) -> str:
-    """How many cells were timed while the host ran slow, and its speed probes' range."""
-    if "host_speed_gflops" not in done or done["host_speed_gflops"].isna().all():
-        return ""
+    """How many cells were timed while the host ran slow, the probes' range, and the cells with no
+    probe (a probe that failed; a result from before the probes)."""
+    if "host_speed_pct" not in done or done["host_speed_pct"].isna().all():
+        return ", no speed probes"
     probes = done["host_speed_gflops"].dropna()
+    missing = len(done) - len(probes)
     return (
-        f", {sum(map(is_true, done['slow_host']))} on a slow host (speed probe {probes.min():.0f}–{probes.max():.0f} "
-        f"GFLOP/s on the slowest CPU, {done['host_speed_pct'].min():.0f}% of the machine's best at worst)"
+        f", {sum(map(is_true, done['slow_host']))} on a slow host (the slowest CPU's speed probe {probes.min():.0f}–"
+        f"{probes.max():.0f} GFLOP/s, {done['host_speed_pct'].min():.0f}% of the machine's at worst"
+        + (f"; {missing} without a probe" if missing else "")
+        + ")"
     )
 
 

@@ -49,6 +49,10 @@ def combined_contention(records: list[dict]) -> dict:
     return {"load_before": seen[0].get("load_before"), "wall_seconds": wall, **weighted}
 
 
+def combined_host_speed(speeds: list[dict]) -> dict:
+    return {"probes": [probe for speed in speeds for probe in speed.get("probes", [])], **slowest_of(speeds)}
+
+
 def combine(records: list[dict]) -> dict:
     last = records[-1]
     failed = next((record for record in records if record["status"] != Status.OK), None)
@@ -78,8 +82,9 @@ def combine(records: list[dict]) -> dict:
             "gave_up": any((r.get("quiet_start") or {}).get("gave_up") for r in records),
         },
         "hyperfine_warnings": [w for record in records for w in record.get("hyperfine_warnings") or []],
-        # The slowest probe of any round: the cell's runs are only as trustworthy as its slowest round's.
-        "host_speed": slowest_of([record.get("host_speed") or {} for record in records]),
+        # Every round's probes; the slowest of them is the cell's (its runs are only as trustworthy
+        # as its slowest round's).
+        "host_speed": combined_host_speed([record.get("host_speed") or {} for record in records]),
     }
     return combined
 

@@ -102,7 +102,7 @@ def marks_legend() -> str:
         f"`{UNSTABLE_MARK}`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; "
         f"`{CONTENDED_MARK}`: contended, timed while the hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's "
         f"CPU or other processes used ≥ {CONTENDED_FOREIGN_PCT:g}% of it; `{SLOW_HOST_MARK}`: slow host, its "
-        f"speed probe more than {SLOW_HOST_PCT:g}% below the machine's best."
+        f"speed probe more than {SLOW_HOST_PCT:g}% below the machine's speed."
     )
 
 

@@ -16,15 +16,17 @@ of the cell's cores. Linux only; elsewhere both report nothing and never wait.
 A host can also run slow where its accounting cannot see it: a neighbour on the sibling
 hyperthread of one of a VM's virtual CPUs, a CPU quota, a clock lowered for a neighbour's sake.
 `HostSpeed` probes the speed itself, before and after the timed runs: every allowed CPU at once
-runs the same fixed single-threaded float32 product, pinned, and the slowest CPU's rate is what a
-multi-threaded program, waiting for its slowest thread, would get. The tables compare each cell's
-probe with the best one of its machine (`SLOW_HOST_PCT`).
+runs the same fixed single-threaded float32 product, pinned (speed_probe.py), and the slowest
+CPU's rate is what a multi-threaded program, waiting for its slowest thread, would get. The
+tables compare each cell's slowest probe with its machine's speed, a high percentile of all its
+probes (`SLOW_HOST_PCT`).
 """
 
 import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +37,9 @@ TICK = os.sysconf("SC_CLK_TCK")
 # host is a tenth of a core on a 2-core machine, taken from a cell that uses every core.
 CONTENDED_STEAL_PCT = 2.0
 CONTENDED_FOREIGN_PCT = 5.0
-# A cell whose host-speed probe read this much below its machine's best probe is flagged "slow
-# host". On a quiet 2-vCPU Zen 4 VM the slowest CPU's rate varied by about ±4% between probes
-# (96–104 GFLOP/s, 91 once in 40); a slow spell there cost cells 25–40%.
+# A cell whose slowest host-speed probe read this much below its machine's speed is flagged "slow
+# host": more than a quiet probe's noise, less than a slow spell's cost (both measured in
+# docs/epyc-zen4-2026-12-06-host-speed-probe.md).
 SLOW_HOST_PCT = 15.0
 
 
@@ -80,8 +82,13 @@ def load_average() -> list[float] | None:
 class Contention:
     """A context manager around the timed runs; `record` holds what it saw once it exits."""
 
+    def __init__(self, load_before: list[float] | None = None):
+        """`load_before`: the load average read before anything this process started (the speed
+        probe), where the caller has it."""
+        self.load_before = load_before
+
     def __enter__(self) -> "Contention":
-        self.record: dict = {"load_before": load_average()}
+        self.record: dict = {"load_before": self.load_before or load_average()}
         self.start, self.own_start = CpuTimes.read(), children_cpu_seconds()
         return self
 
@@ -136,75 +143,79 @@ def add_quiet_start_arguments(parser) -> None:
     parser.add_argument("--quiet-share", type=float, default=0.1, help="of the cores, what others may use")
 
 
-# One CPU's part of the speed probe: a float32 product of PROBE_SIZE², PROBE_REPEATS times, on one
-# BLAS thread, pinned to its CPU, started at a shared moment so that every CPU is busy at once.
-# About 0.15 s of work on a current server core, after about 0.3 s of start-up.
-PROBE = """
-import os, sys, time
-import numpy as np
-cpu, start, size, repeats = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-os.sched_setaffinity(0, {cpu})
-a, b = (np.random.default_rng(cpu).standard_normal((size, size), dtype=np.float32) for _ in range(2))
-a @ b
-time.sleep(max(0.0, start - time.monotonic()))
-began = time.perf_counter()
-for _ in range(repeats):
-    a @ b
-print(time.perf_counter() - began)
-"""
-PROBE_SIZE, PROBE_REPEATS = 512, 60
-PROBE_START_S = 0.4  # after which every CPU's probe has imported numpy and warmed up
+PROBE = Path(__file__).with_name("speed_probe.py")
+# Each CPU's part: a float32 product of PROBE_SIZE², PROBE_REPEATS times, about 0.15 s of work on a
+# current server core (0.4 s in all with numpy's import); a probe that takes PROBE_TIMEOUT_S is ended.
+PROBE_SIZE, PROBE_REPEATS, PROBE_TIMEOUT_S = 512, 60, 30.0
 ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def speed_probe(size: int = PROBE_SIZE, repeats: int = PROBE_REPEATS) -> dict | None:
-    """{"gflops_by_cpu": {cpu: rate}, "slowest_gflops"}: each allowed CPU's rate on the fixed
-    product, all at once; None where it could not run (the cell is timed all the same)."""
-    cpus = sorted(os.sched_getaffinity(0))
-    start = time.monotonic() + PROBE_START_S
-    argv = [sys.executable, "-I", "-c", PROBE]
-    environment = {**os.environ, **ONE_BLAS_THREAD}
-    probes = {
-        cpu: subprocess.Popen(
-            [*argv, str(cpu), str(start), str(size), str(repeats)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=environment,
-        )
-        for cpu in cpus
-    }
-    rates = {}
-    for cpu, probe in probes.items():
-        output, _ = probe.communicate()
-        try:
-            rates[cpu] = round(2 * size**3 * repeats / float(output) / 1e9, 2)
-        except ValueError:
-            return None
-    return {"gflops_by_cpu": rates, "slowest_gflops": min(rates.values())}
+def speed_probe(size: int = PROBE_SIZE, repeats: int = PROBE_REPEATS) -> dict:
+    """{"gflops_by_cpu": {cpu: rate}, "slowest_gflops", "numpy"}: every allowed CPU's rate on the
+    fixed product, all started at once; {"error": why} where it could not run (the cell is timed
+    all the same, without it)."""
+    cpus, children = sorted(os.sched_getaffinity(0)), []
+    # A stuck child (an import hung on a network file system) is ended, not waited for.
+    timer = threading.Timer(PROBE_TIMEOUT_S, lambda: [child.kill() for child in children])
+    timer.start()
+    try:
+        for cpu in cpus:
+            argv = [sys.executable, "-I", str(PROBE), str(cpu), str(size), str(repeats)]
+            pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+            children.append(subprocess.Popen(argv, **pipes, text=True, env={**os.environ, **ONE_BLAS_THREAD}))
+        numpy = {child.stdout.readline().strip() for child in children}  # each one is ready
+        for child in children:  # the go, to every CPU's part at once
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        seconds = [float(child.stdout.readline()) for child in children]
+        rates = {
+            str(cpu): round(2 * size**3 * repeats / took / 1e9, 2) for cpu, took in zip(cpus, seconds, strict=True)
+        }
+        return {"gflops_by_cpu": rates, "slowest_gflops": min(rates.values()), "numpy": " ".join(sorted(numpy))}
+    except (OSError, ValueError, ZeroDivisionError) as error:
+        failure = str(error) or type(error).__name__
+    finally:
+        timer.cancel()
+        complaints = end_all(children)
+    return {"error": complaints[0] if complaints else failure}
+
+
+def end_all(children: list[subprocess.Popen]) -> list[str]:
+    """Ends and reaps every child (none may outlive the probe into the timed runs); the last
+    line each one that complained wrote to stderr (its exception)."""
+    complaints = []
+    for child in children:
+        child.kill()
+        _, stderr = child.communicate()
+        lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+        complaints += lines[-1:]
+    return complaints
 
 
 class HostSpeed:
-    """A context manager around the timed runs: the speed probe before and after them; `record`
-    holds both and the slower one's rate (`slowest_gflops`) once it exits."""
+    """A context manager around the timed runs, outside the Contention window (the probes' CPU
+    must not count as the runs' or the host's): the speed probe before and after them. `record`
+    holds both probes and the slower one's rate, `slowest_gflops`, once it exits; after an
+    exception (a stopping signal) there is no second probe."""
 
     def __enter__(self) -> "HostSpeed":
-        self.record: dict = {"before": speed_probe()}
+        self.record: dict = {"probes": [speed_probe()]}
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.record["after"] = speed_probe()
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.record["probes"].append(speed_probe())
         self.record.update(slowest_of([self.record]))
 
 
 def probe_rates(records: list[dict]) -> list[float]:
-    """Every probe's slowest-CPU rate in records shaped like HostSpeed's (before, after)."""
+    """Every probe's slowest-CPU rate in host-speed records (HostSpeed's, a cell's rounds')."""
     return [
-        probe["slowest_gflops"] for record in records for probe in (record.get("before"), record.get("after")) if probe
+        probe["slowest_gflops"] for record in records for probe in record.get("probes", []) if "slowest_gflops" in probe
     ]
 
 
 def slowest_of(records: list[dict]) -> dict:
-    """{"slowest_gflops"} over the probes of several records (a cell's rounds), or {} where none ran."""
+    """{"slowest_gflops"} over the probes of several records, or {} where none ran."""
     rates = probe_rates(records)
     return {"slowest_gflops": min(rates)} if rates else {}

@@ -20,8 +20,8 @@ from nerlib.atomic import write_text_atomically
 def beyond_the_peak(summary) -> tuple[list[str], list[str]]:
     """Cells faster than their format's measured peak: (problems, notes). Above a peak measured
     on a quiet host, the peak is not the machine's (the roofline measured a slower kernel than
-    the one the method ran): a problem. Above a peak measured while the host was contended (the
-    tables flag it), the contention explains it: a note that says to measure it again."""
+    the one the method ran): a problem. Above a peak measured while the host was contended or
+    slow (the tables flag it), that explains it: a note that says to measure it again."""
     if "pct_of_peak" not in summary:
         return [], []
     problems, notes = [], []
@@ -30,7 +30,7 @@ def beyond_the_peak(summary) -> tuple[list[str], list[str]]:
         if is_true(getattr(row, "peak_contended", None)) or is_true(getattr(row, "peak_slow_host", None)):
             notes.append(
                 f"{cell} of the {row.peak_format} peak measured on a contended or slow host (roofline.json): "
-                f"measure it again on a quiet host ({REMEASURE_PEAKS})"
+                f"measure it again once the host is quiet and up to speed ({REMEASURE_PEAKS})"
             )
         else:
             problems.append(
@@ -47,8 +47,8 @@ def slow_host_notes(summary) -> list[str]:
         return []
     return [
         f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: probe at {row.host_speed_pct:.0f}% of "
-        f"the machine's best "
-        f"(make cell METHOD={row.method} DEVICE={row.device} BS={row.batch_size} MACHINE={row.machine})"
+        f"the machine's speed: make cell METHOD={row.method} DEVICE={row.device} BS={row.batch_size} "
+        f"MACHINE={row.machine}"
         for row in summary[summary["slow_host"].map(is_true)].itertuples()
     ]
 
@@ -93,10 +93,10 @@ def main() -> None:
     else:
         verdict += "\n"
     if notes:
-        verdict += "Above a peak measured while the host was busy:\n" + "".join(f"  {line}\n" for line in notes)
+        verdict += "Above a peak measured while the host was busy or slow:\n" + "".join(f"  {line}\n" for line in notes)
     slow = slow_host_notes(summary) if summary is not None else []
     if slow:
-        verdict += "Timed while the host ran slow (time them again once it is back to speed):\n"
+        verdict += "Timed while the host ran slow (time each again once it is up to speed, with this run's CONFIG=):\n"
         verdict += "".join(f"  {line}\n" for line in slow)
     write_text_atomically(args.out, verdict)
     print(verdict, end="")
