@@ -79,7 +79,7 @@ def result_record(cell: Cell, env: dict, rng: random.Random, runs: int) -> dict:
 def host_speed(*rates: float) -> dict:
     """A host-speed record (host_load.HostSpeed's) of probes with these slowest-CPU rates."""
     probes = [{"gflops_by_cpu": {"0": rate}, "slowest_gflops": rate, "numpy": "2.4.6"} for rate in rates]
-    return {"probes": probes, "slowest_gflops": min(rates)}
+    return {"probes": probes, "gflops": max(rates)}
 
 
 def check_record(cell: Cell, rng: random.Random) -> dict:

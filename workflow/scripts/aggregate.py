@@ -87,7 +87,7 @@ def trust_columns(timing: dict) -> dict:
         "contended": contended(contention),
         "quiet_wait_s": quiet.get("waited_seconds"),
         "quiet_gave_up": quiet.get("gave_up"),
-        "host_speed_gflops": (timing.get("host_speed") or {}).get("slowest_gflops"),
+        "host_speed_gflops": (timing.get("host_speed") or {}).get("gflops"),
         "host_probes_gflops": " ".join(f"{rate:g}" for rate in probe_rates([timing.get("host_speed") or {}])) or None,
         "hyperfine_warnings": " | ".join(timing.get("hyperfine_warnings") or []) or None,
     }
@@ -107,7 +107,7 @@ def flags_legend(drift_pct: float) -> str:
 
 
 def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.DataFrame:
-    """Each cell's host-speed probe (its slowest) as a share of its machine's speed,
+    """Each cell's host speed (host_load.HostSpeed) as a share of its machine's speed,
     `host_speed_pct`, and `slow_host` where that share is below 100 - SLOW_HOST_PCT: a host that ran
     slow in a way its CPU accounting cannot show. A CPU cell's `peak_host_speed_pct` is the
     roofline's best probe as such a share, and `peak_slow_host` says its peaks were measured in a
@@ -694,8 +694,8 @@ def slow_host_text(done: pd.DataFrame) -> str:
     probes = done["host_speed_gflops"].dropna()
     missing = len(done) - len(probes)
     return (
-        f", {sum(map(is_true, done['slow_host']))} on a slow host (the slowest CPU's speed probe {probes.min():.0f}–"
-        f"{probes.max():.0f} GFLOP/s, {done['host_speed_pct'].min():.0f}% of the machine's at worst"
+        f", {sum(map(is_true, done['slow_host']))} on a slow host (host speed {probes.min():.0f}–{probes.max():.0f} "
+        f"GFLOP/s, {done['host_speed_pct'].min():.0f}% of the machine's at worst"
         + (f"; {missing} without a probe" if missing else "")
         + ")"
     )

@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 
 import common  # noqa: F401  (puts scripts/ and the grid package on the path)
-from host_load import slowest_of
+from host_load import slowest_round
 from nerbench import Status
 from nerlib.atomic import write_text_atomically
 
@@ -49,10 +49,6 @@ def combined_contention(records: list[dict]) -> dict:
     return {"load_before": seen[0].get("load_before"), "wall_seconds": wall, **weighted}
 
 
-def combined_host_speed(speeds: list[dict]) -> dict:
-    return {"probes": [probe for speed in speeds for probe in speed.get("probes", [])], **slowest_of(speeds)}
-
-
 def combine(records: list[dict]) -> dict:
     last = records[-1]
     failed = next((record for record in records if record["status"] != Status.OK), None)
@@ -82,9 +78,7 @@ def combine(records: list[dict]) -> dict:
             "gave_up": any((r.get("quiet_start") or {}).get("gave_up") for r in records),
         },
         "hyperfine_warnings": [w for record in records for w in record.get("hyperfine_warnings") or []],
-        # Every round's probes; the slowest of them is the cell's (its runs are only as trustworthy
-        # as its slowest round's).
-        "host_speed": combined_host_speed([record.get("host_speed") or {} for record in records]),
+        "host_speed": slowest_round([record.get("host_speed") or {} for record in records]),
     }
     return combined
 

@@ -101,8 +101,8 @@ def marks_legend() -> str:
     return (
         f"`{UNSTABLE_MARK}`: unstable, the runs' coefficient of variation above {UNSTABLE_CV_PCT:g}%; "
         f"`{CONTENDED_MARK}`: contended, timed while the hypervisor stole ≥ {CONTENDED_STEAL_PCT:g}% of the host's "
-        f"CPU or other processes used ≥ {CONTENDED_FOREIGN_PCT:g}% of it; `{SLOW_HOST_MARK}`: slow host, its "
-        f"speed probe more than {SLOW_HOST_PCT:g}% below the machine's speed."
+        f"CPU or other processes used ≥ {CONTENDED_FOREIGN_PCT:g}% of it; `{SLOW_HOST_MARK}`: slow host, the host's "
+        f"speed around its runs (probed before and after) more than {SLOW_HOST_PCT:g}% below the machine's."
     )
 
 

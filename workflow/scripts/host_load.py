@@ -18,8 +18,8 @@ hyperthread of one of a VM's virtual CPUs, a CPU quota, a clock lowered for a ne
 `HostSpeed` probes the speed itself, before and after the timed runs: every allowed CPU at once
 runs the same fixed single-threaded float32 product, pinned (speed_probe.py), and the slowest
 CPU's rate is what a multi-threaded program, waiting for its slowest thread, would get. The
-tables compare each cell's slowest probe with its machine's speed, a high percentile of all its
-probes (`SLOW_HOST_PCT`).
+tables compare each cell's speed (the faster of its two probes; in rounds, its slowest round's)
+with its machine's speed, a high percentile of all its probes (`SLOW_HOST_PCT`).
 """
 
 import os
@@ -37,10 +37,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 # host is a tenth of a core on a 2-core machine, taken from a cell that uses every core.
 CONTENDED_STEAL_PCT = 2.0
 CONTENDED_FOREIGN_PCT = 5.0
-# A cell whose slowest host-speed probe read this much below its machine's speed is flagged "slow
-# host": more than a quiet probe's noise, less than a slow spell's cost (both measured in
+# A cell whose host speed read this much below its machine's speed is flagged "slow host": more
+# than a quiet probe's noise, less than a slow spell's cost (both measured in
 # docs/epyc-zen4-2026-12-06-host-speed-probe.md).
-SLOW_HOST_PCT = 15.0
+SLOW_HOST_PCT = 10.0
 
 
 @dataclass
@@ -145,7 +145,7 @@ def add_quiet_start_arguments(parser) -> None:
 
 PROBE = Path(__file__).with_name("speed_probe.py")
 # Each CPU's part: a float32 product of PROBE_SIZE², PROBE_REPEATS times, about 0.15 s of work on a
-# current server core (0.4 s in all with numpy's import); a probe that takes PROBE_TIMEOUT_S is ended.
+# current server core (about 0.3 s in all, with numpy's import); a probe that takes PROBE_TIMEOUT_S is ended.
 PROBE_SIZE, PROBE_REPEATS, PROBE_TIMEOUT_S = 512, 60, 30.0
 ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
@@ -194,9 +194,11 @@ def end_all(children: list[subprocess.Popen]) -> list[str]:
 
 class HostSpeed:
     """A context manager around the timed runs, outside the Contention window (the probes' CPU
-    must not count as the runs' or the host's): the speed probe before and after them. `record`
-    holds both probes and the slower one's rate, `slowest_gflops`, once it exits; after an
-    exception (a stopping signal) there is no second probe."""
+    must not count as the runs' or the host's): the speed probe before and after them. Once it
+    exits, `record` holds both probes and `gflops`, the host's speed around the runs: the faster
+    of the two. One slow probe is a moment (a virtual CPU descheduled for some milliseconds) that
+    seconds of runs absorb; a slow spell through the runs slows both. After an exception (a
+    stopping signal) there is no second probe."""
 
     def __enter__(self) -> "HostSpeed":
         self.record: dict = {"probes": [speed_probe()]}
@@ -205,7 +207,14 @@ class HostSpeed:
     def __exit__(self, exc_type, *_) -> None:
         if exc_type is None:
             self.record["probes"].append(speed_probe())
-        self.record.update(slowest_of([self.record]))
+        speed = speed_around(self.record)
+        if speed is not None:
+            self.record["gflops"] = speed
+
+
+def speed_around(record: dict) -> float | None:
+    """The host's speed around one timed stretch from its probes (HostSpeed's record): the faster."""
+    return max(probe_rates([record]), default=None)
 
 
 def probe_rates(records: list[dict]) -> list[float]:
@@ -215,7 +224,11 @@ def probe_rates(records: list[dict]) -> list[float]:
     ]
 
 
-def slowest_of(records: list[dict]) -> dict:
-    """{"slowest_gflops"} over the probes of several records, or {} where none ran."""
-    rates = probe_rates(records)
-    return {"slowest_gflops": min(rates)} if rates else {}
+def slowest_round(records: list[dict]) -> dict:
+    """The host-speed records of a cell's rounds as one: every probe, and `gflops`, the slowest
+    round's (the cell's runs are only as trustworthy as that round's)."""
+    combined: dict = {"probes": [probe for record in records for probe in record.get("probes", [])]}
+    speeds = [record["gflops"] for record in records if "gflops" in record]
+    if speeds:
+        combined["gflops"] = min(speeds)
+    return combined

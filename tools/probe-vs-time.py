@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""How well the host-speed probe tells a slow stretch of timing from a normal one. A stretch is
+one timed job: a cell's round in grids timed in rounds (benchmark.rounds > 1), else a whole
+cell. Its time is compared with the same cell's median over its rounds (--rounds) or over the
+repeats of one grid given as folders (the default), and its host speed (host_load.speed_around:
+the faster of the probes before and after it) with the machine's speed (the 90th percentile of
+every probe of the folders, as the tables take it). A stretch "ran slow" when it took more than
+--slow-pct longer than its median; the probe "says slow" when its host speed is more than
+host_load.SLOW_HOST_PCT below the machine's.
+
+  python tools/probe-vs-time.py results/repeat/old-1 results/repeat/old-2 results/repeat/old-3
+  python tools/probe-vs-time.py --rounds results/repeat/spread-1
+"""
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+from host_load import SLOW_HOST_PCT, probe_rates, speed_around  # noqa: E402
+
+OUTCOMES = {(True, True): "both", (False, True): "probe only", (True, False): "slow only", (False, False): "neither"}
+
+
+def cells_of(folder: Path) -> dict[tuple, dict]:
+    cells = [json.loads(path.read_text()) for path in sorted((folder / "cells").rglob("*.json"))]
+    return {tuple(cell["cell"].values())[:4]: cell for cell in cells if cell["status"] == "ok"}
+
+
+def stretches(cell: dict) -> list[tuple[float, dict]]:
+    """(mean time, host-speed record) of each timed job of a cell: its rounds, or itself."""
+    if cell.get("rounds"):
+        return [(one["mean"], one.get("host_speed") or {}) for one in cell["rounds"]]
+    return [(cell["results"][0]["mean"], cell.get("host_speed") or {})]
+
+
+def judged(groups: list[list[tuple[float, dict]]], speed: float, slow_pct: float) -> str:
+    """Each group's stretches against the group's median time."""
+    counts, pairs = dict.fromkeys(OUTCOMES.values(), 0), []
+    for group in groups:
+        median = statistics.median(time for time, _ in group)
+        for time, record in group:
+            host = speed_around(record)
+            if host is None:
+                continue
+            ran_slow, says_slow = time > median * (1 + slow_pct / 100), host < speed * (1 - SLOW_HOST_PCT / 100)
+            counts[OUTCOMES[ran_slow, says_slow]] += 1
+            pairs.append((host / speed, time / median))
+    hosts, times = zip(*pairs, strict=True)
+    outcomes = ", ".join(f"{name} {count}" for name, count in counts.items())
+    correlation = np.corrcoef(hosts, times)[0, 1]
+    return f"{len(pairs)} stretches: {outcomes}; correlation of host speed with time {correlation:+.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--rounds", action="store_true", help="each cell's rounds against their median, per folder")
+    parser.add_argument("--slow-pct", type=float, default=10.0, help="a stretch this much slower than its median")
+    args = parser.parse_args()
+    folders = [cells_of(folder) for folder in args.folders]
+    speed = float(
+        np.percentile(probe_rates([r for cells in folders for c in cells.values() for _, r in stretches(c)]), 90)
+    )
+    print(
+        f"machine speed {speed:.1f} GFLOP/s; ran slow: > {args.slow_pct:g}% over its median; probe says slow: "
+        f"> {SLOW_HOST_PCT:g}% below the machine's speed"
+    )
+    if args.rounds:
+        for folder, cells in zip(args.folders, folders, strict=True):
+            print(f"{folder}: {judged([stretches(cell) for cell in cells.values()], speed, args.slow_pct)}")
+        return
+    shared = set.intersection(*(set(cells) for cells in folders))
+    groups = [
+        [(cells[key]["results"][0]["mean"], cells[key].get("host_speed") or {}) for cells in folders] for key in shared
+    ]
+    print(f"each cell across {len(folders)} folders: {judged(groups, speed, args.slow_pct)}")
+
+
+if __name__ == "__main__":
+    main()
