@@ -427,3 +427,24 @@ def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_pa
     assert "every run's interval, holding a drift of 4%, covering" in held.stdout, held.stdout + held.stderr
     alone = subprocess.run([*script, folders[0]], capture_output=True, text=True)
     assert alone.returncode == 2 and "give two results folders or more" in alone.stderr, alone.stderr
+    assert f"- {folders[0]}: 6 cells, 0 contended, 0 on a slow host; speed probes " in done.stdout, done.stdout
+
+
+def test_the_probe_is_judged_against_the_stretches_it_called_slow_and_those_it_missed(tmp_path):
+    """Three repeats of one grid, alike; in the third, one cell ran 30% slower with its host at
+    60%, another 30% slower unseen: one stretch both, one slow only, the rest neither."""
+    folders = []
+    for repeat in range(3):
+        folders.append(tmp_path / f"run-{repeat}")
+        folders[-1].mkdir()
+        grid = small_tree(folders[-1], seed=0)
+    seen, unseen = (folders[2] / grid.cells[i].path("result") for i in (0, 1))
+    for path, host in ((seen, host_speed(60.0, 61.0)), (unseen, None)):
+        record = json.loads(path.read_text())
+        record["results"][0]["mean"] *= 1.3
+        record["host_speed"] = host or record["host_speed"]
+        path.write_text(json.dumps(record))
+    tool = [sys.executable, REPO / "tools" / "probe-vs-time.py"]
+    done = subprocess.run([*tool, *(folder / grid.results() for folder in folders)], capture_output=True, text=True)
+    assert "18 stretches: both 1, probe only 0, slow only 1, neither 16" in done.stdout, done.stdout + done.stderr
+    assert f"{folders[2] / grid.results()}: 1 of 6 cells on a slow host" in done.stdout

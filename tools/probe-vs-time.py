@@ -56,6 +56,16 @@ def judged(groups: list[list[tuple[float, dict]]], speed: float, slow_pct: float
     return f"{len(pairs)} stretches: {outcomes}; correlation of host speed with time {correlation:+.2f}"
 
 
+def flagged(cells: dict[tuple, dict], speed: float) -> str:
+    """The cells the tables would flag: a cell's host speed is its slowest stretch's."""
+    speeds = []
+    for cell in cells.values():
+        found = [s for s in (speed_around(record) for _, record in stretches(cell)) if s is not None]
+        speeds += [min(found)] if found else []
+    slow = sum(cell_speed < speed * (1 - SLOW_HOST_PCT / 100) for cell_speed in speeds)
+    return f"{slow} of {len(cells)} cells on a slow host; host speed {min(speeds):.0f}–{max(speeds):.0f} GFLOP/s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path)
@@ -70,6 +80,8 @@ def main() -> None:
         f"machine speed {speed:.1f} GFLOP/s; ran slow: > {args.slow_pct:g}% over its median; probe says slow: "
         f"> {SLOW_HOST_PCT:g}% below the machine's speed"
     )
+    for folder, cells in zip(args.folders, folders, strict=True):
+        print(f"{folder}: {flagged(cells, speed)}")
     if args.rounds:
         for folder, cells in zip(args.folders, folders, strict=True):
             print(f"{folder}: {judged([stretches(cell) for cell in cells.values()], speed, args.slow_pct)}")
