@@ -159,9 +159,9 @@ def cpu_quota(share: float):
     else:  # cgroup v1's cpu controller
         group, limits = root / "cpu" / name, {"cpu.cfs_period_us": str(period), "cpu.cfs_quota_us": str(quota)}
     enable = root / "cgroup.subtree_control"
-    enabled = enable.exists() and "cpu" not in enable.read_text().split()
+    turn_on_cpu = enable.exists() and "cpu" not in enable.read_text().split()
     try:
-        if enabled:
+        if turn_on_cpu:
             enable.write_text("+cpu")
         group.mkdir()
         for limit, value in limits.items():
@@ -181,7 +181,7 @@ def cpu_quota(share: float):
                 break
             except OSError:
                 time.sleep(0.1)
-        if enabled:
+        if turn_on_cpu:
             with suppress(OSError):
                 enable.write_text("-cpu")
 

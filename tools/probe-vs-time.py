@@ -2,9 +2,10 @@
 """How well the host-speed probe tells a slow stretch of timing from a normal one. A stretch is
 one timed job: a cell's round in grids timed in rounds (benchmark.rounds > 1), else a whole
 cell. Its time is compared with the same cell's median over its rounds (--rounds) or over the
-repeats of one grid given as folders (the default), and its host speed (host_load.speed_around:
-the faster of the probes before and after it) with the machine's speed (the 90th percentile of
-every probe of the folders, as the tables take it). A stretch "ran slow" when it took more than
+repeats of one grid given as folders (the default), and its host speed (host_load.speed_around;
+a cell's over repeats, host_load.cell_speed) with the machine's speed (host_load.machine_speed of
+every cell's probe in the folders given: one machine, pooled over the repeats, where the tables
+take each folder's and the roofline's too). A stretch "ran slow" when it took more than
 --slow-pct longer than its median; the probe "says slow" when its host speed is more than
 host_load.SLOW_HOST_PCT below the machine's.
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from host_load import SLOW_HOST_PCT, probe_rates, speed_around  # noqa: E402
+from host_load import SLOW_HOST_PCT, cell_speed, machine_speed, probe_rates, speed_around  # noqa: E402
 
 OUTCOMES = {(True, True): "both", (False, True): "probe only", (True, False): "slow only", (False, False): "neither"}
 
@@ -38,18 +39,19 @@ def stretches(cell: dict) -> list[tuple[float, dict]]:
     return [(cell["results"][0]["mean"], cell.get("host_speed") or {})]
 
 
-def judged(groups: list[list[tuple[float, dict]]], speed: float, slow_pct: float) -> str:
-    """Each group's stretches against the group's median time."""
+def judged(groups: list[list[tuple[float, dict]]], speed: float, slow_pct: float, host=speed_around) -> str:
+    """Each group's stretches (time, what `host` reads a host speed from) against the group's
+    median time."""
     counts, pairs = dict.fromkeys(OUTCOMES.values(), 0), []
     for group in groups:
         median = statistics.median(time for time, _ in group)
         for time, record in group:
-            host = speed_around(record)
-            if host is None:
+            found = host(record)
+            if found is None:
                 continue
-            ran_slow, says_slow = time > median * (1 + slow_pct / 100), host < speed * (1 - SLOW_HOST_PCT / 100)
+            ran_slow, says_slow = time > median * (1 + slow_pct / 100), found < speed * (1 - SLOW_HOST_PCT / 100)
             counts[OUTCOMES[ran_slow, says_slow]] += 1
-            pairs.append((host / speed, time / median))
+            pairs.append((found / speed, time / median))
     hosts, times = zip(*pairs, strict=True)
     outcomes = ", ".join(f"{name} {count}" for name, count in counts.items())
     correlation = np.corrcoef(hosts, times)[0, 1]
@@ -57,12 +59,9 @@ def judged(groups: list[list[tuple[float, dict]]], speed: float, slow_pct: float
 
 
 def flagged(cells: dict[tuple, dict], speed: float) -> str:
-    """The cells the tables would flag: a cell's host speed is its slowest stretch's."""
-    speeds = []
-    for cell in cells.values():
-        found = [s for s in (speed_around(record) for _, record in stretches(cell)) if s is not None]
-        speeds += [min(found)] if found else []
-    slow = sum(cell_speed < speed * (1 - SLOW_HOST_PCT / 100) for cell_speed in speeds)
+    """The cells the tables would flag."""
+    speeds = [found for cell in cells.values() if (found := cell_speed(cell)) is not None]
+    slow = sum(found < speed * (1 - SLOW_HOST_PCT / 100) for found in speeds)
     return f"{slow} of {len(cells)} cells on a slow host; host speed {min(speeds):.0f}–{max(speeds):.0f} GFLOP/s"
 
 
@@ -73,9 +72,9 @@ def main() -> None:
     parser.add_argument("--slow-pct", type=float, default=10.0, help="a stretch this much slower than its median")
     args = parser.parse_args()
     folders = [cells_of(folder) for folder in args.folders]
-    speed = float(
-        np.percentile(probe_rates([r for cells in folders for c in cells.values() for _, r in stretches(c)]), 90)
-    )
+    speed = machine_speed([rate for cells in folders for cell in cells.values() for rate in cell_probes(cell)])
+    if speed is None:
+        sys.exit("probe-vs-time.py: error: no speed probes in these folders (timed before nerbench had them?)")
     print(
         f"machine speed {speed:.1f} GFLOP/s; ran slow: > {args.slow_pct:g}% over its median; probe says slow: "
         f"> {SLOW_HOST_PCT:g}% below the machine's speed"
@@ -87,10 +86,12 @@ def main() -> None:
             print(f"{folder}: {judged([stretches(cell) for cell in cells.values()], speed, args.slow_pct)}")
         return
     shared = set.intersection(*(set(cells) for cells in folders))
-    groups = [
-        [(cells[key]["results"][0]["mean"], cells[key].get("host_speed") or {}) for cells in folders] for key in shared
-    ]
-    print(f"each cell across {len(folders)} folders: {judged(groups, speed, args.slow_pct)}")
+    groups = [[(cells[key]["results"][0]["mean"], cells[key]) for cells in folders] for key in shared]
+    print(f"each cell across {len(folders)} folders: {judged(groups, speed, args.slow_pct, cell_speed)}")
+
+
+def cell_probes(cell: dict) -> list[float]:
+    return probe_rates([record for _, record in stretches(cell)])
 
 
 if __name__ == "__main__":

@@ -14,12 +14,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
 from common import REMEASURE_PEAKS, describe_machine, flags, flops_key, is_true, load_json, marks_legend, measured
-from host_load import SLOW_HOST_PCT, contended, probe_rates
+from host_load import SLOW_HOST_PCT, cell_speed, contended, machine_speed, probe_rates
 from nerbench import Cell, Grid, Status
 from nerlib.atomic import write_text_atomically
 from nerlib.timings import PHASES
@@ -87,7 +86,7 @@ def trust_columns(timing: dict) -> dict:
         "contended": contended(contention),
         "quiet_wait_s": quiet.get("waited_seconds"),
         "quiet_gave_up": quiet.get("gave_up"),
-        "host_speed_gflops": (timing.get("host_speed") or {}).get("gflops"),
+        "host_speed_gflops": cell_speed(timing),
         "host_probes_gflops": " ".join(f"{rate:g}" for rate in probe_rates([timing.get("host_speed") or {}])) or None,
         "hyperfine_warnings": " | ".join(timing.get("hyperfine_warnings") or []) or None,
     }
@@ -110,7 +109,7 @@ def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.Da
     """Each cell's host speed (host_load.HostSpeed) as a share of its machine's speed,
     `host_speed_pct`, and `slow_host` where that share is below 100 - SLOW_HOST_PCT: a host that ran
     slow in a way its CPU accounting cannot show. A CPU cell's `peak_host_speed_pct` is the
-    roofline's best probe as such a share, and `peak_slow_host` says its peaks were measured in a
+    roofline's fastest probe as such a share, and `peak_slow_host` says its peaks were measured in a
     slow spell, so are too low."""
     frame = frame.copy()
     if "host_probes_gflops" not in frame or frame["host_probes_gflops"].isna().all():
@@ -119,7 +118,7 @@ def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.Da
     for machine, group in frame.groupby("machine"):
         probes = roofline_probes(rooflines.get(machine))
         every = [*probes, *(rate for text in group["host_probes_gflops"].dropna() for rate in parse_times(text))]
-        speed[machine] = machine_speed(every)
+        speed[machine] = machine_speed(every) or math.nan
         roofline_best[machine] = max(probes, default=math.nan)
     frame["host_speed_pct"] = 100 * frame["host_speed_gflops"] / frame["machine"].map(speed)
     frame["slow_host"] = frame["host_speed_pct"] < 100 - SLOW_HOST_PCT
@@ -129,12 +128,6 @@ def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.Da
         frame["peak_host_speed_pct"] = peak_speed.where(shares_peak)
         frame["peak_slow_host"] = frame["peak_host_speed_pct"] < 100 - SLOW_HOST_PCT
     return frame
-
-
-def machine_speed(rates: list[float]) -> float:
-    """A machine's speed from all its probes: their 90th percentile, so that one lucky probe
-    does not set it (nor one slow spell, unless it lasts a tenth of the grid)."""
-    return float(np.percentile(rates, 90)) if rates else math.nan
 
 
 def roofline_probes(roofline: dict | None) -> list[float]:
@@ -535,7 +528,7 @@ def slow_host_peaks_text(cells: pd.DataFrame) -> str:
     """Why peaks measured in a slow spell are too low, with the roofline's probe."""
     share = cells["peak_host_speed_pct"].dropna().iloc[0]
     return (
-        f"`{SLOW_HOST_PEAK}`: the roofline's speed probe read {share:.0f}% of the machine's best, so the peaks are "
+        f"`{SLOW_HOST_PEAK}`: the roofline's speed probe read {share:.0f}% of the machine's speed, so the peaks are "
         f"too low: measure them again once the host is back to speed (`{REMEASURE_PEAKS}`)."
     )
 

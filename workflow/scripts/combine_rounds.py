@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 
 import common  # noqa: F401  (puts scripts/ and the grid package on the path)
-from host_load import slowest_round
+from host_load import combined_rounds
 from nerbench import Status
 from nerlib.atomic import write_text_atomically
 
@@ -78,7 +78,7 @@ def combine(records: list[dict]) -> dict:
             "gave_up": any((r.get("quiet_start") or {}).get("gave_up") for r in records),
         },
         "hyperfine_warnings": [w for record in records for w in record.get("hyperfine_warnings") or []],
-        "host_speed": slowest_round([record.get("host_speed") or {} for record in records]),
+        "host_speed": combined_rounds([record.get("host_speed") or {} for record in records]),
     }
     return combined
 

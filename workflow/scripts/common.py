@@ -61,6 +61,7 @@ def flops_key(batch_size: int, sort: bool, token_budget: bool = False) -> str:
 TEXT_COLUMNS = {
     **{name: str for name in ("machine", "git_commit", "slurm_job_id", "slurm_node", "host")},
     "times": str,  # the runs' seconds, space-separated (one run would read as a number)
+    "host_probes_gflops": str,  # likewise, the speed probes' rates
 }
 # A cell's identity in summary.csv: nerbench.CellKey's fields.
 KEY_COLUMNS = ["machine", "method", "device", "batch_size"]

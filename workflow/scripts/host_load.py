@@ -8,7 +8,7 @@ tenants. Over the timed runs, `Contention` records:
 - foreign CPU: the busy time of every process but the timed ones (hyperfine, the program and
   their children, counted by the kernel for this process's waited-for children), as a share of
   the host's CPU capacity over the same wall time;
-- the load average just before the runs start.
+- the load average before the runs (and their speed probes, below) start.
 
 `quiet_start` waits, for a bounded time, until the host's other processes use less than a share
 of the cell's cores. Linux only; elsewhere both report nothing and never wait.
@@ -18,16 +18,18 @@ hyperthread of one of a VM's virtual CPUs, a CPU quota, a clock lowered for a ne
 `HostSpeed` probes the speed itself, before and after the timed runs: every allowed CPU at once
 runs the same fixed single-threaded float32 product, pinned (speed_probe.py), and the slowest
 CPU's rate is what a multi-threaded program, waiting for its slowest thread, would get. The
-tables compare each cell's speed (the faster of its two probes; in rounds, its slowest round's)
-with its machine's speed, a high percentile of all its probes (`SLOW_HOST_PCT`).
+tables compare each cell's host speed (`cell_speed`) with its machine's (`machine_speed`) and flag
+it below SLOW_HOST_PCT.
 """
 
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,60 +146,79 @@ def add_quiet_start_arguments(parser) -> None:
 
 
 PROBE = Path(__file__).with_name("speed_probe.py")
-# Each CPU's part: a float32 product of PROBE_SIZE², PROBE_REPEATS times, about 0.15 s of work on a
-# current server core (about 0.3 s in all, with numpy's import); a probe that takes PROBE_TIMEOUT_S is ended.
+# Each CPU's part: a float32 product of PROBE_SIZE², PROBE_REPEATS times; a probe with no answer
+# after PROBE_TIMEOUT_S (an import stuck on a network file system) is ended.
 PROBE_SIZE, PROBE_REPEATS, PROBE_TIMEOUT_S = 512, 60, 30.0
 ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+# A machine's speed: this percentile of all its probes, so that one lucky probe does not set it
+# (nor one slow spell, unless it lasts a tenth of the grid).
+MACHINE_SPEED_PERCENTILE = 90
 
 
 def speed_probe(size: int = PROBE_SIZE, repeats: int = PROBE_REPEATS) -> dict:
     """{"gflops_by_cpu": {cpu: rate}, "slowest_gflops", "numpy"}: every allowed CPU's rate on the
-    fixed product, all started at once; {"error": why} where it could not run (the cell is timed
-    all the same, without it)."""
-    cpus, children = sorted(os.sched_getaffinity(0)), []
-    # A stuck child (an import hung on a network file system) is ended, not waited for.
-    timer = threading.Timer(PROBE_TIMEOUT_S, lambda: [child.kill() for child in children])
-    timer.start()
+    fixed product, all started at once; {"error": why} where it could not run. It never raises:
+    a probe must not cost a cell its timing."""
+    children: list[subprocess.Popen] = []
+    timed_out = threading.Event()
+
+    def end_stuck() -> None:
+        timed_out.set()
+        for child in children:
+            child.kill()
+
+    timer, failure = threading.Timer(PROBE_TIMEOUT_S, end_stuck), None
     try:
-        for cpu in cpus:
-            argv = [sys.executable, "-I", str(PROBE), str(cpu), str(size), str(repeats)]
-            pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-            children.append(subprocess.Popen(argv, **pipes, text=True, env={**os.environ, **ONE_BLAS_THREAD}))
-        numpy = {child.stdout.readline().strip() for child in children}  # each one is ready
-        for child in children:  # the go, to every CPU's part at once
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        seconds = [float(child.stdout.readline()) for child in children]
-        rates = {
-            str(cpu): round(2 * size**3 * repeats / took / 1e9, 2) for cpu, took in zip(cpus, seconds, strict=True)
-        }
-        return {"gflops_by_cpu": rates, "slowest_gflops": min(rates.values()), "numpy": " ".join(sorted(numpy))}
-    except (OSError, ValueError, ZeroDivisionError) as error:
-        failure = str(error) or type(error).__name__
+        timer.start()
+        result = measure_speed(children, size, repeats)
+    except Exception as error:
+        failure = f"{type(error).__name__}: {error}"
     finally:
         timer.cancel()
         complaints = end_all(children)
+    if failure is None:
+        return result
+    if timed_out.is_set():
+        return {"error": f"no answer within {PROBE_TIMEOUT_S:g} s"}
     return {"error": complaints[0] if complaints else failure}
+
+
+def measure_speed(children: list[subprocess.Popen], size: int, repeats: int) -> dict:
+    """Starts one speed_probe.py per allowed CPU (into `children`), waits until each is ready,
+    releases them together and reads their seconds."""
+    cpus = sorted(os.sched_getaffinity(0))
+    for cpu in cpus:
+        argv = [sys.executable, "-I", str(PROBE), str(cpu), str(size), str(repeats)]
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        environment = {**os.environ, **ONE_BLAS_THREAD}
+        children.append(subprocess.Popen(argv, **pipes, text=True, errors="replace", env=environment))
+    versions = {child.stdout.readline().strip() for child in children}  # each one's "ready"
+    for child in children:  # the go, to every CPU's part at once
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    seconds = [float(child.stdout.readline()) for child in children]
+    rates = {str(cpu): round(2 * size**3 * repeats / took / 1e9, 2) for cpu, took in zip(cpus, seconds, strict=True)}
+    return {"gflops_by_cpu": rates, "slowest_gflops": min(rates.values()), "numpy": " ".join(sorted(versions))}
 
 
 def end_all(children: list[subprocess.Popen]) -> list[str]:
     """Ends and reaps every child (none may outlive the probe into the timed runs); the last
-    line each one that complained wrote to stderr (its exception)."""
+    stderr line of each one that failed by itself (its exception)."""
     complaints = []
     for child in children:
-        child.kill()
-        _, stderr = child.communicate()
-        lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
-        complaints += lines[-1:]
+        if child.poll() is None:
+            child.kill()
+        with suppress(OSError, ValueError):
+            _, stderr = child.communicate()
+            lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+            complaints += lines[-1:] if child.returncode > 0 else []
     return complaints
 
 
 class HostSpeed:
     """A context manager around the timed runs, outside the Contention window (the probes' CPU
-    must not count as the runs' or the host's): the speed probe before and after them. Once it
-    exits, `record` holds both probes and `gflops`, the host's speed around the runs: the faster
-    of the two. One slow probe is a moment (a virtual CPU descheduled for some milliseconds) that
-    seconds of runs absorb; a slow spell through the runs slows both. After an exception (a
+    must count as neither the runs' nor the host's): a speed probe before and after them. Once
+    it exits, `record` holds the probes and `gflops`, `speed_around` them. After an exception (a
     stopping signal) there is no second probe."""
 
     def __enter__(self) -> "HostSpeed":
@@ -213,8 +234,25 @@ class HostSpeed:
 
 
 def speed_around(record: dict) -> float | None:
-    """The host's speed around one timed stretch from its probes (HostSpeed's record): the faster."""
+    """The host's speed around one timed stretch (a HostSpeed record): the faster of its probes.
+    One slow probe is a moment that seconds of runs absorb; a slow spell through the runs slows
+    both."""
     return max(probe_rates([record]), default=None)
+
+
+def cell_speed(result: dict) -> float | None:
+    """A cell's host speed, from its result file: its slowest round's, or the one around its runs
+    (the cell's runs are only as trustworthy as its slowest round's)."""
+    stretches = [one.get("host_speed") or {} for one in result.get("rounds") or []]
+    speeds = [speed_around(record) for record in stretches or [result.get("host_speed") or {}]]
+    return min((speed for speed in speeds if speed is not None), default=None)
+
+
+def machine_speed(rates: list[float]) -> float | None:
+    """A machine's speed from all its probes' rates (MACHINE_SPEED_PERCENTILE)."""
+    if len(rates) < 2:
+        return rates[0] if rates else None
+    return statistics.quantiles(rates, n=100, method="inclusive")[MACHINE_SPEED_PERCENTILE - 1]
 
 
 def probe_rates(records: list[dict]) -> list[float]:
@@ -224,11 +262,11 @@ def probe_rates(records: list[dict]) -> list[float]:
     ]
 
 
-def slowest_round(records: list[dict]) -> dict:
+def combined_rounds(records: list[dict]) -> dict:
     """The host-speed records of a cell's rounds as one: every probe, and `gflops`, the slowest
-    round's (the cell's runs are only as trustworthy as that round's)."""
+    round's."""
     combined: dict = {"probes": [probe for record in records for probe in record.get("probes", [])]}
-    speeds = [record["gflops"] for record in records if "gflops" in record]
-    if speeds:
-        combined["gflops"] = min(speeds)
+    speed = cell_speed({"rounds": [{"host_speed": record} for record in records]})
+    if speed is not None:
+        combined["gflops"] = speed
     return combined

@@ -49,17 +49,17 @@ def best_runs(folder: Path, reference: str, device: str) -> tuple[dict[str, list
 
 
 def host_text(folder: Path) -> str:
-    """What the host did in one folder's grid: cells contended or on a slow host, the speed probes."""
+    """What the host did in one folder's grid: cells contended or on a slow host, their host speeds."""
     done = measured(read_summary(folder / "summary.csv"))
     counts = ", ".join(
         f"{sum(map(is_true, done[flag]))} {name}"
         for flag, name in (("contended", "contended"), ("slow_host", "on a slow host"))
         if flag in done
     )
-    probes = done["host_speed_gflops"].dropna() if "host_speed_gflops" in done else []
+    speeds = done["host_speed_gflops"].dropna() if "host_speed_gflops" in done else []
     speed = (
-        f"; speed probes {min(probes):.0f}–{max(probes):.0f}, median {statistics.median(probes):.0f}"
-        if len(probes)
+        f"; host speed {min(speeds):.0f}–{max(speeds):.0f}, median {statistics.median(speeds):.0f}"
+        if len(speeds)
         else ""
     )
     return f"{folder}: {len(done)} cells, {counts or 'no host records'}{speed}"
