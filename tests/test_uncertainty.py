@@ -212,6 +212,12 @@ def test_the_speed_probe_reads_every_allowed_cpu_and_says_why_it_cannot(monkeypa
         pass
     assert speed.record["probes"][0] == {"error": "ModuleNotFoundError: No module named 'numpy_that_is_not_there'"}
     assert "gflops" not in speed.record
+    # One that hangs is ended, and says so.
+    broken.write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setattr(host_load, "PROBE_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    assert host_load.speed_probe() == {"error": "no answer within 0.5 s"}
+    assert time.monotonic() - started < 5
 
 
 def test_a_machines_speed_is_a_high_percentile_of_all_its_probes_roofline_included():
