@@ -106,7 +106,7 @@ def flags_legend(drift_pct: float) -> str:
 
 
 def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.DataFrame:
-    """Each cell's host speed (host_load.HostSpeed) as a share of its machine's speed,
+    """Each cell's host speed (host_load.cell_speed) as a share of its machine's speed,
     `host_speed_pct`, and `slow_host` where that share is below 100 - SLOW_HOST_PCT: a host that ran
     slow in a way its CPU accounting cannot show. A CPU cell's `peak_host_speed_pct` is the
     roofline's fastest probe as such a share, and `peak_slow_host` says its peaks were measured in a
@@ -680,14 +680,14 @@ def host_load_line(done: pd.DataFrame) -> str:
 
 
 def slow_host_text(done: pd.DataFrame) -> str:
-    """How many cells were timed while the host ran slow, the probes' range, and the cells with no
-    probe (a probe that failed; a result from before the probes)."""
+    """How many cells were timed while the host ran slow, their host speeds' range, and the cells
+    with no probe (a probe that failed; a result from before the probes)."""
     if "host_speed_pct" not in done or done["host_speed_pct"].isna().all():
         return ", no speed probes"
-    probes = done["host_speed_gflops"].dropna()
-    missing = len(done) - len(probes)
+    speeds = done["host_speed_gflops"].dropna()
+    missing = len(done) - len(speeds)
     return (
-        f", {sum(map(is_true, done['slow_host']))} on a slow host (host speed {probes.min():.0f}–{probes.max():.0f} "
+        f", {sum(map(is_true, done['slow_host']))} on a slow host (host speed {speeds.min():.0f}–{speeds.max():.0f} "
         f"GFLOP/s, {done['host_speed_pct'].min():.0f}% of the machine's at worst"
         + (f"; {missing} without a probe" if missing else "")
         + ")"

@@ -46,8 +46,8 @@ def slow_host_notes(summary) -> list[str]:
     if "slow_host" not in summary:
         return []
     return [
-        f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: probe at {row.host_speed_pct:.0f}% of "
-        f"the machine's speed: make cell METHOD={row.method} DEVICE={row.device} BS={row.batch_size} "
+        f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: host speed {row.host_speed_pct:.0f}% "
+        f"of the machine's: make cell METHOD={row.method} DEVICE={row.device} BS={row.batch_size} "
         f"MACHINE={row.machine}"
         for row in summary[summary["slow_host"].map(is_true)].itertuples()
     ]
