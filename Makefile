@@ -111,8 +111,12 @@ check: venv rust-target lint
 	cargo test --release --locked $(CRATE)
 	NERBENCH_TIER=unit $(PYTEST) --durations=5 $(IN_WORKERS) -m "not e2e and not complete and not install and not slow" tests
 
+# The two runs share one smoke run's folder (tests/conftest.py's `smoke`), so the second does not
+# build the smoke model again.
 test: venv hyperfine slurm-packages check
-	$(PYTEST) --durations=20 $(IN_WORKERS) -m "(e2e or complete) and not alone and not install and not slow" tests
+	smoke="$$(mktemp -d)" && trap 'rm -rf "$$smoke"' EXIT && \
+	export NERBENCH_SMOKE_WORKDIR="$${NERBENCH_SMOKE_WORKDIR:-$$smoke}" && \
+	$(PYTEST) --durations=20 $(IN_WORKERS) -m "(e2e or complete) and not alone and not install and not slow" tests && \
 	$(PYTEST) -m "alone and not install and not slow" tests
 
 # How long Snakemake's plan and the whole-grid steps take for 215 and 1,300 synthetic cells.
