@@ -120,11 +120,12 @@ def host_speed_columns(frame: pd.DataFrame, rooflines: dict[str, dict]) -> pd.Da
         every = [*probes, *(rate for text in group["host_probes_gflops"].dropna() for rate in parse_times(text))]
         speed[machine] = machine_speed(every) or math.nan
         roofline_best[machine] = max(probes, default=math.nan)
-    frame["host_speed_pct"] = 100 * frame["host_speed_gflops"] / frame["machine"].map(speed)
+    machines_speed = frame["machine"].map(speed)
+    frame["host_speed_pct"] = 100 * frame["host_speed_gflops"] / machines_speed
     frame["slow_host"] = frame["host_speed_pct"] < 100 - SLOW_HOST_PCT
     if "pct_of_peak" in frame:
         shares_peak = frame["pct_of_peak"].notna() & (frame["device"] == "cpu")
-        peak_speed = 100 * frame["machine"].map(roofline_best) / frame["machine"].map(speed)
+        peak_speed = 100 * frame["machine"].map(roofline_best) / machines_speed
         frame["peak_host_speed_pct"] = peak_speed.where(shares_peak)
         frame["peak_slow_host"] = frame["peak_host_speed_pct"] < 100 - SLOW_HOST_PCT
     return frame

@@ -29,7 +29,8 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,6 +234,17 @@ class HostSpeed:
             self.record["gflops"] = speed
 
 
+@contextmanager
+def watched() -> Iterator[tuple[HostSpeed, Contention]]:
+    """The host around timed work (a cell's runs, the roofline's products): its speed probed
+    before and after, and its load in between. The load average is read before the first probe,
+    which would raise it; the probes stay outside the contention's window, which must hold the
+    timed work alone."""
+    load_before = load_average()
+    with HostSpeed() as speed, Contention(load_before) as contention:
+        yield speed, contention
+
+
 def speed_around(record: dict) -> float | None:
     """The host's speed around one timed stretch (a HostSpeed record): the faster of its probes.
     One slow probe is a moment that seconds of runs absorb; a slow spell through the runs slows
@@ -244,8 +256,12 @@ def cell_speed(result: dict) -> float | None:
     """A cell's host speed, from its result file: its slowest round's, or the one around its runs
     (the cell's runs are only as trustworthy as its slowest round's)."""
     stretches = [one.get("host_speed") or {} for one in result.get("rounds") or []]
-    speeds = [speed_around(record) for record in stretches or [result.get("host_speed") or {}]]
-    return min((speed for speed in speeds if speed is not None), default=None)
+    return slowest_stretch(stretches or [result.get("host_speed") or {}])
+
+
+def slowest_stretch(records: list[dict]) -> float | None:
+    """The lowest `speed_around` of several stretches' host-speed records."""
+    return min((speed for speed in map(speed_around, records) if speed is not None), default=None)
 
 
 def machine_speed(rates: list[float]) -> float | None:
@@ -266,7 +282,7 @@ def combined_rounds(records: list[dict]) -> dict:
     """The host-speed records of a cell's rounds as one: every probe, and `gflops`, the slowest
     round's."""
     combined: dict = {"probes": [probe for record in records for probe in record.get("probes", [])]}
-    speed = cell_speed({"rounds": [{"host_speed": record} for record in records]})
+    speed = slowest_stretch(records)
     if speed is not None:
         combined["gflops"] = speed
     return combined

@@ -350,8 +350,7 @@ def measure_quietly(threads: int, shape: dict, square: int, quiet_start_s: float
     for _ in range(ATTEMPTS):
         quiet = host_load.quiet_start(threads, quiet_share, max(0.0, quiet_start_s - waited))
         waited += quiet["waited_seconds"]
-        load_before = host_load.load_average()  # before the speed probe loads every CPU
-        with host_load.HostSpeed() as speed, host_load.Contention(load_before) as contention:
+        with host_load.watched() as (speed, contention):
             measured = cpu_peaks(threads, shape, square)
         # The host's speed probed too: one more view of how fast this machine can be (the tables).
         attempts.append({"quiet_start": quiet, "contention": contention.record, "host_speed": speed.record})

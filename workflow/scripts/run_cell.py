@@ -170,10 +170,7 @@ def time_cell(args, command: list[str]) -> tuple[dict, str, str | None]:
         export = Path(scratch) / "hyperfine.json"
         hyperfine = hyperfine_command(args, command, export)
         print("$", shlex.join(hyperfine), flush=True)
-        # The speed probes before and after the runs, outside the contention's window, which must
-        # hold the runs alone; the load average is read before the first probe, which would raise it.
-        load_before = host_load.load_average()
-        with host_load.HostSpeed() as speed, host_load.Contention(load_before) as contention:
+        with host_load.watched() as (speed, contention):
             on_start = gpu_memory.watch if args.device == "cuda" else None
             code, output = run_group(hyperfine, args.timeout, on_start=on_start)
         print(output, end="", flush=True)
