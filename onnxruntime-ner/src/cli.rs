@@ -1,10 +1,13 @@
 //! The command line every method shares (scripts/nerlib/cli.py):
-//! `-d {cpu,cuda} -b N [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] [--threads N] [--sort] [--token-budget] [--] FILE`.
+//! `-d {cpu,cuda} -b N [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] [--threads N] [--sort] [--token-budget] [--] FILE`,
+//! and this binary's own `--serve`, which reads its sentences from standard input (serve.rs).
 
 use std::path::{Path, PathBuf};
 
 pub const USAGE: &str = "usage: onnxruntime-ner [-d cpu|cuda] [-b N] [-m MODEL_DIR] [-o PREDICTIONS] [--timings PATH] \
-                         [--sort] [--token-budget] [--threads N] [--workers N] [--u8u8] [--] FILE";
+                         [--sort] [--token-budget] [--threads N] [--workers N] [--u8u8] [--] FILE\n       \
+                         onnxruntime-ner --serve [-d cpu|cuda] [-b N] [-m MODEL_DIR] [--timings PATH] \
+                         [--sort] [--token-budget] [--threads N] [--workers N] [--u8u8]";
 
 /// config.yaml in the working directory: without -m, the model it names is the one read.
 const CONFIG: &str = "config.yaml";
@@ -24,6 +27,9 @@ pub struct Args {
     pub workers: usize,
     /// int8 products as U8U8 (session.x64quantprecision; scripts/nerlib/ort_session.py).
     pub u8u8: bool,
+    /// Requests on standard input, answered on standard output, by a model loaded once (serve.rs).
+    pub serve: bool,
+    /// The corpus; empty with --serve.
     pub file: PathBuf,
 }
 
@@ -44,6 +50,17 @@ pub fn configured_model(config: &Path) -> Result<PathBuf, String> {
     Ok(Path::new("data").join("models").join(name).join("onnx"))
 }
 
+/// The one FILE of a normal run; none with --serve, whose sentences and answers go through pipes.
+fn input_file(args: &Args, files: &[String]) -> Result<PathBuf, String> {
+    match (args.serve, files) {
+        (true, [_, ..]) => Err("--serve: takes no FILE (requests come on standard input)".into()),
+        (true, []) if args.output.is_some() => Err("--serve: takes no -o (responses go to standard output)".into()),
+        (true, []) => Ok(PathBuf::new()),
+        (false, [file]) => Ok(file.into()),
+        (false, _) => Err(format!("expected exactly one input FILE\n{USAGE}")),
+    }
+}
+
 pub fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut args = Args {
         device: "cpu".into(),
@@ -56,6 +73,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
         threads: 0,
         workers: 1,
         u8u8: false,
+        serve: false,
         file: PathBuf::new(),
     };
     let mut model = None;
@@ -80,6 +98,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--token-budget" => args.token_budget = true,
             "--workers" => args.workers = positive(arg, &value()?)?,
             "--u8u8" => args.u8u8 = true,
+            "--serve" => args.serve = true,
             "-h" | "--help" => return Err(USAGE.into()),
             // Everything after "--" is a file, even a name that starts with "-".
             "--" => files.extend(iter.by_ref().cloned()),
@@ -87,10 +106,7 @@ pub fn parse_args(argv: &[String]) -> Result<Args, String> {
             _ => files.push(arg.clone()),
         }
     }
-    match files.as_slice() {
-        [file] => args.file = file.into(),
-        _ => return Err(format!("expected exactly one input FILE\n{USAGE}")),
-    }
+    args.file = input_file(&args, &files)?;
     args.model = match model {
         Some(model) => model,
         None => configured_model(Path::new(CONFIG))?,
@@ -137,6 +153,25 @@ mod tests {
     fn a_file_named_like_an_option_follows_a_double_dash() {
         assert!(parse_args(&strings(&["-m", "m", "-x.txt"])).unwrap_err().starts_with("unknown option -x.txt"));
         assert_eq!(parse_args(&strings(&["-m", "m", "--", "-x.txt"])).unwrap().file, PathBuf::from("-x.txt"));
+    }
+
+    #[test]
+    fn serve_takes_no_file_and_no_output() {
+        let args =
+            parse_args(&strings(&["--serve", "-m", "m", "-b", "4", "--workers", "2", "--threads", "2"])).unwrap();
+        assert!(args.serve && !parse_args(&strings(&["-m", "m", "f"])).unwrap().serve);
+        assert_eq!((args.batch_size, args.workers, args.file), (4, 2, PathBuf::new()));
+        for argv in [&["--serve", "-m", "m", "f"][..], &["-m", "m", "--serve", "--", "f"]] {
+            assert_eq!(
+                parse_args(&strings(argv)).unwrap_err(),
+                "--serve: takes no FILE (requests come on standard input)"
+            );
+        }
+        assert_eq!(
+            parse_args(&strings(&["-o", "x", "--serve", "-m", "m"])).unwrap_err(),
+            "--serve: takes no -o (responses go to standard output)"
+        );
+        assert!(parse_args(&strings(&["-m", "m"])).unwrap_err().starts_with("expected exactly one input FILE"));
     }
 
     #[test]
