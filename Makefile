@@ -93,7 +93,7 @@ cell: venv hyperfine rust-target
 	  config.yaml "$$NERBENCH_CONFIG")" && mapfile -t files <<< "$$files" && $(SNAKEMAKE) --forcerun "$${files[@]}"
 
 tables: venv
-	$(SNAKEMAKE) --forcerun tables
+	$(SNAKEMAKE) --forcerun summary tables
 
 report: venv
 	$(RESULTS_FOLDER); $(SNAKEMAKE) --report "$$results/report.html"
@@ -183,11 +183,11 @@ families: venv hyperfine rust-target
 	    "results=results/families/$$family" "model={name: $$family-tiny, source: random, random: {preset: $$family-tiny}}" \
 	    "benchmark={methods: $$methods}" || exit 1; \
 	done
-	$(RUN) $(BIN)/python workflow/scripts/family_table.py $(foreach family,$(FAMILIES),results/families/$(family)/summary.csv)
+	$(RUN) $(BIN)/python workflow/scripts/report/family_table.py $(foreach family,$(FAMILIES),results/families/$(family)/summary.csv)
 
 clean:
 	rm -rf results .snakemake
 
 compare: venv
 	@test -n "$$A" -a -n "$$B" || { echo "usage: make compare A=results/before B=results/after" >&2; exit 2; }
-	$(RUN) $(BIN)/python workflow/scripts/compare.py "$$A" "$$B" $${DRIFT:+--drift-pct "$$DRIFT"}
+	$(RUN) $(BIN)/python workflow/scripts/report/compare.py "$$A" "$$B" $${DRIFT:+--drift-pct "$$DRIFT"}

@@ -17,6 +17,7 @@ include: "workflow/rules/corpus.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/rust.smk"
 include: "workflow/rules/benchmark.smk"
+include: "workflow/rules/roofline.smk"
 include: "workflow/rules/check.smk"
 include: "workflow/rules/report.smk"
 
@@ -31,6 +32,7 @@ localrules:
     grid,
     corpus_flops,
     check_cell,
+    summary,
     tables,
     plots,
     verify,

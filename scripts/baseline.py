@@ -4,7 +4,7 @@
 import numpy as np
 import torch
 
-from nerlib.frame import label_map, run
+from nerlib.frame import backend_program, label_map
 from nerlib.hf import TransformersEncoder
 from nerlib.torch_device import load_torch_model, torch_device
 
@@ -26,5 +26,7 @@ class TorchBackend(TransformersEncoder):
             return self.model(**tensors).logits.float().cpu().numpy()
 
 
+PROGRAM = backend_program(__doc__, "torch", TorchBackend)
+
 if __name__ == "__main__":
-    run(__doc__, "torch", TorchBackend)
+    PROGRAM.main()

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ct2-lean: CTranslate2's encoder driven by the `tokenizers` library alone (no transformers, no
-torch), on a conversion of the model (workflow/scripts/convert_ct2.py): the encoder in
+torch), on a conversion of the model (workflow/scripts/model/convert_ct2.py): the encoder in
 CTranslate2's format, the classifier after it applied here in numpy.
 
 CTranslate2 runs on the CPU only here: its wheel's CUDA path loads CUDA 12's cuBLAS, and the
@@ -17,7 +17,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nerlib.cli import add_workers_argument
-from nerlib.frame import MethodError, encoded_from_tokenizers, label_map, read_model_config, run
+from nerlib.frame import MethodError, backend_program, encoded_from_tokenizers, label_map, read_model_config
 from nerlib.tokenizer import load_tokenizer
 
 
@@ -83,5 +83,7 @@ def extra_arguments(parser) -> None:
     add_workers_argument(parser, "model replicas")
 
 
+PROGRAM = backend_program(__doc__, "ct2", CTranslate2Backend, extra_arguments)
+
 if __name__ == "__main__":
-    run(__doc__, "ct2", CTranslate2Backend, extra_arguments=extra_arguments)
+    PROGRAM.main()

@@ -5,7 +5,7 @@ in the frame of baseline (transformers tokenizer, batches formed by hand)."""
 import numpy as np
 from optimum.onnxruntime import ORTModelForTokenClassification
 
-from nerlib.frame import MethodError, label_map, read_model_config, run
+from nerlib.frame import MethodError, backend_program, label_map, read_model_config
 from nerlib.hf import TransformersEncoder
 from nerlib.ort_session import (
     add_session_arguments,
@@ -48,5 +48,7 @@ class OptimumBackend(TransformersEncoder):
 extra_arguments = add_session_arguments  # the name workflow/scripts/reference.py looks for
 
 
+PROGRAM = backend_program(__doc__, "onnx", OptimumBackend, extra_arguments)
+
 if __name__ == "__main__":
-    run(__doc__, "onnx", OptimumBackend, extra_arguments=extra_arguments)
+    PROGRAM.main()

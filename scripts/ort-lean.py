@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime
 
 from nerlib.cli import add_workers_argument
-from nerlib.frame import MethodError, encoded_from_tokenizers, label_map, read_model_config, run
+from nerlib.frame import MethodError, backend_program, encoded_from_tokenizers, label_map, read_model_config
 from nerlib.ort_session import (
     IOBinding,
     add_session_arguments,
@@ -67,5 +67,7 @@ def extra_arguments(parser) -> None:
     add_workers_argument(parser, "sessions")
 
 
+PROGRAM = backend_program(__doc__, "onnx", LeanBackend, extra_arguments)
+
 if __name__ == "__main__":
-    run(__doc__, "onnx", LeanBackend, extra_arguments=extra_arguments)
+    PROGRAM.main()

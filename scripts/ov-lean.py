@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import openvino
 
-from nerlib.frame import MethodError, encoded_from_tokenizers, label_map, read_model_config, run
+from nerlib.frame import MethodError, backend_program, encoded_from_tokenizers, label_map, read_model_config
 from nerlib.tokenizer import load_tokenizer
 
 KNOWN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -78,5 +78,7 @@ def extra_arguments(parser) -> None:
     )
 
 
+PROGRAM = backend_program(__doc__, "onnx", OpenVinoBackend, extra_arguments)
+
 if __name__ == "__main__":
-    run(__doc__, "onnx", OpenVinoBackend, extra_arguments=extra_arguments)
+    PROGRAM.main()

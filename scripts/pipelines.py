@@ -5,33 +5,36 @@ Its grouping of tokens into entities is the reference that nerlib/decode.py repr
 from transformers import pipeline
 
 from nerlib.batching import processing_order
-from nerlib.frame import MethodError, run_predictor
+from nerlib.frame import MethodError, Program
 from nerlib.hf import load_auto_tokenizer
 from nerlib.torch_device import load_torch_model, torch_device
 
 
-def predict(args, lines, timer):
+def load(args):
+    """The pipeline, loaded once; it tokenizes, batches, runs the model and groups entities in one call."""
     if args.token_budget:
         raise MethodError("--token-budget: the transformers pipeline batches by sentence count only")
-    with timer.phase("load"):
-        device = torch_device(args.device, args.threads)
-        tokenizer = load_auto_tokenizer(args.model)
-        ner = pipeline(
-            "token-classification",
-            model=load_torch_model(args.model, device),
-            tokenizer=tokenizer,
-            aggregation_strategy="simple",
-            device=device,
-        )
-    order = processing_order(token_counts(tokenizer, lines, args.sort), args.sort)
-    predictions = [[] for _ in lines]
-    with timer.phase("inference"):
-        # The pipeline tokenizes, batches, runs the model and groups entities in one call.
-        found = ner([lines[index] for index in order], batch_size=args.batch_size) if lines else []
-    with timer.phase("decode"):
-        for index, entities in zip(order, found, strict=True):
-            predictions[index] = [as_entity(lines[index], entity) for entity in entities]
-    return predictions
+    device = torch_device(args.device, args.threads)
+    tokenizer = load_auto_tokenizer(args.model)
+    ner = pipeline(
+        "token-classification",
+        model=load_torch_model(args.model, device),
+        tokenizer=tokenizer,
+        aggregation_strategy="simple",
+        device=device,
+    )
+
+    def predict(lines, timer):
+        order = processing_order(token_counts(tokenizer, lines, args.sort), args.sort)
+        predictions = [[] for _ in lines]
+        with timer.phase("inference"):
+            found = ner([lines[index] for index in order], batch_size=args.batch_size) if lines else []
+        with timer.phase("decode"):
+            for index, entities in zip(order, found, strict=True):
+                predictions[index] = [as_entity(lines[index], entity) for entity in entities]
+        return predictions
+
+    return predict
 
 
 def token_counts(tokenizer, lines, needed):
@@ -45,5 +48,7 @@ def as_entity(line: str, entity: dict) -> dict:
     return {"label": entity["entity_group"], "start": start, "end": end, "text": line[start:end]}
 
 
+PROGRAM = Program(__doc__, "torch", load)
+
 if __name__ == "__main__":
-    run_predictor(__doc__, "torch", predict)
+    PROGRAM.main()

@@ -23,14 +23,21 @@ from _pytest.nodeid import coerce_node_id
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"  # the timed programs and nerlib
-STEPS = REPO / "workflow" / "scripts"  # the pipeline's steps
+STEPS = REPO / "workflow" / "scripts"  # the pipeline's steps, by stage
+STAGES = ("corpus", "model", "timing", "checks", "report")
 SMOKE = REPO / "configs" / "smoke.yaml"
-for folder in (SCRIPTS, STEPS, REPO / "workflow"):  # nerlib, the steps, the grid package nerbench
+# nerlib, the steps (each stage's folder: a step imports its own stage's modules by name), the grid package nerbench
+for folder in (SCRIPTS, STEPS, *(STEPS / stage for stage in STAGES), REPO / "workflow"):
     sys.path.insert(0, str(folder))
 
-from nerbench import ConfigError, Grid, Registry  # noqa: E402
-from nerbench.config import extend, load  # noqa: E402
+from nerbench.config import (  # noqa: E402
+    ConfigError,  # noqa: E402
+    extend,
+    load,
+)
+from nerbench.grid import Grid  # noqa: E402
 from nerbench.host import CPU_FEATURES  # noqa: E402
+from nerbench.registry import Registry  # noqa: E402
 
 # What the tests lay out a grid with, whatever the host running them has (Snakemake runs get the
 # same through NERBENCH_CPU_FEATURES where they plan the default grid).
@@ -261,12 +268,12 @@ def run_cell_arguments(tmp_path, method, model, corpus, batch_size=4, machines=(
     benchmark = {"warmup": 0, "runs": 1, **benchmark}
     grid = small_grid(tmp_path / "results", [method], [batch_size], machines, **benchmark)
     cell = grid.cells[0]
-    program = REPO / cell.method.executable
-    args = ["--settings", grid.timing_settings(cell, "test"), "--method", method, "--device", "cpu"]
-    args += ["--batch-size", batch_size, "--program", program, "--model", model]
-    # --corpus=PATH: the step's own command line takes a value that starts with "-" in this form.
-    args += [f"--corpus={corpus}", "--out", tmp_path / "cell.json", "--predictions", tmp_path / "p.jsonl"]
-    args += ["--phases", tmp_path / "t.json", "--log", tmp_path / "log"]
+    predictions, phases = tmp_path / "p.jsonl", tmp_path / "t.json"
+    command = cell.command(str(model), str(corpus), str(predictions), str(phases))
+    args = ["--settings", grid.timing_settings(cell, "test"), "--cell", json.dumps(cell.key._asdict())]
+    args += ["--command", json.dumps(command), "--model", model]
+    args += ["--out", tmp_path / "cell.json", "--predictions", predictions]
+    args += ["--phases", phases, "--log", tmp_path / "log"]
     return [str(arg) for arg in args]
 
 

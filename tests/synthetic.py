@@ -20,14 +20,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-for folder in (REPO / "scripts", REPO / "workflow", REPO / "workflow" / "scripts"):
+for folder in (REPO / "scripts", REPO / "workflow", REPO / "workflow" / "scripts" / "timing"):
     sys.path.insert(0, str(folder))
 
 import environment  # noqa: E402
-from common import flops_key  # noqa: E402
-from nerbench import Cell, Grid, Status  # noqa: E402
 from nerbench.config import extend, load  # noqa: E402
+from nerbench.flops import flops_key  # noqa: E402
+from nerbench.grid import Cell, Grid  # noqa: E402
 from nerbench.host import CPU_FEATURES  # noqa: E402
+from nerbench.record import CellIdentity, CellRecord, Contention, HostSpeed, QuietStart, Runs, Status, Threads  # noqa: E402
 from nerlib.timings import PHASES  # noqa: E402
 
 SENTENCES = 1000
@@ -38,46 +39,46 @@ def write_json(path: str | Path, record) -> None:
     Path(path).write_text(json.dumps(record, indent=1) + "\n")
 
 
-def result_record(cell: Cell, env: dict, rng: random.Random, runs: int) -> dict:
+def result_record(cell: Cell, env: dict, rng: random.Random, runs: int) -> CellRecord:
     base = {"baseline": 20.0, "pipelines": 21.0, "ort-hf": 16.0}.get(cell.method.program, 5.0) / (
         1 + 0.2 * len(cell.method.options)
     )
     times = [base * rng.uniform(0.97, 1.03) for _ in range(runs)]
     mean = sum(times) / runs
     stddev = (sum((t - mean) ** 2 for t in times) / (runs - 1)) ** 0.5 if runs > 1 else None
-    stats = {
-        "command": f"{cell.method} -d {cell.device} -b {cell.batch_size}",
-        "mean": mean,
-        "stddev": stddev,
-        "median": sorted(times)[runs // 2],
-        "user": mean * 1.6,
-        "system": mean * 0.1,
-        "min": min(times),
-        "max": max(times),
-        "times": times,
-        "memory_usage_byte": [int(rng.uniform(150, 1200) * 2**20) for _ in times],
-        "exit_codes": [0] * runs,
-        "parameters": {},
-    }
-    key = cell.key._asdict()
-    return {
-        "results": [stats],
-        "gpu_memory_peak_bytes": 2**30 if cell.device == "cuda" else None,
-        "cell": {**key, "command": f"python {cell.method.executable} -b {cell.batch_size}", "log": cell.path("log")},
-        "status": Status.OK,
-        "reason": None,
-        "wall_seconds": mean * (runs + 1),
-        "settings": {"machine": cell.machine.entry},
-        "quiet_start": {"waited_seconds": 0.5, "gave_up": False, "busy_cores": 0.01},
-        "contention": {"load_before": [0.3, 0.2, 0.1], "steal_pct": 0.01, "foreign_cpu_pct": rng.uniform(0, 2)},
-        "hyperfine_warnings": [],
-        "host_speed": host_speed(rng.uniform(98, 104), rng.uniform(98, 104)),
-        "environment": {**env, "scheduler": {**env["scheduler"], "host": cell.machine.name}},
-    }
+    stats = Runs(
+        command=f"{cell.method} -d {cell.device} -b {cell.batch_size}",
+        mean=mean,
+        stddev=stddev,
+        median=sorted(times)[runs // 2],
+        user=mean * 1.6,
+        system=mean * 0.1,
+        min=min(times),
+        max=max(times),
+        times=times,
+        memory_usage_byte=[int(rng.uniform(150, 1200) * 2**20) for _ in times],
+        exit_codes=[0] * runs,
+        parameters={},
+    )
+    return CellRecord(
+        runs=stats,
+        gpu_memory_peak_bytes=2**30 if cell.device == "cuda" else None,
+        cell=CellIdentity(
+            *cell.key, command=f"python {cell.method.executable} -b {cell.batch_size}", log=cell.path("log")
+        ),
+        status=Status.OK,
+        wall_seconds=mean * (runs + 1),
+        settings={"machine": cell.machine.entry},
+        threads=Threads(threads=2, workers=1, intra_op=2),
+        quiet_start=QuietStart(waited_seconds=0.5, gave_up=False, busy_cores=0.01),
+        contention=Contention(load_before=[0.3, 0.2, 0.1], steal_pct=0.01, foreign_cpu_pct=rng.uniform(0, 2)),
+        host_speed=HostSpeed(**host_speed(rng.uniform(98, 104), rng.uniform(98, 104))),
+        environment={**env, "scheduler": {**env["scheduler"], "host": cell.machine.name}},
+    )
 
 
 def host_speed(*rates: float) -> dict:
-    """A host-speed record (host_load.HostSpeed's) of probes with these slowest-CPU rates."""
+    """A host-speed record (timing/host_load.HostSpeed's, as JSON) of probes with these slowest-CPU rates."""
     probes = [{"gflops_by_cpu": {"0": rate}, "slowest_gflops": rate, "numpy": "2.4.6"} for rate in rates]
     return {"probes": probes, "gflops": max(rates)}
 
@@ -159,7 +160,7 @@ def build(directory: Path, override: dict, seed: int = 0) -> Grid:
         rng = random.Random(seed)
         env = environment.collect(None, None, 2)
         for cell in grid.runnable():
-            write_json(cell.path("result"), result_record(cell, env, rng, grid.config["benchmark"]["runs"]))
+            result_record(cell, env, rng, grid.config["benchmark"]["runs"]).write(cell.path("result"))
             write_json(cell.path("check"), check_record(cell, rng))
             write_json(cell.path("phases"), phases_record(rng))
         for path in grid.rooflines().values():
@@ -178,7 +179,7 @@ def machines(count: int) -> dict:
     return {"machines": [{"name": f"machine-{index:02d}"} for index in range(count)]} if count > 1 else {}
 
 
-# The README's two-machine example: a CPU node, and a GPU node timed on both devices.
+# docs/cluster.md's two-machine example: a CPU node, and a GPU node timed on both devices.
 TWO_MACHINES = {"machines": [{"name": "epyc", "devices": ["cpu"]}, {"name": "h200", "devices": ["cpu", "cuda"]}]}
 
 
@@ -187,18 +188,29 @@ def step_commands(grid: Grid, other: Path) -> dict[str, list[str]]:
     steps = REPO / "workflow" / "scripts"
     python = sys.executable
     return {
-        "tables": [
-            *(python, str(steps / "aggregate.py"), "--grid", grid.results("grid.json")),
-            *("--model-info", f"{grid.normalised_model()}/model_info.json", "--corpus-info"),
-            *(grid.results("corpus.json"), "--flops", grid.results("flops.json")),
+        "summary": [
+            *(python, str(steps / "report/gather.py"), "--grid", grid.results("grid.json")),
+            *("--flops", grid.results("flops.json")),
         ],
-        "plots": [python, str(steps / "plots.py"), grid.results("summary.csv"), grid.results("plots")],
+        "tables": [
+            *(python, str(steps / "report/tables.py"), "--grid", grid.results("grid.json")),
+            *("--summary", grid.results("summary.csv")),
+            *("--model-info", f"{grid.normalised_model()}/model_info.json", "--corpus-info"),
+            grid.results("corpus.json"),
+        ],
+        "plots": [python, str(steps / "report/plots.py"), grid.results("summary.csv"), grid.results("plots")],
         "verify": [
-            *(python, str(steps / "verify.py"), "--grid", grid.results("grid.json")),
+            *(python, str(steps / "checks/verify.py"), "--grid", grid.results("grid.json")),
             *("--summary", grid.results("summary.csv"), grid.results("verified.txt")),
         ],
-        "compare": [python, str(steps / "compare.py"), grid.results(), str(other)],
+        "compare": [python, str(steps / "report/compare.py"), grid.results(), str(other)],
     }
+
+
+def make_tables(grid: Grid, directory: Path) -> None:
+    """summary.csv, then tables.md, as the rules make them, in the tree's working directory."""
+    for step in ("summary", "tables"):
+        subprocess.run(step_commands(grid, directory)[step], cwd=directory, check=True, capture_output=True)
 
 
 def run_steps(directory: Path, grid: Grid, other: Path) -> dict[str, float]:
@@ -232,19 +244,20 @@ def plan_seconds(directory: Path, override: dict) -> float:
 
 
 def time_everything(directory: Path) -> None:
-    print("| cells | machines | plan (snakemake -n) [s] | tables [s] | plots [s] | verify [s] | compare [s] |")
-    print("|---|---|---|---|---|---|---|")
+    steps = ("summary", "tables", "plots", "verify", "compare")
+    print("| cells | machines | plan (snakemake -n) [s] | " + " | ".join(f"{step} [s]" for step in steps) + " |")
+    print("|---" * (3 + len(steps)) + "|")
     for label, override in (("2", TWO_MACHINES), ("10", machines(10))):
         here, other = directory / f"{label}-a", directory / f"{label}-b"
         for folder in (here, other):
             folder.mkdir(parents=True, exist_ok=True)
         grid = build(here, override, seed=0)
         build(other, override, seed=1)
-        subprocess.run(step_commands(grid, here)["tables"], cwd=other, check=True, capture_output=True)
+        make_tables(grid, other)
         seconds = run_steps(here, grid, other / grid.results())
         (directory / f"{label}-plan").mkdir(exist_ok=True)
         plan = plan_seconds(directory / f"{label}-plan", override)
-        row = [len(grid.cells), label, plan, *(seconds[step] for step in ("tables", "plots", "verify", "compare"))]
+        row = [len(grid.cells), label, plan, *(seconds[step] for step in steps)]
         print("| " + " | ".join(f"{value:.1f}" if isinstance(value, float) else str(value) for value in row) + " |")
 
 

@@ -141,7 +141,14 @@ def test_the_reference_gaps_cover_every_line_and_match_the_onnx_export(smoke, sm
         assert row and all(0 <= start < end <= len(line) and min(gaps.values()) == 0 for start, end, gaps in row)
     onnx, predictions = tmp_path / "onnx-gaps.jsonl", tmp_path / "onnx-reference.jsonl"
     subprocess.run(
-        [sys.executable, STEPS / "reference.py", "--program", REPO / "scripts/ort-lean.py", "-m", smoke_models["onnx"]]
+        [
+            sys.executable,
+            STEPS / "checks/reference.py",
+            "--program",
+            REPO / "scripts/ort-lean.py",
+            "-m",
+            smoke_models["onnx"],
+        ]
         + ["--predictions", predictions, "--gaps", onnx, corpus],
         check=True,
     )
@@ -156,18 +163,18 @@ def test_the_reference_gaps_cover_every_line_and_match_the_onnx_export(smoke, sm
     assert largest < 1e-3 < NEAR_TIE_LOGITS["cpu"]
 
 
-def test_a_program_without_one_backend_class_is_one_line(tmp_path):
+def test_a_program_that_defines_no_program_is_one_line(tmp_path):
     """Refused before any model is read (the model named is an empty folder)."""
     program = tmp_path / "nothing.py"
     program.write_text("x = 1\n")
     done = subprocess.run(
-        [sys.executable, STEPS / "reference.py", "--program", program, "-m", tmp_path]
+        [sys.executable, STEPS / "checks/reference.py", "--program", program, "-m", tmp_path]
         + ["--predictions", tmp_path / "p", "--gaps", tmp_path / "m", TRICKY],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 1 and done.stderr.strip() == (
-        f"reference.py: error: {program}: defines 0 backend classes (a class with logits()), not one"
+        f"reference.py: error: {program}: defines no PROGRAM (a nerlib.frame.Program)"
     )
     assert not (tmp_path / "p").exists() and not (tmp_path / "m").exists()
 
@@ -210,7 +217,7 @@ def altered_cell(smoke, tmp_path, near_tie=False):
         Path(cell.path(kind)).parent.mkdir(parents=True, exist_ok=True)
     Path(cell.path("result")).write_text(json.dumps({"status": "ok", "cell": cell.key._asdict()}))
     subprocess.run(
-        [sys.executable, STEPS / "check_cell.py", "--cell", cell.path("result"), "--predictions", predictions]
+        [sys.executable, STEPS / "checks/check_cell.py", "--cell", cell.path("result"), "--predictions", predictions]
         + ["--reference", smoke["reference"], "--gaps", gaps_path]
         + ["--corpus", smoke["workdir"] / "data/test-50.txt", "--dtype", "fp32", "--device", "cpu"]
         + ["--out", cell.path("check")],
@@ -223,7 +230,7 @@ def altered_cell(smoke, tmp_path, near_tie=False):
 def run_verify(grid):
     manifest = write_manifest(grid)
     return subprocess.run(
-        [sys.executable, STEPS / "verify.py", "--grid", manifest, grid.results("verified.txt")],
+        [sys.executable, STEPS / "checks/verify.py", "--grid", manifest, grid.results("verified.txt")],
         capture_output=True,
         text=True,
     )
@@ -240,7 +247,7 @@ def test_an_fp32_difference_where_the_reference_was_sure_fails_verify_naming_the
 
 
 def test_an_fp32_difference_at_a_near_tie_passes_verify_and_the_tables_say_so(smoke, tmp_path):
-    from aggregate import DifferingCell, agreement_flag, differences_section
+    from tables import DifferingCell, agreement_flag, differences_section
 
     line, grid = altered_cell(smoke, tmp_path, near_tie=True)
     found = json.loads(Path(grid.cells[0].path("check")).read_text())

@@ -17,7 +17,7 @@ from conftest import PYTHON_METHODS, REGISTRY, STEPS, TRICKY, run_in_one_process
 FAMILIES = ["distilbert", "bert", "electra", "roberta", "xlm-roberta", "deberta-v2", "modernbert"]
 # The families CTranslate2 4.8 cannot convert: ct2-lean has no model to run there.
 NOT_CONVERTED = ["electra", "deberta-v2", "modernbert"]
-# What does not run, and the one line that says so (the README's family table says it too).
+# What does not run, and the one line that says so (docs/methodology.md's family table says it too).
 LIMITS = {
     ("deberta-v2", "ov-lean"): "OpenVINO cannot compile the model: Unexpected: CPU plug-in doesn't support If",
     **{(family, "ct2-lean"): "ct2/config.json: missing: not a model directory" for family in NOT_CONVERTED},
@@ -29,8 +29,10 @@ LIMITS = {
 BUILD_ALL = """
 import sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], str(Path(sys.argv[1]).parents[1])]
 import build_model, convert_ct2
+from nerbench.registry import Registry
+encoders = Registry.load().methods["ct2-lean"]["model_types"]
 from optimum.exporters.onnx import main_export
 train, folder = sys.argv[2], sys.argv[3]
 for family in sys.argv[4:]:
@@ -39,7 +41,7 @@ for family in sys.argv[4:]:
     build_model.main()
     main_export(f"{folder}/{family}/torch", f"{folder}/{family}/onnx", task="token-classification")
     try:
-        convert_ct2.write_conversion(Path(f"{folder}/{family}/torch"), "ct2", Path(f"{folder}/{family}/ct2"))
+        convert_ct2.write_conversion(Path(f"{folder}/{family}/torch"), "ct2", Path(f"{folder}/{family}/ct2"), encoders)
     except SystemExit as refusal:
         Path(f"{folder}/{family}/ct2.refused").write_text(str(refusal))
 """
@@ -51,9 +53,9 @@ def family_models(tmp_path_factory):
     a worker builds them while another runs it."""
     folder = tmp_path_factory.mktemp("families")
     train = folder / "train.jsonl"
-    subprocess.run([sys.executable, STEPS / "conll.py", "split", "--split", "train", "--out", train], check=True)
+    subprocess.run([sys.executable, STEPS / "corpus/conll.py", "split", "--split", "train", "--out", train], check=True)
     done = subprocess.run(
-        [sys.executable, "-c", BUILD_ALL, str(STEPS), str(train), str(folder), *FAMILIES],
+        [sys.executable, "-c", BUILD_ALL, str(STEPS / "model"), str(train), str(folder), *FAMILIES],
         capture_output=True,
         text=True,
         env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
@@ -166,7 +168,7 @@ def test_roberta_families_truncate_at_512_not_at_their_514_positions(family_mode
 def build_local(path, tmp_path, *extra):
     out = tmp_path / "normalised"
     done = subprocess.run(
-        [sys.executable, STEPS / "build_model.py", "--source", "local", "--path", path, "--out", out, *extra],
+        [sys.executable, STEPS / "model/build_model.py", "--source", "local", "--path", path, "--out", out, *extra],
         capture_output=True,
         text=True,
     )

@@ -217,7 +217,12 @@ def test_report_builds(smoke):
 
 def test_compare_prints_ratios(smoke, tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO / "workflow/scripts/compare.py"), str(smoke["results"]), str(smoke["results"])],
+        [
+            sys.executable,
+            str(REPO / "workflow/scripts/report/compare.py"),
+            str(smoke["results"]),
+            str(smoke["results"]),
+        ],
         capture_output=True,
         text=True,
     )
@@ -231,7 +236,7 @@ def test_sigterm_during_a_cell_ends_hyperfine_and_the_program_and_records_nothin
     out = tmp_path / "cell.json"
     args = run_cell_arguments(tmp_path, "baseline", smoke_models["torch"], TRICKY, 1, runs=10)
     process = subprocess.Popen(
-        [sys.executable, REPO / "workflow/scripts/run_cell.py", *args],
+        [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -281,7 +286,9 @@ def test_the_family_table_refuses_families_that_have_not_run_in_one_line(tmp_pat
     """`make families SNAKEMAKE_ARGS=-n` plans the grids and makes no summary to tabulate."""
     missing = tmp_path / "families" / "bert" / "summary.csv"
     done = subprocess.run(
-        [sys.executable, str(REPO / "workflow/scripts/family_table.py"), str(missing)], capture_output=True, text=True
+        [sys.executable, str(REPO / "workflow/scripts/report/family_table.py"), str(missing)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1 and done.stderr == (
         f"family_table.py: error: {missing}: missing (the families' grids have not run)\n"

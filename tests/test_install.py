@@ -96,6 +96,6 @@ def test_an_offline_install_from_a_wheel_folder_on_the_hosts_torch(host_python, 
     torch_file = Path(probe.stdout.splitlines()[0])
     assert not torch_file.is_relative_to(venv), "torch came from the lock, not from the host"
     environment = subprocess.run(
-        [venv / "bin/python", REPO / "workflow/scripts/environment.py"], capture_output=True, text=True
+        [venv / "bin/python", REPO / "workflow/scripts/timing/environment.py"], capture_output=True, text=True
     )
     assert '"torch": "' in environment.stdout, "the host's torch version is recorded"

@@ -40,7 +40,7 @@ def test_smoke_model_records_its_dev_score_and_provenance(smoke_models):
 
 def build_model(*args, env=None):
     return subprocess.run(
-        [sys.executable, str(STEPS / "build_model.py"), *args],
+        [sys.executable, str(STEPS / "model/build_model.py"), *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

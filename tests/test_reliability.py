@@ -53,7 +53,7 @@ def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_p
     run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], "-o", predictions, corpus)
     reference, gaps = tmp_path / "reference.jsonl", tmp_path / "gaps.jsonl"
     subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/reference.py", "--program", LEAN, "-m", smoke_models["onnx"]]
+        [sys.executable, REPO / "workflow/scripts/checks/reference.py", "--program", LEAN, "-m", smoke_models["onnx"]]
         + ["--predictions", reference, "--gaps", gaps, corpus],
         check=True,
         cwd=REPO,
@@ -62,7 +62,7 @@ def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_p
     cell.write_text(json.dumps({"status": "ok", "cell": {}}))
     out = tmp_path / "check.json"
     done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/check_cell.py", "--cell", cell, "--predictions", predictions]
+        [sys.executable, REPO / "workflow/scripts/checks/check_cell.py", "--cell", cell, "--predictions", predictions]
         + ["--reference", reference]
         + ["--gaps", gaps, "--corpus", corpus, "--dtype", "fp32", "--device", "cpu", "--out", out],
         capture_output=True,
@@ -79,7 +79,7 @@ def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_p
 def test_allow_pickle_still_loads_a_safetensors_model(smoke_models, tmp_path):
     assert not list(smoke_models["torch"].glob("*.bin"))
     done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/build_model.py", "--source", "local", "--allow-pickle"]
+        [sys.executable, REPO / "workflow/scripts/model/build_model.py", "--source", "local", "--allow-pickle"]
         + ["--path", smoke_models["torch"], "--out", tmp_path / "out"],
         capture_output=True,
         text=True,
@@ -137,7 +137,11 @@ def run_cell(tmp_path, corpus, *, env=None, cwd=None, method="ort-lean", model):
     out = tmp_path / "cell.json"
     args = run_cell_arguments(tmp_path, method, model, corpus, timeout_s=120)
     done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/run_cell.py", *args], capture_output=True, text=True, env=env, cwd=cwd
+        [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
     )
     return done, (json.loads(out.read_text()) if out.is_file() else None)
 
@@ -155,7 +159,9 @@ def test_a_slurm_cell_in_another_partitions_job_is_refused(smoke_models, tmp_pat
     machine = {"name": "epyc", "partition": "cpu,cpu-long", "cpus": 2}
     args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, machines=[machine])
     env = {**os.environ, "SLURM_JOB_ID": "77", "SLURM_JOB_PARTITION": "gpu"}
-    done = subprocess.run([sys.executable, REPO / "workflow/scripts/run_cell.py", *args], env=env, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args], env=env, capture_output=True
+    )
     record = json.loads((tmp_path / "cell.json").read_text())
     assert done.returncode == 0 and record["status"] == "failed", done.stderr
     assert (
@@ -167,7 +173,7 @@ def test_a_slurm_cell_in_another_partitions_job_is_refused(smoke_models, tmp_pat
 
 
 def test_the_tables_take_phases_only_from_cells_that_ran(tmp_path):
-    from aggregate import cell_row
+    from gather import cell_row
 
     grid = small_grid(tmp_path, batch_sizes=[1, 2, 3])
     good = json.dumps({"phases": {"inference": 0.5}})
@@ -179,9 +185,9 @@ def test_the_tables_take_phases_only_from_cells_that_ran(tmp_path):
         Path(cell.path("check")).parent.mkdir(parents=True, exist_ok=True)
         Path(cell.path("check")).write_text(json.dumps({"status": "ok", "agreement_pct": 100.0}))
     ran, stale, truncated = (cell_row(cell, {}, {}) for cell in grid.cells)
-    assert ran["phase_inference"] == 0.5
-    assert "phase_inference" not in stale
-    assert "phase_inference" not in truncated
+    assert ran.phase_inference == 0.5
+    assert stale.phase_inference is None
+    assert truncated.phase_inference is None
 
 
 # 9. A corpus whose name starts with "-" --------------------------------------------------------

@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from common import read_summary
 from conftest import REPO, cpu_burner
-from roofline import ATTEMPTS, best_of, corpus_flops, operations_per_cycle, theoretical_peaks
-from synthetic import build, host_speed, step_commands
+from flops import corpus_flops
+from frames import read_summary
+from roofline import ATTEMPTS, best_of, operations_per_cycle, theoretical_peaks
+from synthetic import build, host_speed, make_tables, step_commands
 
 ZEN3 = {"avx2", "fma"}
 AVX512 = {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}
@@ -60,7 +61,7 @@ def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
     record["peaks"]["cpu"]["fp32"]["peak_flops"] = 1e9  # far below what the cells reached
     roofline.write_text(json.dumps(record))
     commands = step_commands(grid, tmp_path)
-    subprocess.run(commands["tables"], cwd=tmp_path, check=True, capture_output=True)
+    make_tables(grid, tmp_path)
     summary = read_summary(tmp_path / grid.results("summary.csv"))
     # Faster than the bound itself: what a peak that is not the machine's reads as.
     assert (summary["pct_of_peak"] > 100).all() and (summary["times_bound"] < 1).all()
@@ -72,7 +73,7 @@ def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
     # tables flag it and verify passes with a note that says to measure it again.
     load = {"contention": {"foreign_cpu_pct": 48.0, "steal_pct": 0.0}, "quiet_start": {}}
     roofline.write_text(json.dumps({**record, "attempts": [load] * 3, "contended": True}))
-    subprocess.run(commands["tables"], cwd=tmp_path, check=True, capture_output=True)
+    make_tables(grid, tmp_path)
     summary = read_summary(tmp_path / grid.results("summary.csv"))
     shares = summary.dropna(subset=["pct_of_peak"])
     assert len(shares) == 2 and all(value is True for value in shares["peak_contended"])
@@ -89,7 +90,7 @@ def test_verify_refuses_a_cell_faster_than_its_formats_peak_naming_it(tmp_path):
     # read 60% of the cells' (98–104 GFLOP/s): flagged and passed with a note too.
     slow = {**load, "contention": {"foreign_cpu_pct": 0.1, "steal_pct": 0.0}, "host_speed": host_speed(60.0, 62.0)}
     roofline.write_text(json.dumps({**record, "attempts": [slow], "contended": False}))
-    subprocess.run(commands["tables"], cwd=tmp_path, check=True, capture_output=True)
+    make_tables(grid, tmp_path)
     summary = read_summary(tmp_path / grid.results("summary.csv"))
     shares = summary.dropna(subset=["pct_of_peak"])
     assert all(value is True for value in shares["peak_slow_host"]) and not shares["peak_contended"].any()
@@ -110,7 +111,7 @@ def roofline_in_a_process(call: str) -> dict:
         f"print(json.dumps(roofline.{call}))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(REPO / "workflow/scripts"), str(REPO / "scripts"), json.dumps(shape)],
+        [sys.executable, "-c", code, str(REPO / "workflow/scripts/timing"), str(REPO / "scripts"), json.dumps(shape)],
         capture_output=True,
         text=True,
         check=True,
@@ -148,7 +149,7 @@ def test_peaks_measured_beside_a_cpu_burner_are_measured_again_and_flagged():
 
 
 def test_a_measured_peak_above_the_theoretical_one_says_what_clock_it_implies():
-    from aggregate import peak_text
+    from tables import peak_text
 
     theoretical = {"peak_flops": 166e9, "clock_hz": 2.6e9, "cores": 2, "per_cycle": 32}
     above = peak_text(

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from common import KEY_COLUMNS, read_summary
-from synthetic import build, machines, run_steps, step_commands
+from frames import KEY_COLUMNS, read_summary
+from synthetic import build, machines, make_tables, run_steps, step_commands
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +19,7 @@ def ten_machines(tmp_path_factory):
     here, other = tmp_path_factory.mktemp("grid-a"), tmp_path_factory.mktemp("grid-b")
     grid = build(here, machines(10), seed=0)
     build(other, machines(10), seed=1)
-    subprocess.run(step_commands(grid, here)["tables"], cwd=other, check=True, capture_output=True)  # for compare
+    make_tables(grid, other)
     seconds = run_steps(here, grid, other / grid.results())
     print(f"\n{len(grid.cells)} cells: " + ", ".join(f"{step} {s:.1f} s" for step, s in seconds.items()))
     return {"grid": grid, "results": here / grid.results(), "other": other / grid.results(), "dir": here}

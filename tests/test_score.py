@@ -2,7 +2,7 @@
 
 import pytest
 
-from score import span_f1, tags_from_entities
+from nerbench.score import span_f1, tags_from_entities
 
 
 def test_perfect_prediction():

@@ -26,7 +26,7 @@ from conftest import (
     run_snakemake,
     workflow_environment,
 )
-from synthetic import build
+from synthetic import build, step_commands
 
 STEPS = REPO / "workflow" / "scripts"
 
@@ -131,7 +131,7 @@ def test_a_users_corpus_in_data_is_untouched_when_the_corpus_rule_is_newer(tmp_p
     corpus.write_text("Peter Blackburn visited Brussels .\n")
     config = tmp_path / "news.yaml"
     config.write_text(yaml.safe_dump({"corpus": {"file": "data/news-2024.txt"}, "results": "results/news"}))
-    rule_script = STEPS / "conll.py"
+    rule_script = STEPS / "corpus/conll.py"
     stat = rule_script.stat()
     os.utime(corpus, (stat.st_atime - 3600, stat.st_mtime - 3600))  # the rule's script is newer (a git pull)
     plan = run_snakemake(tmp_path, "-n", "--cores", "1", configfile=config)
@@ -169,7 +169,7 @@ def start_cell(tmp_path, smoke_models, *prefix, method="ort-lean", runs=10):
     model = smoke_models[REGISTRY.parse(method).model_kind]
     args = run_cell_arguments(tmp_path, method, model, TRICKY, 1, runs=runs)
     return subprocess.Popen(
-        [*prefix, sys.executable, str(STEPS / "run_cell.py"), *args],
+        [*prefix, sys.executable, str(STEPS / "timing/run_cell.py"), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -254,13 +254,10 @@ def test_a_grid_whose_every_cell_failed_gets_tables_that_list_each_failure(tmp_p
         record = json.loads(path.read_text())
         record.update(status="failed", reason="hyperfine is not on the PATH", results=[])
         path.write_text(json.dumps(record))
-    done = run_step(
-        "aggregate.py",
-        *("--grid", grid.results("grid.json"), "--model-info", f"{grid.normalised_model()}/model_info.json"),
-        *("--corpus-info", grid.results("corpus.json"), "--flops", grid.results("flops.json")),
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    for name, command in step_commands(grid, tmp_path).items():
+        if name in ("summary", "tables"):
+            done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
     tables = (tmp_path / grid.results("tables.md")).read_text()
     failed = tables.split("## Failed cells")[1]
     for cell in grid.runnable():
@@ -295,7 +292,7 @@ def test_clones_sharing_a_target_folder_each_copy_their_own_binary(tmp_path):
         out = tmp_path / f"{clone}.bin"
         sources = [tmp_path / clone / name for name in ("Cargo.lock", "src/lib.rs", "src/main.rs")]
         done = subprocess.run(
-            [STEPS / "build_rust.sh", tmp_path / clone / "Cargo.toml", "tiny", out, *sources],
+            [STEPS / "timing/build_rust.sh", tmp_path / clone / "Cargo.toml", "tiny", out, *sources],
             check=True,
             capture_output=True,
             text=True,
@@ -315,7 +312,7 @@ def test_a_compile_error_fails_the_build_once(tmp_path):
     (tmp_path / "src" / "main.rs").write_text('fn main() { let x: u8 = "no"; }\n')
     subprocess.run(["cargo", "generate-lockfile", "--offline"], cwd=tmp_path, check=True, capture_output=True)
     done = subprocess.run(
-        [STEPS / "build_rust.sh", tmp_path / "Cargo.toml", "broken", tmp_path / "out", tmp_path / "src/main.rs"],
+        [STEPS / "timing/build_rust.sh", tmp_path / "Cargo.toml", "broken", tmp_path / "out", tmp_path / "src/main.rs"],
         capture_output=True,
         text=True,
     )
@@ -346,7 +343,7 @@ RUN_ELSEWHERE = {
     "make report": "tests/test_hardening.py::test_report_builds",
     "snakemake --cores 1 --report results/report.html": "tests/test_hardening.py::test_report_builds",
     "make compare A=results/old B=results": "tests/test_hardening.py::test_compare_prints_ratios",
-    "python workflow/scripts/compare.py A B": "tests/test_hardening.py::test_compare_prints_ratios",
+    "python workflow/scripts/report/compare.py A B": "tests/test_hardening.py::test_compare_prints_ratios",
     "make wheels WHEELS=dir [HOST_TORCH=1]": "tests/test_install.py",
     "make bench WHEELS=dir": "tests/test_install.py",
     **dict.fromkeys(

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import host_load
-from common import read_summary
 from conftest import (
     REPO,
     SMOKE,
@@ -30,9 +30,12 @@ from conftest import (
     run_cell_arguments,
     run_snakemake,
 )
-from nerbench import Grid
-from synthetic import build, host_speed, step_commands
-from uncertainty import ALPHA, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
+from frames import read_summary
+from nerbench.grid import Grid
+from nerbench.record import CellRecord, HostSpeed, SummaryRow
+from nerbench.stats import ALPHA, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
+from nerbench.trust import SLOW_HOST_MARK, SLOW_HOST_PCT, contended, flags
+from synthetic import build, host_speed, make_tables, step_commands
 
 STEPS = REPO / "workflow" / "scripts"
 
@@ -110,7 +113,7 @@ def test_runs_beside_a_cpu_burner_are_recorded_as_contended():
         time.sleep(1.0)
     record = contention.record
     assert record["foreign_cpu_pct"] >= 100 / record["host_cpus"] * 0.6, record
-    assert host_load.contended(record) and record["load_before"] is not None
+    assert contended(record) and record["load_before"] is not None
 
 
 def test_the_timed_childrens_cpu_is_subtracted_from_the_hosts_busy_time(monkeypatch):
@@ -162,15 +165,15 @@ def test_a_quiet_start_waits_for_a_burner_and_gives_up_in_time():
 def test_a_cell_timed_beside_a_cpu_burner_is_flagged_in_its_record_and_the_tables(smoke_models, tmp_path):
     args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, 1, runs=3)
     with cpu_burner():
-        subprocess.run([sys.executable, STEPS / "run_cell.py", *args], check=True, capture_output=True)
-    record = json.loads((tmp_path / "cell.json").read_text())
-    assert host_load.contended(record["contention"]), record["contention"]
-    assert record["quiet_start"]["waited_seconds"] == 0  # no conditions given: no quiet start
+        subprocess.run([sys.executable, STEPS / "timing/run_cell.py", *args], check=True, capture_output=True)
+    record = CellRecord.read(tmp_path / "cell.json")
+    assert contended(record.contention), record.contention
+    assert record.quiet_start.waited_seconds == 0  # no conditions given: no quiet start
 
-    from aggregate import flags, trust_columns
+    from gather import trust_columns
 
-    columns = trust_columns(record)
-    assert columns["contended"] and flags(columns).endswith("!") and len(columns["times"].split()) == 3
+    row = SummaryRow(**{**record.summary_columns(), **trust_columns(record)})
+    assert row.contended and flags(row).endswith("!") and len(row.run_times()) == 3
 
 
 @pytest.mark.e2e
@@ -179,25 +182,25 @@ def test_a_cell_on_a_host_slowed_out_of_its_accountings_sight_is_flagged_slow_ho
     """A CPU quota of half of each CPU: the host's accounting sees the cell's processes idle, not
     others busy, so only the speed probe can tell; the tables then flag the cell against the
     machine's speed (here from probes taken free of the quota)."""
-    import pandas as pd
-
-    from aggregate import host_speed_columns, trust_columns
-    from common import SLOW_HOST_MARK, flags
+    from gather import trust_columns, with_host_speed
 
     args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, 1, runs=1)
     with cpu_quota(0.5) as in_group:
-        subprocess.run([*in_group, sys.executable, STEPS / "run_cell.py", *args], check=True, capture_output=True)
+        subprocess.run(
+            [*in_group, sys.executable, STEPS / "timing/run_cell.py", *args], check=True, capture_output=True
+        )
     free = [host_load.speed_probe()["slowest_gflops"] for _ in range(2)]
-    record = json.loads((tmp_path / "cell.json").read_text())
-    slow = record["host_speed"]["gflops"]
-    assert len(record["host_speed"]["probes"]) == 2
-    assert slow < (1 - host_load.SLOW_HOST_PCT / 100) * max(free), (record["host_speed"], free)
+    record = CellRecord.read(tmp_path / "cell.json")
+    slow = record.host_speed.gflops
+    assert len(record.host_speed.probes) == 2
+    assert slow < (1 - SLOW_HOST_PCT / 100) * max(free), (record.host_speed, free)
     # Others busy enough to cost that much would show as most of the host's CPU.
-    assert record["contention"]["foreign_cpu_pct"] < 25, record["contention"]
-    free_cell = {"machine": "local", "host_speed_gflops": min(free), "host_probes_gflops": " ".join(map(str, free))}
-    judged = host_speed_columns(pd.DataFrame([{**trust_columns(record), "machine": "local"}, free_cell]), {})
-    assert judged["slow_host"].tolist() == [True, False]
-    assert flags(judged.iloc[0]).endswith(SLOW_HOST_MARK) and judged["host_speed_pct"].iloc[0] < 85
+    assert record.contention.foreign_cpu_pct < 25, record.contention
+    timed = SummaryRow(**{**record.summary_columns(), **trust_columns(record)})
+    free_cell = SummaryRow(host_speed_gflops=min(free), host_probes_gflops=" ".join(map(str, free)))
+    judged = with_host_speed([timed, free_cell], {})
+    assert [row.slow_host for row in judged] == [True, False]
+    assert flags(judged[0]).endswith(SLOW_HOST_MARK) and judged[0].host_speed_pct < 85
 
 
 def test_the_speed_probe_reads_every_allowed_cpu_and_says_why_it_cannot(monkeypatch, tmp_path):
@@ -221,29 +224,26 @@ def test_the_speed_probe_reads_every_allowed_cpu_and_says_why_it_cannot(monkeypa
 
 
 def test_a_machines_speed_is_a_high_percentile_of_all_its_probes_roofline_included():
-    import pandas as pd
-
-    from aggregate import host_speed_columns
+    from gather import with_host_speed
 
     def cell(machine, *rates):
-        return {
-            "machine": machine,
-            "device": "cpu",
-            "host_speed_gflops": max(rates) if rates else None,
-            "host_probes_gflops": " ".join(map(str, rates)) or None,
-        }
+        return SummaryRow(
+            machine=machine,
+            device="cpu",
+            host_speed_gflops=max(rates) if rates else None,
+            host_probes_gflops=" ".join(map(str, rates)) or None,
+        )
 
     # 20 cells at 100, one lucky probe at 140, one cell at 82; a machine with no probes; an old cell.
-    frame = pd.DataFrame(
-        [cell("a", 100, 101) for _ in range(20)] + [cell("a", 100, 140), cell("a", 80, 82), cell("a"), cell("b")]
-    )
-    judged = host_speed_columns(frame, {"a": {"attempts": [{"host_speed": host_speed(99)}]}})
-    a = judged[judged["machine"] == "a"]
-    assert a["slow_host"].tolist() == [False] * 21 + [True, False]
-    assert 80.5 < a["host_speed_pct"].iloc[-2] < 82  # against the 90th percentile (about 101), not 140
-    assert not judged[judged["machine"] == "b"]["slow_host"].any() and math.isnan(judged["host_speed_pct"].iloc[-1])
-    # No probes anywhere (results from before them): no columns, nothing flagged.
-    assert "slow_host" not in host_speed_columns(pd.DataFrame([cell("a"), cell("b")]), {})
+    rows = [cell("a", 100, 101) for _ in range(20)] + [cell("a", 100, 140), cell("a", 80, 82), cell("a"), cell("b")]
+    judged = with_host_speed(rows, {"a": {"attempts": [{"host_speed": host_speed(99)}]}})
+    a = [row for row in judged if row.machine == "a"]
+    assert [row.slow_host for row in a] == [False] * 21 + [True, False]
+    assert 80.5 < a[-2].host_speed_pct < 82  # against the 90th percentile (about 101), not 140
+    b = [row for row in judged if row.machine == "b"]
+    assert not any(row.slow_host for row in b) and b[0].host_speed_pct is None
+    # No probes anywhere (results from before them): nothing judged, nothing flagged.
+    assert [row.slow_host for row in with_host_speed([cell("a"), cell("b")], {})] == [None, None]
 
 
 # ---- the tables and compare --------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_the_tables_flag_unstable_and_contended_cells_and_state_the_hosts_load(t
     slow_record = json.loads((tmp_path / slow.path("result")).read_text())
     slow_record["host_speed"] = host_speed(48.0, 50.0)
     (tmp_path / slow.path("result")).write_text(json.dumps(slow_record))
-    subprocess.run(step_commands(grid, tmp_path)["tables"], cwd=tmp_path, check=True, capture_output=True)
+    make_tables(grid, tmp_path)
     results = tmp_path / grid.results()
     tables = (results / "tables.md").read_text()
     assert "1 of 6 cells contended, 1 unstable, 1 on a slow host (host speed 50–" in tables, tables
@@ -312,8 +312,8 @@ def test_compare_calls_noise_noise_and_a_real_change_a_change(tmp_path):
     rewrite_times(b, grid, lambda cell, times: [t * (1 + 0.0005 * i) for i, t in enumerate(reversed(times))])
     rewrite_times(c, grid, lambda cell, times: [t / 2 for t in times])
     for folder in (a, b, c):
-        subprocess.run(step_commands(grid, folder)["tables"], cwd=folder, check=True, capture_output=True)
-    compare = [sys.executable, STEPS / "compare.py", a / grid.results()]
+        make_tables(grid, folder)
+    compare = [sys.executable, STEPS / "report/compare.py", a / grid.results()]
     noise = subprocess.run([*compare, b / grid.results()], capture_output=True, text=True, check=True).stdout
     assert "6 cells: 0 faster in B, 0 slower, 6 within noise" in noise, noise
     assert all(line.rstrip().split("|")[-3].strip().endswith("~") for line in noise.splitlines() if "| `" in line)
@@ -332,7 +332,7 @@ def test_the_configured_drift_widens_the_tables_intervals_and_says_so(tmp_path):
         folder = tmp_path / str(drift)
         folder.mkdir()
         grid = small_tree(folder, drift_pct=drift)
-        subprocess.run(step_commands(grid, folder)["tables"], cwd=folder, check=True, capture_output=True)
+        make_tables(grid, folder)
         texts[drift] = (folder / grid.results("tables.md")).read_text()
     assert "drift between grids" not in texts[0] and "drift between grids, 8% (the config's drift_pct)" in texts[8]
     intervals = {drift: re.findall(r"\[(\d+\.\d+)–(\d+\.\d+)\]", text) for drift, text in texts.items()}
@@ -365,23 +365,22 @@ def test_rounds_combine_into_one_cell_and_a_failed_round_fails_it(tmp_path):
 
     grid = small_tree(tmp_path)
     cell = grid.cells[0]
-    record = json.loads((tmp_path / cell.path("result")).read_text())
-    second = json.loads(json.dumps(record))
-    second["results"][0]["times"] = [t + 1 for t in record["results"][0]["times"]]
+    record = CellRecord.read(tmp_path / cell.path("result"))
+    second = CellRecord.read(tmp_path / cell.path("result"))
+    second.runs.times = [t + 1 for t in record.times]
+    second.runs.mean = sum(second.times) / len(second.times)
     combined = combine([record, second])
-    times = combined["results"][0]["times"]
-    assert times == record["results"][0]["times"] + second["results"][0]["times"]
-    assert combined["results"][0]["mean"] == pytest.approx(sum(times) / len(times))
-    assert [r["mean"] for r in combined["rounds"]] == [record["results"][0]["mean"], second["results"][0]["mean"]]
+    times = combined.times
+    assert times == record.times + second.times
+    assert combined.runs.mean == pytest.approx(sum(times) / len(times))
+    assert [r.mean for r in combined.rounds] == [record.runs.mean, second.runs.mean]
     # The cell is as trustworthy as its slowest round's host.
-    record["host_speed"], second["host_speed"] = host_speed(100.0, 98.0), host_speed(60.0, 90.0)
-    combined_speed = combine([record, second])["host_speed"]
-    assert combined_speed["gflops"] == 90.0 and len(combined_speed["probes"]) == 4
-    assert combine([record, {**second, "host_speed": None}])["host_speed"]["gflops"] == 100.0
-    failed = {**second, "status": "failed", "reason": "timed out", "results": []}
-    assert (
-        combine([record, failed])["status"] == "failed" and combine([record, failed])["reason"] == "round 1: timed out"
-    )
+    record.host_speed, second.host_speed = HostSpeed(**host_speed(100.0, 98.0)), HostSpeed(**host_speed(60.0, 90.0))
+    combined_speed = combine([record, second]).host_speed
+    assert combined_speed.gflops == 90.0 and len(combined_speed.probes) == 4
+    assert combine([record, replace(second, host_speed=None)]).host_speed.gflops == 100.0
+    failed = replace(second, status="failed", reason="timed out", runs=None)
+    assert combine([record, failed]).status == "failed" and combine([record, failed]).reason == "round 1: timed out"
 
 
 @pytest.mark.e2e
@@ -417,10 +416,10 @@ def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_pa
         folder = tmp_path / f"run-{seed}"
         folder.mkdir()
         grid = small_tree(folder, seed=seed)
-        subprocess.run(step_commands(grid, folder)["tables"], cwd=folder, check=True, capture_output=True)
+        make_tables(grid, folder)
         folders.append(folder / grid.results())
     done = subprocess.run(
-        [sys.executable, STEPS / "repeatability.py", *folders], capture_output=True, text=True, check=True
+        [sys.executable, STEPS / "report/repeatability.py", *folders], capture_output=True, text=True, check=True
     )
     assert "2 headline ratios (vs `baseline` at its best batch size, cpu): 2 agree within ±5% across the 3 runs" in (
         done.stdout
@@ -428,7 +427,7 @@ def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_pa
     assert "expected if the runs differed only as their intervals allow" in done.stdout
     assert "differ between the runs by more than their runs' noise (Cochran's Q" in done.stdout
     assert "The drift of one cell's time between grids: " in done.stdout
-    script = [sys.executable, STEPS / "repeatability.py"]
+    script = [sys.executable, STEPS / "report/repeatability.py"]
     held = subprocess.run([*script, "--drift-pct", "4", *folders], capture_output=True, text=True)
     assert "every run's interval, holding a drift of 4%, covering" in held.stdout, held.stdout + held.stderr
     alone = subprocess.run([*script, folders[0]], capture_output=True, text=True)

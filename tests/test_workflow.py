@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common import read_summary
 from conftest import (
     EVERY_CPU_FEATURE,
     REGISTRY,
@@ -21,8 +20,9 @@ from conftest import (
     read_json,
     run_snakemake,
 )
-from nerbench import Status
+from frames import read_summary
 from nerbench.config import extend
+from nerbench.record import Status
 
 DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
 
@@ -178,6 +178,7 @@ def test_rerunning_one_cell_plans_only_that_cell_and_the_tables(smoke):
     assert planned_jobs(done.stdout) == {
         "benchmark_cell": 1,
         "check_cell": 1,
+        "summary": 1,
         "tables": 1,
         "plots": 1,
         "verify": 1,
@@ -187,10 +188,10 @@ def test_rerunning_one_cell_plans_only_that_cell_and_the_tables(smoke):
 
 
 def test_regenerating_the_tables_runs_no_benchmark(smoke):
-    done = run_snakemake(smoke["workdir"], "-n", "--cores", "1", "--forcerun", "tables")
-    assert planned_jobs(done.stdout) == {"tables": 1, "plots": 1, "verify": 1, "all": 1}
+    done = run_snakemake(smoke["workdir"], "-n", "--cores", "1", "--forcerun", "summary", "tables")
+    assert planned_jobs(done.stdout) == {"summary": 1, "tables": 1, "plots": 1, "verify": 1, "all": 1}
     before = (smoke["results"] / "cells/baseline/cpu-bs1.json").stat().st_mtime
-    run_snakemake(smoke["workdir"], "--cores", "1", "--forcerun", "tables")
+    run_snakemake(smoke["workdir"], "--cores", "1", "--forcerun", "summary", "tables")
     assert (smoke["results"] / "cells/baseline/cpu-bs1.json").stat().st_mtime == before
     assert (smoke["results"] / "tables.md").stat().st_mtime > before
 

@@ -2,41 +2,45 @@
 """How well the host-speed probe tells a slow stretch of timing from a normal one. A stretch is
 one timed job: a cell's round in grids timed in rounds (benchmark.rounds > 1), else a whole
 cell. Its time is compared with the same cell's median over its rounds (--rounds) or over the
-repeats of one grid given as folders (the default), and its host speed (host_load.speed_around;
-a cell's over repeats, host_load.cell_speed) with the machine's speed (host_load.machine_speed of
+repeats of one grid given as folders (the default), and its host speed (nerbench.trust.speed_around;
+a cell's over repeats, nerbench.trust.cell_speed) with the machine's speed (nerbench.trust.machine_speed of
 every cell's probe in the folders given: one machine, pooled over the repeats, where the tables
 take each folder's and the roofline's too). A stretch "ran slow" when it took more than
 --slow-pct longer than its median; the probe "says slow" when its host speed is more than
-host_load.SLOW_HOST_PCT below the machine's.
+nerbench.trust.SLOW_HOST_PCT below the machine's.
 
   python tools/probe-vs-time.py results/repeat/old-1 results/repeat/old-2 results/repeat/old-3
   python tools/probe-vs-time.py --rounds results/repeat/spread-1
 """
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from host_load import SLOW_HOST_PCT, cell_speed, machine_speed, probe_rates, speed_around  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+from nerbench.record import CellRecord, HostSpeed, Status  # noqa: E402
+from nerbench.trust import SLOW_HOST_PCT, cell_speed, machine_speed, probe_rates, speed_around  # noqa: E402
 
 OUTCOMES = {(True, True): "both", (False, True): "probe only", (True, False): "slow only", (False, False): "neither"}
 
 
-def cells_of(folder: Path) -> dict[tuple, dict]:
-    cells = [json.loads(path.read_text()) for path in sorted((folder / "cells").rglob("*.json"))]
-    return {tuple(cell["cell"].values())[:4]: cell for cell in cells if cell["status"] == "ok"}
+def cells_of(folder: Path) -> dict[tuple, CellRecord]:
+    cells = [CellRecord.read(path) for path in sorted((folder / "cells").rglob("*.json"))]
+    return {
+        (cell.cell.machine, cell.cell.method, cell.cell.device, cell.cell.batch_size): cell
+        for cell in cells
+        if cell and cell.status == Status.OK
+    }
 
 
-def stretches(cell: dict) -> list[tuple[float, dict]]:
+def stretches(cell: CellRecord) -> list[tuple[float, HostSpeed]]:
     """(mean time, host-speed record) of each timed job of a cell: its rounds, or itself."""
-    if cell.get("rounds"):
-        return [(one["mean"], one.get("host_speed") or {}) for one in cell["rounds"]]
-    return [(cell["results"][0]["mean"], cell.get("host_speed") or {})]
+    if cell.rounds:
+        return [(one.mean, one.host_speed or HostSpeed()) for one in cell.rounds]
+    return [(cell.runs.mean, cell.host_speed or HostSpeed())]
 
 
 def judged(groups: list[list[tuple[float, dict]]], speed: float, slow_pct: float, host=speed_around) -> str:
@@ -58,7 +62,7 @@ def judged(groups: list[list[tuple[float, dict]]], speed: float, slow_pct: float
     return f"{len(pairs)} stretches: {outcomes}; correlation of host speed with time {correlation:+.2f}"
 
 
-def flagged(cells: dict[tuple, dict], speed: float) -> str:
+def flagged(cells: dict[tuple, CellRecord], speed: float) -> str:
     """The cells the tables would flag."""
     speeds = [found for cell in cells.values() if (found := cell_speed(cell)) is not None]
     slow = sum(found < speed * (1 - SLOW_HOST_PCT / 100) for found in speeds)
@@ -86,11 +90,11 @@ def main() -> None:
             print(f"{folder}: {judged([stretches(cell) for cell in cells.values()], speed, args.slow_pct)}")
         return
     shared = set.intersection(*(set(cells) for cells in folders))
-    groups = [[(cells[key]["results"][0]["mean"], cells[key]) for cells in folders] for key in shared]
+    groups = [[(cells[key].runs.mean, cells[key]) for cells in folders] for key in shared]
     print(f"each cell across {len(folders)} folders: {judged(groups, speed, args.slow_pct, cell_speed)}")
 
 
-def cell_probes(cell: dict) -> list[float]:
+def cell_probes(cell: CellRecord) -> list[float]:
     return probe_rates([record for _, record in stretches(cell)])
 
 

@@ -4,9 +4,10 @@ Snakemake 9.27's job rate limiter (`--max-jobs-per-timespan`, default 100 jobs a
 its scheduling loop through a timer that every pass of the loop starts anew, and every finished
 job makes one more pass: after N jobs, N timer chains each wake the loop once a timespan, and the
 loop re-checks every ready job's inputs each time. Its main process's CPU time grew through a grid
-(0.3% of a core at the start, 7.8% after 29 jobs on a Zen 4: docs/epyc-zen4-2026-12-05-...),
-timed beside the cells as contention. The timers are not daemons either, so a longer timespan
-keeps Snakemake alive that long after its last job. One pending timer, a daemon, wakes the loop
+(0.3% of a core at the start, 7.8% after 29 jobs on a Zen 4:
+docs/measurements/epyc-zen4-2026-12-05-ct2-default-grid.md), timed beside the cells as contention.
+The timers are not daemons either, so a longer timespan keeps Snakemake alive that long after its
+last job. One pending timer, a daemon, wakes the loop
 as the limiter needs: a pass that finds one pending starts none.
 """
 

@@ -124,7 +124,7 @@ fn load_session(
 }
 
 /// `workers` sessions, built side by side on threads of their own: two load in the time of one
-/// (docs/epyc-zen3-2026-12-02-test-suite-and-int8.md). ONNX Runtime's shared pre-packed weights
+/// (docs/measurements/epyc-zen3-2026-12-02-test-suite-and-int8.md). ONNX Runtime's shared pre-packed weights
 /// container saved nothing then (sessions that load at once each pack their own), so it is not used.
 fn load_sessions(
     environment: &ort::environment::Environment,

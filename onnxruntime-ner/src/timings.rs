@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-// "transfer" stays 0: ONNX Runtime copies inputs to the GPU inside run(); see the README.
+// "transfer" stays 0: ONNX Runtime copies inputs to the GPU inside run(); see docs/methodology.md.
 const PHASES: [&str; 7] = ["startup", "load", "tokenize", "transfer", "inference", "decode", "output"];
 
 pub struct PhaseTimer {

@@ -1,14 +1,15 @@
 """The frame every method runs in: arguments, corpus, tokenize once, batch, infer, decode, write.
 
-A method supplies a backend (`load_backend(args)` returning a `Backend`: `id2label`, `pad_id`,
-`io_binding`, `encode(lines)` and `logits(inputs)`) and calls `run`; or, when a
-library does everything itself (the transformers pipeline), a `predict(args, lines, timer)`
-function and calls `run_predictor`.
+A method's script defines `PROGRAM`, a `Program`: with `backend_program`, from a backend class
+(`Backend`: `id2label`, `pad_id`, `io_binding`, `workers`, `encode(lines)` and `logits(inputs)`),
+or, when a library does everything itself (the transformers pipeline), from a function that
+loads a predictor. It runs `PROGRAM.main()` as its command line.
 """
 
-import json
+import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -18,12 +19,9 @@ from .batching import Encoded, batch_indices, pad_batch
 from .cli import CONFIG, parse_args
 from .corpus import CorpusError, read_corpus
 from .decode import decode_sentence
+from .model_dir import MethodError, read_model_config, read_model_json  # noqa: F401  (the methods import them here)
 from .output import write_predictions
 from .timings import PhaseTimer
-
-
-class MethodError(RuntimeError):
-    """A failure the user can act on (no GPU, unreadable model): one line, no traceback."""
 
 
 class DeviceCopies(Protocol):
@@ -60,22 +58,6 @@ def configured_model(kind: str) -> str:
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
         raise MethodError(f"no -m MODEL_DIR given, and {CONFIG} here names no model (model.name)") from None
     return str(Path("data") / "models" / name / kind)
-
-
-def read_model_json(model_dir: str | Path, name: str, missing: str) -> dict:
-    """One of a model directory's JSON files; `missing` says what its absence means."""
-    path = Path(model_dir) / name
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MethodError(f"{path}: missing: {missing}") from None
-    except (OSError, ValueError) as error:
-        raise MethodError(f"{path}: unreadable: {error}") from None
-
-
-def read_model_config(model_dir: str | Path) -> dict:
-    """config.json of a transformers model directory or of its ONNX export."""
-    return read_model_json(model_dir, "config.json", "not a model directory")
 
 
 def label_map(config: dict) -> dict[int, str]:
@@ -185,38 +167,71 @@ def note_truncation(timer: PhaseTimer, encoded: list[Encoded]) -> None:
         )
 
 
-def run_predictor(description: str, model_kind: str, predict: Callable, argv=None, extra_arguments=None) -> None:
-    """`model_kind`: the model directory the method reads, "torch" (transformers), "onnx" (the export) or "ct2"."""
-    timer = PhaseTimer()
-    args = parse_args(description, model_kind, argv, extra_arguments)
-    program = Path(sys.argv[0]).name
-    try:
-        args.model = args.model or configured_model(model_kind)
-        lines = read_corpus(args.file)
-        predictions = predict(args, lines, timer)
-    except (CorpusError, MethodError) as error:
-        sys.exit(f"{program}: error: {error}")
-    target = args.output
-    try:
-        with timer.phase("output"):
-            if args.output:
-                write_predictions(args.output, predictions)
-        if args.timings:
-            target = args.timings
-            timer.notes.update(sentences=len(lines), batch_size=args.batch_size, threads=args.threads)
-            timer.notes.update(sort=args.sort, token_budget=args.token_budget)
-            timer.notes.update(torch_cuda_memory())
-            timer.write(args.timings)
-    except OSError as error:  # a full disk, a folder that cannot be written
-        sys.exit(f"{program}: error: {target}: cannot write: {error.strerror or error}")
+class Predictor(Protocol):
+    def __call__(self, lines: list[str], timer: PhaseTimer) -> list[list[dict]]:
+        """Each line's entities, the model already loaded."""
 
 
-def run(
-    description: str, model_kind: str, load_backend: Callable[..., Backend], argv=None, extra_arguments=None
-) -> None:
-    def predict(args, lines, timer):
-        with timer.phase("load"):
-            backend = load_backend(args)
-        return predict_with_backend(backend, args, lines, timer)
+@dataclass(frozen=True)
+class Program:
+    """A method's program: what it is, which model folder it reads ("torch" for the transformers
+    model, "onnx" for the export, "ct2" for the CTranslate2 conversion), how it loads a predictor
+    (once: `load(args)`), and the options only it has. `main()` is its command line: read the
+    corpus, load, predict, write. A serving harness (nerlib/serving.py) loads the same predictor
+    once and calls it per request. `backend`: the backend class, where the program has one."""
 
-    run_predictor(description, model_kind, predict, argv, extra_arguments)
+    description: str
+    model_kind: str
+    load: Callable[[argparse.Namespace], Predictor]
+    extra_arguments: Callable | None = None
+    backend: type | None = None
+
+    def parse_args(self, argv=None) -> argparse.Namespace:
+        args = parse_args(self.description, self.model_kind, argv, self.extra_arguments)
+        args.model = args.model or configured_model(self.model_kind)
+        return args
+
+    def main(self, argv=None) -> None:
+        timer = PhaseTimer()
+        program = Path(sys.argv[0]).name
+        try:
+            args = self.parse_args(argv)
+            lines = read_corpus(args.file)
+            with timer.phase("load"):
+                predict = self.load(args)
+            predictions = predict(lines, timer)
+        except (CorpusError, MethodError) as error:
+            sys.exit(f"{program}: error: {error}")
+        target = args.output
+        try:
+            with timer.phase("output"):
+                if args.output:
+                    write_predictions(args.output, predictions)
+            if args.timings:
+                target = args.timings
+                timer.notes.update(sentences=len(lines), batch_size=args.batch_size, threads=args.threads)
+                timer.notes.update(sort=args.sort, token_budget=args.token_budget)
+                timer.notes.update(torch_cuda_memory())
+                timer.write(args.timings)
+        except OSError as error:  # a full disk, a folder that cannot be written
+            sys.exit(f"{program}: error: {target}: cannot write: {error.strerror or error}")
+
+
+def backend_program(description: str, model_kind: str, backend: type, extra_arguments=None) -> Program:
+    """The program of a method that supplies a backend (most): the shared frame does the rest."""
+
+    def load(args) -> Predictor:
+        loaded = backend(args)
+        return lambda lines, timer: predict_with_backend(loaded, args, lines, timer)
+
+    return Program(description, model_kind, load, extra_arguments, backend)
+
+
+def load_program(path: str | Path) -> Program:
+    """The `PROGRAM` a method's script defines, loaded without running its command line."""
+    import runpy
+
+    found = runpy.run_path(str(path), run_name="nerbench_method").get("PROGRAM")
+    if not isinstance(found, Program):
+        raise MethodError(f"{path}: defines no PROGRAM (a nerlib.frame.Program)")
+    return found

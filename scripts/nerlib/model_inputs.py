@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .frame import MethodError, read_model_config, read_model_json
+from .model_dir import MethodError, read_model_config, read_model_json
 
 POSITION_OFFSET_FAMILIES = set(
     json.loads((Path(__file__).parent / "positions.json").read_text())["position_offset_families"]

@@ -6,7 +6,7 @@ import sys
 
 import onnxruntime
 
-from .frame import MethodError
+from .model_dir import MethodError
 
 # ONNX Runtime's CUDA provider computes fp32 matrix products in TF32 by default (PyTorch does
 # not): on the H200 that flipped 0.2% of entities against the CPU reference. fp32 means fp32.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from .frame import MethodError
+from .model_dir import MethodError
 from .model_inputs import pad_id, read_model_inputs
 
 

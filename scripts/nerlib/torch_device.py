@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from .frame import MethodError
+from .model_dir import MethodError
 
 
 def torch_device(device: str, threads: int) -> torch.device:

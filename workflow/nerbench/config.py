@@ -7,7 +7,8 @@ import json
 import math
 from pathlib import Path
 
-from nerbench import layout, schema
+from nerbench import jobs, layout, schema
+from nerbench.errors import ConfigError  # noqa: F401  (the config's errors, imported from here)
 from nerbench.registry import REPO, Registry
 
 # A machine without a partition is the host Snakemake runs on; these keys are a SLURM node's.
@@ -15,21 +16,14 @@ from nerbench.registry import REPO, Registry
 SCHEDULER_KEYS = ("account", "cpus", "mem_mb", "runtime", "gpus", "gres", "slurm_extra", "cpu_features")
 # The config's paths, by key. They become parts of Snakemake's file patterns and of command lines.
 CONFIG_PATHS = (("results",), ("corpus", "file"), ("model", "local", "path"))
-
-
-class ConfigError(ValueError):
-    """A config that cannot run: one line naming the key."""
-
-    @property
-    def line(self) -> str:
-        return f"nerbench: config error: {self}"
+CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 
 
 def validate(config: dict, registry: Registry | None = None) -> dict:
     """Fill in the defaults (in place) and check everything before any job runs; relative paths
     are taken from the working directory. Returns the config."""
     registry = registry or Registry.load()
-    config_schema = schema.load_schema("config.schema.yaml")
+    config_schema = schema.load_schema(CONFIG_SCHEMA)
     # The method names come from the registry, so the schema cannot list them itself.
     config_schema["properties"]["benchmark"]["properties"]["methods"]["items"] = {
         "type": "string",
@@ -166,11 +160,11 @@ def check_machines(config: dict) -> None:
                         f"{where}.{key}: only a SLURM machine (one with a partition) takes {key}; a machine "
                         "without one is the host Snakemake runs on, and its timed cells have it to themselves"
                     )
-        elif "runtime" in machine and machine["runtime"] * 60 < layout.cell_job_seconds(timeout_s, quiet_s):
+        elif "runtime" in machine and machine["runtime"] * 60 < jobs.cell_job_seconds(timeout_s, quiet_s):
             raise ConfigError(
                 f"{where}.runtime: {machine['runtime']} min leaves no room for benchmark.quiet_start_s ({quiet_s} s), "
                 f"benchmark.timeout_s ({timeout_s} s), the re-run that shows why a cell failed (up to "
-                f"{min(timeout_s, layout.FAILURE_RERUN_S)} s) and the job's start-up ({layout.JOB_STARTUP_S} s): "
+                f"{min(timeout_s, jobs.FAILURE_RERUN_S)} s) and the job's start-up ({jobs.JOB_STARTUP_S} s): "
                 "SLURM would kill a hung cell before it is recorded; give at least "
                 f"{minimum_runtime(timeout_s, quiet_s)}"
             )
@@ -178,7 +172,7 @@ def check_machines(config: dict) -> None:
 
 def minimum_runtime(timeout_s: int, quiet_start_s: int = 0) -> int:
     """The least SLURM time limit of a timed cell's job, in minutes."""
-    return math.ceil(layout.cell_job_seconds(timeout_s, quiet_start_s) / 60)
+    return math.ceil(jobs.cell_job_seconds(timeout_s, quiet_start_s) / 60)
 
 
 def extend(base: dict, extra: dict) -> dict:

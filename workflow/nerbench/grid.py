@@ -22,17 +22,6 @@ from nerbench.config import minimum_runtime, model_format, validate
 from nerbench.host import CPU_FEATURES, host_cpu_features
 from nerbench.registry import DEVICES, Method, Registry
 
-
-class Status:
-    """What became of a cell (its result file's `status`, summary.csv's too)."""
-
-    OK = "ok"
-    FAILED = "failed"
-    MISSING = "missing"  # no result file: never run, or interrupted
-    NOT_AVAILABLE = "not available"  # its machine lacks a device or a CPU feature: Cell.lacking says which
-    NOT_CHECKED = "not checked: the cell failed"
-
-
 # Every file a cell owns, under the results folder. Rules take their output patterns from here
 # and `Cell.path` fills them in, so a path is spelled once.
 MACHINE_FOLDER = "machines/{name}/"
@@ -144,6 +133,18 @@ class Cell:
     def describe(self) -> dict:
         """The cell as result files and summary.csv record it."""
         return {**self.key._asdict(), "dtype": self.method.dtype, "log": self.path("log")}
+
+    def command(self, model: str, corpus: str, predictions: str, phases: str) -> list[str]:
+        """The timed command line, built once here: the method's program (a script of the repository
+        run by {python}, or a built program in the working directory), its shared options and its
+        registry options. What only the node that times it knows is left to fill in there:
+        {python}, the repository ({repo}) and the threads benchmark.threads resolves to ({threads}).
+        "--": a corpus whose name starts with "-" is still a file."""
+        method = self.method
+        program = [method.executable] if method.built else ["{python}", f"{{repo}}/{method.executable}"]
+        options = ["-d", self.device, "-b", str(self.batch_size), "-m", model, "-o", predictions]
+        options += ["--timings", phases, "--threads", "{threads}", *method.arguments]
+        return [*program, *options, "--", corpus]
 
 
 class Grid:

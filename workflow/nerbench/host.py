@@ -7,6 +7,9 @@ from pathlib import Path
 
 # A CPU feature a method can need -> the instruction-set flags that give it (any one of them).
 CPU_FEATURES = {"bf16": frozenset({"avx512_bf16", "amx_bf16"})}
+# The int8 dot-product instructions (vpdpbusd): with them a core's int8 products neither run at
+# fp32's pace nor saturate their 16-bit sums as ONNX Runtime's U8S8 path can without them.
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 
 
 @cache
@@ -29,7 +32,7 @@ def host_cpu_features() -> set[str]:
         return {feature for feature, flags in CPU_FEATURES.items() if flags & cpu_flags()}
     given = {feature for feature in override.split(",") if feature}
     if given - set(CPU_FEATURES):
-        from nerbench.config import ConfigError
+        from nerbench.errors import ConfigError
 
         unknown = ", ".join(sorted(given - set(CPU_FEATURES)))
         raise ConfigError(f"NERBENCH_CPU_FEATURES: {unknown}: not a CPU feature ({', '.join(CPU_FEATURES)})")

@@ -16,6 +16,7 @@ from nerbench import schema
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY_FILE = "workflow/methods.yaml"
+REGISTRY_SCHEMA = "workflow/schemas/methods.schema.yaml"
 DEVICES = ("cpu", "cuda")
 # Registry keys that say where a part applies or what it is, not how it runs: editing them (a new
 # method allowed an option, a reworded `about`) re-times no cell.
@@ -118,22 +119,12 @@ class Method:
         the repository."""
         return self.entry["program"]
 
-    @property
-    def sources(self) -> list[str]:
-        """The files its measurement depends on, relative to the repository: its program, the shared
-        core and what it imports; a built program's cells depend on the binary alone (which the
-        rule that builds it makes from its sources)."""
-        if self.built:
-            return []
-        return [self.entry["program"], *self.registry.shared, *self.entry["imports"]]
-
     def definition(self) -> dict:
         """What the registry says of this method: a cell is re-timed when this changes."""
         return {
             "program": {self.program: measured(self.entry)},
             "variant": {self.variant: measured(self.registry.variants[self.variant])} if self.variant else None,
             "options": {option: measured(self.registry.options[option]) for option in self.options},
-            "shared": self.registry.shared if not self.built else [],
         }
 
     def __str__(self) -> str:
@@ -144,19 +135,17 @@ class Registry:
     """workflow/methods.yaml, validated against its schema, its files checked to exist."""
 
     def __init__(self, document: dict, repo: Path = REPO):
-        problem = schema.first_error(document, schema.load_schema("methods.schema.yaml"))
+        problem = schema.first_error(document, schema.load_schema(REGISTRY_SCHEMA))
         if problem:
             raise RegistryError(f"{REGISTRY_FILE}: {problem}")
         self.repo = repo
         self.methods: dict = document["methods"]
         self.variants: dict = document["variants"]
         self.options: dict = document["options"]
-        self.shared: list[str] = document["shared"]
         self.reference: dict = document["reference"]
         for name, entry in self.methods.items():
-            for source in [entry["program"]] * (not entry["built"]) + entry["imports"]:
-                if not (repo / source).is_file():
-                    raise RegistryError(f"{REGISTRY_FILE}: methods.{name}: {source}: no such file")
+            if not entry["built"] and not (repo / entry["program"]).is_file():
+                raise RegistryError(f"{REGISTRY_FILE}: methods.{name}: {entry['program']}: no such file")
         # What a variant or an option applies to must exist: a misspelt name would disable it quietly.
         for key, known in (("methods", self.methods), ("variants", self.variants)):
             for kind, entries in (("variants", self.variants), ("options", self.options)):

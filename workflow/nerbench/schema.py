@@ -6,11 +6,12 @@ from pathlib import Path
 
 import yaml
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+REPO = Path(__file__).resolve().parents[2]
 
 
-def load_schema(name: str) -> dict:
-    return yaml.safe_load((SCHEMAS / name).read_text())
+def load_schema(path: str) -> dict:
+    """A schema by its path in the repository (workflow/schemas/...)."""
+    return yaml.safe_load((REPO / path).read_text())
 
 
 def key_path(path) -> str:

@@ -5,8 +5,7 @@
 rule benchmark_cell:
     input:
         unpack(cell_inputs),
-        script=step("run_cell.py"),
-        speed_probe=step("speed_probe.py"),
+        **harness(),
     # The predictions and phases are outputs too: Snakemake removes stale ones before the job and
     # waits for them on a shared file system (--latency-wait) before a job that reads them.
     output:
@@ -23,26 +22,17 @@ rule benchmark_cell:
     # on a cluster, the job has a node of its machine to itself.
     threads: machine_threads
     resources:
-        slurm_partition=machine_resources("slurm_partition"),
-        slurm_account=machine_resources("slurm_account"),
-        slurm_extra=machine_resources("slurm_extra"),
-        cpus_per_task=machine_resources("cpus_per_task"),
-        mem_mb=machine_resources("mem_mb"),
-        runtime=machine_resources("runtime"),
-        gpu=machine_resources("gpu"),
-        gres=machine_resources("gres"),
-        quiet_start_s=quiet_start("quiet_start_s"),
-        quiet_share=quiet_start("quiet_share"),
+        **TIMED_JOB_RESOURCES,
     params:
         # What changes the measurement besides the input files, and nothing of other cells: a
         # new batch size, method or machine times only its own cells.
         settings=timing_settings,
-        program=lambda w: program(wildcard_cell(w).method),
+        cell=cell_identity,
+        command=cell_command("cell"),
     shell:
-        "python {input.script:q} --settings {params.settings:q}"
-        " --method {wildcards.method} --device {wildcards.device} --batch-size {wildcards.batch_size}"
-        " --program {params.program:q} --model {input.model:q} --corpus {input.corpus:q} --out {output.result:q}"
-        " --predictions {output.predictions:q} --phases {output.phases:q} --log {log:q}"
+        "python {input.script:q} --settings {params.settings:q} --cell {params.cell:q} --command {params.command:q}"
+        " --model {input.model:q} --out {output.result:q} --predictions {output.predictions:q}"
+        " --phases {output.phases:q} --log {log:q}"
         " --quiet-start-s {resources.quiet_start_s} --quiet-share {resources.quiet_share} > {log:q} 2>&1"
 
 
@@ -55,8 +45,8 @@ rule reference_predictions:
         # Not a results folder's corpus check: every results folder shares this run (a bad
         # corpus stops it with the frame's own one-line error).
         **program_inputs(REFERENCE),
+        **step("checks/reference.py"),
         program=program(REFERENCE),
-        script=step("reference.py"),
     output:
         predictions=GRID.reference_file("predictions"),
         gaps=GRID.reference_file("gaps"),
@@ -86,16 +76,20 @@ if GRID.rounds > 1:
             **CELL_WILDCARDS,
             round=r"\d+",
         priority: round_priority
+        params:
+            settings=timing_settings,
+            cell=cell_identity,
+            command=cell_command("round"),
 
     rule combine_rounds:
         """A cell's rounds as one result: every run, and what the host did during each."""
         input:
+            **step("timing/combine_rounds.py"),
             rounds=round_files,
             last_predictions=lambda w: wildcard_cell(w).round_path(
                 "predictions", GRID.rounds - 1
             ),
             last_phases=lambda w: wildcard_cell(w).round_path("phases", GRID.rounds - 1),
-            script=step("combine_rounds.py"),
         output:
             result=cell_file("result"),
             predictions=cell_file("predictions"),

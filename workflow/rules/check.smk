@@ -4,13 +4,13 @@
 
 rule check_cell:
     input:
+        **step("checks/check_cell.py"),
         cell=cell_file("result"),
         predictions=cell_file("predictions"),
         reference=GRID.reference_file("predictions"),
         gaps=GRID.reference_file("gaps"),
         corpus=GRID.corpus_text(),
         gold=GRID.corpus_gold() or [],
-        script=step("check_cell.py"),
     output:
         cell_file("check"),
     log:
@@ -31,11 +31,11 @@ rule check_cell:
 
 rule verify:
     input:
+        **step("checks/verify.py"),
         grid=results("grid.json"),
         tables=results("tables.md"),
         summary=results("summary.csv"),
         checks=runnable("check"),
-        script=step("verify.py"),
     output:
         results("verified.txt"),
     log:

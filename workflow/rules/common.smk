@@ -16,15 +16,17 @@ import snakemake_scheduler  # noqa: E402
 
 snakemake_scheduler.mend()  # one wake-up timer, not one per finished job (see the module)
 
-from nerbench import ConfigError, Grid, Status  # noqa: E402
-from nerbench import layout  # noqa: E402
-from nerbench.grid import (
+from nerbench import layout, sources  # noqa: E402
+from nerbench.config import ConfigError  # noqa: E402
+from nerbench.grid import (  # noqa: E402
     CELL_FILES,
     MACHINE_FILES,
     MACHINE_FOLDER,
     MACHINE_NAME,
     ROUND_FILES,
-)  # noqa: E402
+    Grid,
+)
+from nerbench.record import Status  # noqa: E402
 
 try:
     GRID = Grid.from_config(config)
@@ -43,8 +45,24 @@ def script(name):
 
 
 def step(name):
-    """A pipeline step (workflow/scripts/); rules take it as an input so that editing it re-runs them."""
-    return str(REPO / "workflow" / "scripts" / name)
+    """A pipeline step (workflow/scripts/<stage>/<name>) and every file its code depends on
+    (nerbench.sources): a rule takes them all as inputs, so that editing any of them re-runs it.
+    """
+    path = f"workflow/scripts/{name}"
+    return {"script": str(REPO / path), "code": repo_paths(sources.dependencies(path))}
+
+
+def repo_paths(paths):
+    return [str(REPO / path) for path in paths]
+
+
+def harness():
+    """What every timed job runs around its program (the timing harness): editing any of it
+    re-times every cell (docs/contributing.md)."""
+    return {
+        "script": str(REPO / sources.HARNESS[0]),
+        "harness": repo_paths(sources.harness_files()),
+    }
 
 
 def write_manifest(path, manifest):
@@ -124,12 +142,39 @@ def program(method):
     return method.executable if method.built else str(REPO / method.executable)
 
 
+def cell_command(kind, round_number=None):
+    """A timed job's command (nerbench.grid.Cell.command), as JSON: `kind` "cell" or "round"."""
+
+    def command(wildcards):
+        cell = wildcard_cell(wildcards)
+        files = {
+            name: (
+                cell.path(name)
+                if kind == "cell"
+                else cell.round_path(name, int(wildcards.round))
+            )
+            for name in ("predictions", "phases")
+        }
+        model, corpus = GRID.method_model(cell.method), GRID.corpus_text()
+        return json.dumps(cell.command(model, corpus, **files))
+
+    return command
+
+
+def cell_identity(wildcards):
+    return json.dumps(wildcard_cell(wildcards).key._asdict())
+
+
 def program_inputs(method):
-    """What a method's predictions depend on: its code, its model and the corpus. Editing
-    ort-hf.py re-times only the ort-hf cells."""
-    program = [method.executable] if method.built else []
+    """What a method's predictions depend on: its code (its program and every file of the
+    repository it imports: nerbench.sources), its model and the corpus. Editing ort-hf.py re-times
+    only the ort-hf cells."""
+    if method.built:
+        code = [method.executable]
+    else:
+        code = repo_paths(sources.code_dependencies(method.executable))
     return {
-        "sources": [str(REPO / source) for source in method.sources] + program,
+        "sources": code,
         "model": GRID.method_model(method),
         "corpus": GRID.corpus_text(),
     }
@@ -137,8 +182,9 @@ def program_inputs(method):
 
 def method_inputs(method):
     """A cell's inputs: its program's, and the results folder's corpus check, so that a bad
-    corpus stops the run before any timing."""
-    return {**program_inputs(method), "corpus_checked": results("corpus.json")}
+    corpus stops the run before any timing. The check gates the cells but is not part of their
+    measurement (ancient: its being made again re-times nothing)."""
+    return {**program_inputs(method), "corpus_checked": ancient(results("corpus.json"))}
 
 
 def cell_inputs(wildcards):
@@ -279,3 +325,23 @@ if GRID.unavailable():
         ),
         file=sys.stderr,
     )
+
+
+# The resources of every job that must have its machine to itself (a timed cell or round, the
+# roofline), defined once.
+TIMED_JOB_RESOURCES = {
+    **{
+        kind: machine_resources(kind)
+        for kind in (
+            "slurm_partition",
+            "slurm_account",
+            "slurm_extra",
+            "cpus_per_task",
+            "mem_mb",
+            "runtime",
+            "gpu",
+            "gres",
+        )
+    },
+    **{key: quiet_start(key) for key in ("quiet_start_s", "quiet_share")},
+}

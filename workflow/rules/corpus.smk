@@ -4,7 +4,7 @@
 
 rule conll_corpus:
     input:
-        script=step("conll.py"),
+        **step("corpus/conll.py"),
     output:
         text=f"{layout.CORPUS}.txt",
         gold=f"{layout.CORPUS}.gold",
@@ -26,7 +26,7 @@ rule conll_corpus:
 
 rule conll_split:
     input:
-        script=step("conll.py"),
+        **step("corpus/conll.py"),
     output:
         layout.CONLL_SPLIT,
     log:
@@ -43,8 +43,8 @@ rule conll_split:
 rule inspect_corpus:
     """Reads the corpus as every method will, so a bad file stops the run before any timing."""
     input:
+        **step("corpus/inspect_corpus.py"),
         corpus=GRID.corpus_text(),
-        script=step("inspect_corpus.py"),
     output:
         results("corpus.json"),
     log:

@@ -6,7 +6,7 @@
 rule build_model:
     input:
         model_build_inputs,
-        script=step("build_model.py"),
+        **step("model/build_model.py"),
     output:
         directory(GRID.normalised_model()),
     log:
@@ -40,8 +40,8 @@ if GRID.model_format == "torch":
     rule convert_ct2:
         """The CTranslate2 conversion ct2-lean reads: float32 (ct2), int8 (ct2-int8)."""
         input:
+            **step("model/convert_ct2.py"),
             model=GRID.model_dir("torch"),
-            script=step("convert_ct2.py"),
         output:
             directory(GRID.model_dir("{ct2_folder}")),
         log:
@@ -51,17 +51,22 @@ if GRID.model_format == "torch":
         priority: PREPARATION_PRIORITY
         conda:
             "../../envs/torch.yaml"
+        params:
+            # What CTranslate2 converts (methods.yaml): a param, so that editing another part of
+            # the registry converts nothing again.
+            model_types=" ".join(GRID.registry.methods["ct2-lean"]["model_types"]),
         shell:
-            "python {input.script:q} {input.model:q} {wildcards.ct2_folder} {output:q} > {log:q} 2>&1"
+            "python {input.script:q} {input.model:q} {wildcards.ct2_folder} {output:q}"
+            " --model-types {params.model_types} > {log:q} 2>&1"
 
 
 rule export_variant:
     """Graph-optimised (O2, O3), fp16 (O4, CUDA) and int8 variants of the export; the static int8
     ones calibrated on CoNLL-2003 train sentences."""
     input:
+        **step("model/export_variant.py"),
         export=GRID.model_dir("onnx"),
         calibration=layout.TRAIN_SPLIT,
-        script=step("export_variant.py"),
     output:
         directory(GRID.model_dir("onnx-{variant}")),
     log:

@@ -3,7 +3,7 @@
 # target/ may be shared by several clones (make links it into the cache): the step builds and
 # copies under one lock; a stamp of what the binary was built from lets a clone of the same sources
 # take it as it is, and the crate is cleaned and built again whenever cargo might have kept another
-# clone's part of it (workflow/scripts/build_rust.sh).
+# clone's part of it (workflow/scripts/timing/build_rust.sh).
 
 RUST_CRATE = REPO / "onnxruntime-ner"
 
@@ -14,7 +14,7 @@ rule build_rust:
         lock=f"{RUST_CRATE}/Cargo.lock",
         sources=sorted(str(p) for p in (RUST_CRATE / "src").glob("*.rs")),
         compiled_in=script("nerlib/positions.json"),
-        script=step("build_rust.sh"),
+        script=f"{REPO}/workflow/scripts/timing/build_rust.sh",
     output:
         GRID.registry.methods["onnxruntime-ner"]["program"],
     log:

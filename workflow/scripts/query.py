@@ -14,8 +14,8 @@ import argparse
 import sys
 
 import common  # noqa: F401  (puts the grid package on the path)
-from nerbench import CellKey, ConfigError, Grid
-from nerbench.config import load
+from nerbench.config import ConfigError, load
+from nerbench.grid import CellKey, Grid
 
 
 def value(config: dict, key: str):

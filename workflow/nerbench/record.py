@@ -1,0 +1,501 @@
+"""A cell's record: the typed form of what a timed job writes (`cells/<method>/<device>-bs<N>.json`)
+and of summary.csv's row, which every step reads.
+
+`CellRecord` is what `run_cell.py` and `combine_rounds.py` write and the report steps read: the
+cell, hyperfine's statistics, what the host did around the runs, the settings that define the
+measurement and the environment it ran in. `SummaryRow` is one row of summary.csv, built from a
+record (and the cell's check and phases) by the gather step, and read back, typed, by compare,
+repeatability and verify. Each field says its unit (`unit` in its metadata, "" for none).
+
+The JSON keeps hyperfine's own layout (`results: [{mean, times, ...}]`), so a record is still a
+hyperfine export. `from_json` reads every format written since the grid model (fixtures of each in
+tests/data/records/); a field a format did not have reads as None. The format is versioned rather
+than the records re-timed: editing this file re-times no cell (docs/contributing.md).
+
+Standard library only: it runs in every method's environment (run_cell.py does).
+"""
+
+import csv
+import json
+import math
+import os
+import tempfile
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+# The record formats, each a fixture in tests/data/records/:
+#   1  f1a3c00 (2026-12-01): hyperfine's export, the cell with its machine, status, settings, environment
+#   2  93ffa3d (2026-12-01): + contention, quiet_start, hyperfine_warnings; rounds when combined
+#   3  e0d137a (2026-12-06): + host_speed (probes before and after the runs)
+#   4  this: + schema_version, threads (the intra-op threads it ran with), the CPU's family and model
+SCHEMA_VERSION = 4
+
+
+class Status:
+    """What became of a cell (its result file's `status`, summary.csv's too)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    MISSING = "missing"  # no result file: never run, or interrupted
+    NOT_AVAILABLE = "not available"  # its machine lacks a device or a CPU feature: Cell.lacking says which
+    NOT_CHECKED = "not checked: the cell failed"
+
+
+def unit(name: str, default=None, **more):
+    """A field with its unit, for the docs and summary.csv's column table."""
+    return field(default=default, metadata={"unit": name, **more})
+
+
+@dataclass
+class Runs:
+    """hyperfine's statistics of the timed runs (one entry of its export's `results`)."""
+
+    command: str = ""
+    times: list[float] = field(default_factory=list, metadata={"unit": "s"})
+    mean: float | None = unit("s")
+    stddev: float | None = unit("s")  # None for one run
+    median: float | None = unit("s")
+    min: float | None = unit("s")
+    max: float | None = unit("s")
+    user: float | None = unit("s")  # CPU time in user mode, per run
+    system: float | None = unit("s")
+    exit_codes: list[int] = field(default_factory=list, metadata={"unit": ""})
+    memory_usage_byte: list[int] | None = unit("bytes")  # peak resident memory per run (hyperfine 1.20)
+    parameters: dict | None = unit("")
+
+    @classmethod
+    def from_hyperfine(cls, export: dict) -> "Runs":
+        """The first command's entry of a hyperfine --export-json file."""
+        return from_dict(cls, export["results"][0])
+
+
+@dataclass
+class Contention:
+    """The host's CPU accounting over the timed runs (timing/host_load.py)."""
+
+    load_before: list[float] | None = unit("")  # 1, 5, 15-minute load averages before the runs
+    wall_seconds: float | None = unit("s")
+    host_cpus: int | None = unit("CPUs")
+    steal_pct: float | None = unit("% of the host's CPU time")
+    foreign_cpu_pct: float | None = unit("% of the host's CPU time")
+    timed_cpu_seconds: float | None = unit("s")
+
+
+@dataclass
+class QuietStart:
+    waited_seconds: float | None = unit("s")
+    gave_up: bool | None = unit("")
+    busy_cores: float | None = unit("cores")
+
+
+@dataclass
+class HostSpeed:
+    """The host's speed probed before and after the runs (each probe: every CPU's GFLOP/s on a fixed
+    product, the slowest CPU's, numpy's version; or its error), and the faster of the two."""
+
+    probes: list[dict] = field(default_factory=list, metadata={"unit": "GFLOP/s"})
+    gflops: float | None = unit("GFLOP/s")
+
+    def rates(self) -> list[float]:
+        return [probe["slowest_gflops"] for probe in self.probes if "slowest_gflops" in probe]
+
+
+@dataclass
+class Threads:
+    """The threads a cell ran with, resolved on the node that timed it (benchmark.threads 0: its
+    physical cores): `threads` in all, in `workers` sessions of `intra_op` threads each (+dp)."""
+
+    threads: int | None = unit("threads")
+    workers: int | None = unit("sessions")
+    intra_op: int | None = unit("threads per session")
+
+
+@dataclass
+class Round:
+    """One round of a cell timed in rounds (benchmark.rounds > 1)."""
+
+    status: str = ""
+    mean: float | None = unit("s")
+    contention: Contention | None = None
+    quiet_start: QuietStart | None = None
+    host_speed: HostSpeed | None = None
+
+
+@dataclass
+class CellIdentity:
+    machine: str = "local"
+    method: str = ""
+    device: str = ""
+    batch_size: int = 0
+    command: str = ""  # the timed command line
+    predictions: str = ""
+    phases: str = ""
+    log: str = ""
+
+
+@dataclass
+class CellRecord:
+    cell: CellIdentity = field(default_factory=CellIdentity)
+    status: str = ""  # nerbench.Status
+    reason: str | None = None  # why it failed
+    runs: Runs | None = None  # None where it failed
+    wall_seconds: float | None = unit("s")  # the whole job, quiet start and probes included
+    settings: dict = field(default_factory=dict)  # what defines the measurement (Grid.timing_settings)
+    environment: dict = field(default_factory=dict)  # where it ran (timing/environment.py)
+    threads: Threads | None = None
+    gpu_memory_peak_bytes: int | None = unit("bytes")
+    contention: Contention | None = None
+    quiet_start: QuietStart | None = None
+    host_speed: HostSpeed | None = None
+    hyperfine_warnings: list[str] = field(default_factory=list)
+    rounds: list[Round] | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    # ---- the JSON file ----
+
+    def to_json(self) -> dict:
+        record = {key: value for key, value in asdict(self).items() if key != "runs"}
+        return {"results": [drop_none(asdict(self.runs))] if self.runs else [], **record}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CellRecord":
+        """Any format since 1; a field it lacks is None (formats 1-3 have no schema_version)."""
+        data = dict(data)
+        results = data.pop("results", None) or []
+        record = from_dict(cls, {**data, "schema_version": data.get("schema_version", format_of(data))})
+        record.runs = from_dict(Runs, results[0]) if results else None
+        return record
+
+    def write(self, path: str | Path) -> None:
+        write_atomically(path, json.dumps(self.to_json(), indent=1) + "\n")
+
+    @classmethod
+    def read(cls, path: str | Path) -> "CellRecord | None":
+        """The record at `path`, or None when it is missing or unreadable (a cell that never finished)."""
+        try:
+            return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
+    # ---- its summary.csv columns ----
+
+    def summary_columns(self) -> dict:
+        """The SummaryRow columns this record gives as it is (gather.py adds the judgments: the
+        runs' spread, contention, host speed, the check and the phases)."""
+        columns = environment_columns(self.environment)
+        if self.status != Status.OK or not self.runs:
+            return columns
+        runs = self.runs
+        columns.update({key: getattr(runs, key) for key in TIME_COLUMNS})
+        columns.update(runs=len(runs.times), times=" ".join(f"{t:.6f}" for t in runs.times))
+        if runs.memory_usage_byte:
+            columns["peak_rss_mib"] = max(runs.memory_usage_byte) / 2**20
+        if self.gpu_memory_peak_bytes:
+            columns["gpu_memory_peak_mib"] = self.gpu_memory_peak_bytes / 2**20
+        if self.threads:
+            columns.update(intra_op_threads=self.threads.intra_op, workers=self.threads.workers)
+        load, quiet = self.contention or Contention(), self.quiet_start or QuietStart()
+        columns.update(steal_pct=load.steal_pct, foreign_cpu_pct=load.foreign_cpu_pct)
+        columns.update(load_before=(load.load_before or [None])[0])
+        columns.update(quiet_wait_s=quiet.waited_seconds, quiet_gave_up=quiet.gave_up)
+        probes = (self.host_speed or HostSpeed()).rates()
+        columns["host_probes_gflops"] = " ".join(f"{rate:g}" for rate in probes) or None
+        columns["hyperfine_warnings"] = " | ".join(self.hyperfine_warnings or []) or None
+        return columns
+
+    # ---- what the steps ask of it ----
+
+    @property
+    def times(self) -> list[float]:
+        return self.runs.times if self.runs else []
+
+    def host_speeds(self) -> list["HostSpeed"]:
+        """The host-speed records of its stretches of timing: each round's, or the one around its runs."""
+        if self.rounds:
+            return [one.host_speed or HostSpeed() for one in self.rounds]
+        return [self.host_speed or HostSpeed()]
+
+
+def environment_columns(env: dict) -> dict:
+    """SummaryRow's columns of where a cell ran (timing/environment.py's record)."""
+    cpu, gpus = env.get("cpu", {}), env.get("gpus") or []
+    scheduler = env.get("scheduler") or {}
+    slurm, git, model = scheduler.get("slurm") or {}, env.get("git", {}), env.get("model", {})
+    gpu = gpus[0] if gpus else {}
+    return {
+        "packages": dict(env.get("packages", {})),
+        "python": env.get("python"),
+        "cpu_model": cpu.get("model"),
+        "cpu_flags": " ".join(cpu.get("flags", [])),
+        "physical_cores": cpu.get("physical_cores"),
+        "logical_cpus": cpu.get("logical_cpus"),
+        "threads": env.get("threads"),
+        "gpu": gpu.get("name"),
+        "gpu_driver": gpu.get("driver"),
+        "ort_providers": " ".join(env.get("onnxruntime_providers") or []),
+        "hyperfine": env.get("hyperfine"),
+        "rustc": env.get("rustc"),
+        "git_commit": git.get("commit"),
+        "git_dirty": git.get("dirty"),
+        "settings_sha256": env.get("settings_sha256"),
+        "model_sha256": model.get("sha256"),
+        "onnx_sha256": model.get("onnx_sha256"),
+        "ct2_sha256": model.get("ct2_sha256"),
+        "host": scheduler.get("host"),
+        "allowed_cpus": scheduler.get("allowed_cpus"),
+        "cpu_list": scheduler.get("cpu_list"),
+        "slurm_job_id": slurm.get("job_id"),
+        "slurm_node": slurm.get("node"),
+        "gpu_driver_cuda": gpu.get("driver_cuda"),
+    }
+
+
+def format_of(data: dict) -> int:
+    """The format of a record written before formats carried their number."""
+    if "host_speed" in data:
+        return 3
+    return 2 if "contention" in data else 1
+
+
+# ---- summary.csv ---------------------------------------------------------------------------------
+
+
+def column(name: str, default=None, about: str = ""):
+    return field(default=default, metadata={"unit": name, "about": about})
+
+
+@dataclass
+class SummaryRow:
+    """One row of summary.csv: a cell, its timing, its check and where it ran. `packages` is
+    written as one `pkg_<name>` column per package."""
+
+    machine: str = column("", "local", "the machine's name (the host alone: local)")
+    method: str = column("", "", "PROGRAM[@VARIANT][+OPTION...]")
+    device: str = column("", "")
+    batch_size: int = column("sentences", 0)
+    dtype: str = column("", "", "the method's number format")
+    status: str = column("", "", "ok, failed, missing, not available, or the check's status")
+    reason: str | None = column("", None, "why it failed or was not run")
+    log: str | None = column("")
+    command: str | None = column("", None, "the timed command line")
+    packages: dict = field(
+        default_factory=dict, metadata={"unit": "version", "about": "pkg_<name>: each package's version"}
+    )
+    python: str | None = column("")
+    cpu_model: str | None = column("")
+    cpu_flags: str | None = column("", None, "the CPU flags that matter here, space-separated")
+    physical_cores: int | None = column("cores")
+    logical_cpus: int | None = column("CPUs")
+    threads: int | None = column("threads", None, "intra-op threads per method (the cell's whole count)")
+    gpu: str | None = column("")
+    gpu_driver: str | None = column("")
+    ort_providers: str | None = column("")
+    hyperfine: str | None = column("")
+    rustc: str | None = column("")
+    git_commit: str | None = column("")
+    git_dirty: bool | None = column("")
+    settings_sha256: str | None = column("", None, "the hash of what defines the measurement")
+    model_sha256: str | None = column("")
+    onnx_sha256: str | None = column("")
+    ct2_sha256: str | None = column("")
+    host: str | None = column("")
+    allowed_cpus: int | None = column("CPUs", None, "the CPUs the timed job could use (its affinity mask)")
+    cpu_list: str | None = column("")
+    slurm_job_id: str | None = column("")
+    slurm_node: str | None = column("")
+    gpu_driver_cuda: str | None = column("")
+    mean: float | None = column("s")
+    stddev: float | None = column("s")
+    median: float | None = column("s")
+    min: float | None = column("s")
+    max: float | None = column("s")
+    user: float | None = column("s")
+    system: float | None = column("s")
+    runs: int | None = column("runs")
+    peak_rss_mib: float | None = column("MiB", None, "the timed process's peak resident memory, its largest run")
+    gpu_memory_peak_mib: float | None = column("MiB", None, "a CUDA cell's peak device memory (NVML)")
+    torch_gpu_allocated_mib: float | None = column("MiB", None, "torch's allocator peak (torch methods on CUDA)")
+    times: str | None = column("s", None, "every run's seconds, space-separated")
+    cv_pct: float | None = column("%", None, "the runs' coefficient of variation")
+    unstable: bool | None = column("", None, "cv_pct above 10%")
+    steal_pct: float | None = column("%")
+    foreign_cpu_pct: float | None = column("%")
+    load_before: float | None = column("", None, "the 1-minute load average before the runs")
+    contended: bool | None = column("")
+    quiet_wait_s: float | None = column("s")
+    quiet_gave_up: bool | None = column("")
+    host_speed_gflops: float | None = column("GFLOP/s", None, "the cell's host speed (slowest CPU)")
+    host_probes_gflops: str | None = column("GFLOP/s", None, "every probe's rate, space-separated")
+    hyperfine_warnings: str | None = column("", None, "hyperfine's warnings, ' | '-separated")
+    intra_op_threads: int | None = column("threads", None, "threads per session (threads / workers)")
+    workers: int | None = column("sessions", None, "sessions side by side (+dp), 1 otherwise")
+    agreement_pct: float | None = column("%", None, "entities identical to the reference's")
+    identical_sentences_pct: float | None = column("%")
+    differing_sentences: int | None = column("sentences")
+    near_tie_sentences: int | None = column("sentences")
+    entity_precision: float | None = column("")
+    entity_recall: float | None = column("")
+    f1: float | None = column("", None, "entity F1 against the gold labels (seqeval)")
+    first_difference_line: int | None = column("line")
+    phase_startup: float | None = column("s")
+    phase_load: float | None = column("s")
+    phase_tokenize: float | None = column("s")
+    phase_transfer: float | None = column("s")
+    phase_inference: float | None = column("s")
+    phase_decode: float | None = column("s")
+    phase_output: float | None = column("s")
+    inference_gflops: float | None = column("GFLOP/s", None, "the inference phase's rate, padding included")
+    padding_overhead_pct: float | None = column("%")
+    peak_format: str | None = column("")
+    pct_of_peak: float | None = column("%", None, "of the measured peak of the method's number format")
+    peak_contended: bool | None = column("")
+    bound_s: float | None = column("s", None, "the corpus's useful FLOPs at the format's peak")
+    times_bound: float | None = column("×", None, "mean / bound_s")
+    host_speed_pct: float | None = column("%", None, "the cell's host speed, of its machine's")
+    slow_host: bool | None = column("")
+    peak_host_speed_pct: float | None = column("%")
+    peak_slow_host: bool | None = column("")
+
+    def as_columns(self) -> dict:
+        """Its summary.csv columns, in order, `packages` spread into pkg_<name>."""
+        columns = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "packages":
+                columns.update({f"{PACKAGE_PREFIX}{name}": version for name, version in value.items()})
+            else:
+                columns[item.name] = value
+        return columns
+
+    @classmethod
+    def from_columns(cls, columns: dict) -> "SummaryRow":
+        """A row read back from summary.csv (empty cells as None, types as the fields say)."""
+        known = {item.name: item for item in fields(cls)}
+        values, packages = {}, {}
+        for name, text in columns.items():
+            value = None if text is None or text == "" or (isinstance(text, float) and math.isnan(text)) else text
+            if name.startswith(PACKAGE_PREFIX):
+                if value is not None:
+                    packages[name[len(PACKAGE_PREFIX) :]] = str(value)
+            elif name in known:
+                values[name] = None if value is None else as_type(known[name].type, value)
+        return cls(**values, packages=packages)
+
+    @property
+    def key(self) -> tuple:
+        """nerbench.CellKey's fields."""
+        return (self.machine, self.method, self.device, self.batch_size)
+
+    def run_times(self) -> list[float]:
+        return [float(value) for value in (self.times or "").split()]
+
+
+PACKAGE_PREFIX = "pkg_"
+TIME_COLUMNS = ("mean", "stddev", "median", "min", "max", "user", "system")  # hyperfine's, in seconds
+# Columns that hold text however they look (identifiers, space-separated numbers).
+TEXT_COLUMNS = {
+    item.name: str for item in fields(SummaryRow) if item.type in (str, str | None) and item.name != "packages"
+}
+
+
+def summary_columns(packages: list[str]) -> list[str]:
+    """summary.csv's columns, in order, with these packages' columns."""
+    names = []
+    for item in fields(SummaryRow):
+        names += [PACKAGE_PREFIX + name for name in packages] if item.name == "packages" else [item.name]
+    return names
+
+
+def write_summary(path: str | Path, rows: list[SummaryRow]) -> None:
+    """summary.csv: every column always (a cell without a value leaves it empty)."""
+    packages = list(dict.fromkeys(name for row in rows for name in row.packages))
+    columns = summary_columns(packages)
+    lines = [csv_line(columns)] + [
+        csv_line([csv_value(row.as_columns().get(name)) for name in columns]) for row in rows
+    ]
+    write_atomically(path, "".join(lines))
+
+
+def read_rows(path: str | Path) -> list[SummaryRow]:
+    with open(path, newline="", encoding="utf-8") as stream:
+        return [SummaryRow.from_columns(row) for row in csv.DictReader(stream)]
+
+
+def csv_line(values: list[str]) -> str:
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def csv_value(value) -> str:
+    """As pandas wrote summary.csv: empty for None and NaN, True/False, floats in full."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+# ---- typed reading of plain JSON -----------------------------------------------------------------
+
+
+def from_dict(cls, data: dict):
+    """A dataclass from a JSON object: nested dataclasses and lists of them typed, unknown keys
+    left out, missing ones at their defaults."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for item in fields(cls):
+        if item.name in data:
+            values[item.name] = typed(hints[item.name], data[item.name])
+        elif item.default is MISSING and item.default_factory is MISSING:
+            values[item.name] = None
+    return cls(**values)
+
+
+def typed(hint, value):
+    if value is None:
+        return None
+    for option in options_of(hint):
+        if is_dataclass(option) and isinstance(value, dict):
+            return from_dict(option, value)
+        if typing.get_origin(option) is list and isinstance(value, list):
+            (inner,) = typing.get_args(option) or (object,)
+            return [typed(inner, element) for element in value]
+    return value
+
+
+def options_of(hint) -> tuple:
+    return typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+
+
+def as_type(hint, value):
+    """A CSV cell's text as its column's type."""
+    kind = next(option for option in options_of(hint) if option is not type(None))
+    if kind is bool:
+        return value if isinstance(value, bool) else str(value) == "True"
+    if kind is int:
+        return int(float(value))
+    if kind is float:
+        return float(value)
+    return str(value)
+
+
+def drop_none(data: dict) -> dict:
+    """hyperfine leaves out what it did not measure (memory before 1.20): so does the record."""
+    return {key: value for key, value in data.items() if value is not None or key == "stddev"}
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Written to a sibling and renamed once complete, so a half-written record never looks done."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The pipeline's check target: fail when a cell failed or an fp32 method disagrees with the
+reference anywhere but at near-ties, naming the first such sentence, or when a cell's inference ran
+faster than its number format's peak measured on a quiet host (a peak that is not the machine's;
+above a peak measured on a contended or slow host, it passes with a note). Cells timed while the
+host ran slow (the tables' `↓`) pass, listed with what times them again. A sentence passes only when
+every entity that differs in it is a near-tie under its device's bar (check_cell.py); a cell whose
+differences are all such passes with a note, and the tables list them. Runs after the tables, so
+every timing already measured is kept and shown."""
+
+import argparse
+import json
+import sys
+
+from common import load_json
+from nerbench.grid import Grid
+from nerbench.record import Status, SummaryRow, read_rows, write_atomically
+from nerbench.trust import REMEASURE_PEAKS
+
+
+def beyond_the_peak(summary: list[SummaryRow]) -> tuple[list[str], list[str]]:
+    """Cells faster than their format's measured peak: (problems, notes). Above a peak measured
+    on a quiet host, the peak is not the machine's (the roofline measured a slower kernel than
+    the one the method ran): a problem. Above a peak measured while the host was contended or
+    slow (the tables flag it), that explains it: a note that says to measure it again."""
+    problems, notes = [], []
+    for row in summary:
+        if row.pct_of_peak is None or row.pct_of_peak <= 100:
+            continue
+        cell = f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: inference at {row.pct_of_peak:.0f}%"
+        if row.peak_contended or row.peak_slow_host:
+            notes.append(
+                f"{cell} of the {row.peak_format} peak measured on a contended or slow host (roofline.json): "
+                f"measure it again once the host is quiet and up to speed ({REMEASURE_PEAKS})"
+            )
+        else:
+            problems.append(
+                f"{cell} of the measured {row.peak_format} peak (roofline.json): the peak is not this machine's"
+                f" (a kernel slower than the method's, or a slow spell of the host while it was measured:"
+                f" measure it again, {REMEASURE_PEAKS})"
+            )
+    return problems, notes
+
+
+def slow_host_notes(summary: list[SummaryRow]) -> list[str]:
+    """Cells timed while the host ran slow (the tables' `↓`), each with what times it again."""
+    return [
+        f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: host speed {row.host_speed_pct:.0f}% "
+        f"of the machine's: make cell METHOD={row.method} DEVICE={row.device} BS={row.batch_size} "
+        f"MACHINE={row.machine}"
+        for row in summary
+        if row.slow_host
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--grid", required=True, help="the grid's manifest (grid.json, written by the grid rule)")
+    parser.add_argument("--summary", help="summary.csv: no cell's inference may pass its format's measured peak")
+    parser.add_argument("out", help="verified.txt, written only when every cell passes")
+    args = parser.parse_args()
+    cells = Grid.from_manifest(args.grid).runnable()
+    summary = read_rows(args.summary) if args.summary else None
+    problems, notes = beyond_the_peak(summary) if summary is not None else ([], [])
+    near_ties = []
+    for cell in cells:
+        check = load_json(cell.path("check"))
+        name = cell.label
+        if check is None:
+            problems.append(f"{name}: no check file ({cell.path('check')})")
+        elif check["status"] != Status.OK:
+            problems.append(f"{name}: {check['status']} (log: {cell.path('log')})")
+        elif check["dtype"] == "fp32" and check["differences"]:
+            clear = [item for item in check["differences"] if not item["near_tie"]]
+            if not clear:
+                near_ties.append(f"{name}: {len(check['differences'])} sentences differ, all at near-ties")
+                continue
+            diff = clear[0]
+            problems.append(
+                f"{name}: agrees {check['agreement_pct']:.2f}% with the reference; {len(clear)} sentences differ "
+                f"where the reference was sure, first at line {diff['line']} {diff['text']!r}: "
+                f"{json.dumps(diff['predicted'], ensure_ascii=False)} instead of "
+                f"{json.dumps(diff['reference'], ensure_ascii=False)}"
+            )
+    if problems:
+        print("verify: the grid has problems (the tables list them too):", file=sys.stderr)
+        for problem in problems:
+            print("  " + problem, file=sys.stderr)
+        sys.exit(1)
+    verdict = f"{len(cells)} cells checked: all ran, every fp32 method agrees with the reference"
+    if near_ties:
+        verdict += " but for near-ties (tables.md lists them):\n" + "".join(f"  {line}\n" for line in near_ties)
+    else:
+        verdict += "\n"
+    if notes:
+        verdict += "Above a peak measured while the host was busy or slow:\n" + "".join(f"  {line}\n" for line in notes)
+    slow = slow_host_notes(summary) if summary is not None else []
+    if slow:
+        verdict += "Timed while the host ran slow (time each again once it is up to speed, with this run's CONFIG=):\n"
+        verdict += "".join(f"  {line}\n" for line in slow)
+    write_atomically(args.out, verdict)
+    print(verdict, end="")
+
+
+if __name__ == "__main__":
+    main()
