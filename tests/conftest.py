@@ -277,6 +277,21 @@ def run_cell_arguments(tmp_path, method, model, corpus, batch_size=4, machines=(
     return [str(arg) for arg in args]
 
 
+def run_cell(tmp_path, corpus, *, env=None, cwd=None, method="ort-lean", model):
+    """run_cell.py on one cell of `method` (its rule's command line): the finished process and the
+    record it wrote, or None."""
+    out = tmp_path / "cell.json"
+    args = run_cell_arguments(tmp_path, method, model, corpus, timeout_s=120)
+    done = subprocess.run(
+        [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    return done, (json.loads(out.read_text()) if out.is_file() else None)
+
+
 def config_error_of(override: dict, workdir) -> str | None:
     """The one-line error the workflow stops with for config.yaml extended by `override`, or None.
     tests/test_workflow.py checks that Snakemake itself stops with this line."""
@@ -317,6 +332,7 @@ def run_method(program: str, *args, check=True, python_flags=(), **kwargs):
     return done
 
 
+LEAN = "scripts/ort-lean.py"  # the Python method the Rust binary's bytes are compared with
 PREDICT_MANY = REPO / "tests" / "predict_many.py"
 TRICKY = REPO / "tests" / "data" / "tricky.txt"
 
@@ -453,3 +469,8 @@ def method_error_runs(smoke_models, tmp_path_factory):
 
 def read_json(path):
     return json.loads(Path(path).read_text())
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

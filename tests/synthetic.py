@@ -175,6 +175,13 @@ def build(directory: Path, override: dict, seed: int = 0) -> Grid:
         os.chdir(previous)
 
 
+def small_tree(directory: Path, seed: int = 0, **benchmark) -> Grid:
+    """A tree of six CPU cells: three methods (the baseline, a Python and the Rust method on ONNX
+    Runtime) at batch sizes 1 and 8, `benchmark` overriding any of the benchmark's settings."""
+    settings = {"methods": ["baseline", "ort-lean", "onnxruntime-ner"], "batch_sizes": [1, 8], **benchmark}
+    return build(directory, {"benchmark": {**settings, "devices": ["cpu"]}}, seed=seed)
+
+
 def machines(count: int) -> dict:
     return {"machines": [{"name": f"machine-{index:02d}"} for index in range(count)]} if count > 1 else {}
 

@@ -1,5 +1,7 @@
-"""The checks' account of differences: which entities differ from the reference, how sure the
-reference was there (its gaps), and what the tables and the final verify make of it."""
+"""The checks: which entities differ from the reference, how sure it was there, what verify makes of it.
+
+The checks' account of differences, on data made by hand and on the gaps the pipeline writes (how
+sure the reference was at each word-piece), and what the tables and the final verify make of it."""
 
 import json
 import subprocess
@@ -10,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from check_cell import NEAR_TIE_LOGITS, agreement, entity_gap
-from conftest import REPO, TRICKY, small_grid, write_manifest
+from conftest import LEAN, REPO, TRICKY, run_rust, small_grid, write_manifest
 
 STEPS = REPO / "workflow" / "scripts"
 
@@ -177,6 +179,33 @@ def test_a_program_that_defines_no_program_is_one_line(tmp_path):
         f"reference.py: error: {program}: defines no PROGRAM (a nerlib.frame.Program)"
     )
     assert not (tmp_path / "p").exists() and not (tmp_path / "m").exists()
+
+
+def test_a_line_break_inside_a_line_is_checked_without_error(smoke_models, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("Peter\u2028Blackburn visited Brussels .\nEU rejects\u0085German call .\n", encoding="utf-8")
+    predictions = tmp_path / "rust.jsonl"
+    run_rust(smoke_models["rust"], "-m", smoke_models["onnx"], "-o", predictions, corpus)
+    reference, gaps = tmp_path / "reference.jsonl", tmp_path / "gaps.jsonl"
+    subprocess.run(
+        [sys.executable, REPO / "workflow/scripts/checks/reference.py", "--program", LEAN, "-m", smoke_models["onnx"]]
+        + ["--predictions", reference, "--gaps", gaps, corpus],
+        check=True,
+        cwd=REPO,
+    )
+    cell = tmp_path / "cell.json"
+    cell.write_text(json.dumps({"status": "ok", "cell": {}}))
+    out = tmp_path / "check.json"
+    done = subprocess.run(
+        [sys.executable, REPO / "workflow/scripts/checks/check_cell.py", "--cell", cell, "--predictions", predictions]
+        + ["--reference", reference]
+        + ["--gaps", gaps, "--corpus", corpus, "--dtype", "fp32", "--device", "cpu", "--out", out],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    check = json.loads(out.read_text())
+    assert check["status"] == "ok" and check["agreement_pct"] == 100
 
 
 # ---- what verify and the tables make of a difference --------------------------------------------

@@ -1,5 +1,6 @@
-"""The shared decoding against hand-made cases; the methods tests check it against the
-transformers pipeline itself on real model output."""
+"""The shared decoding and its JSON lines, against hand-made cases.
+
+The methods tests check the decoding against the transformers pipeline itself on real model output."""
 
 import numpy as np
 
@@ -62,3 +63,13 @@ def test_batches_in_order_or_longest_first_and_pads_to_batch_longest():
     assert padded["input_ids"].tolist() == [[101, 7, 102], [101, 102, 1]]
     assert padded["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert padded["token_type_ids"].tolist() == [[0, 0, 0], [0, 1, 0]]
+
+
+def test_json_lines_are_split_at_newline_only(tmp_path):
+    from nerlib.output import format_entities, read_json_lines
+
+    records = [[{"label": "PER", "start": 0, "end": 15, "text": f"Peter{brk}Blackburn"}] for brk in "\u2028\u2029\x85"]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(format_entities(r) + "\n" for r in records), encoding="utf-8")
+    assert "\u2028" in path.read_text(encoding="utf-8")  # written raw, as serde_json does
+    assert read_json_lines(path) == records

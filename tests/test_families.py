@@ -1,6 +1,8 @@
-"""Every encoder family through every method: a random-weight model of each family with a real
-tokenizer of its kind (WordPiece, byte-level BPE, Unigram), built and exported as the pipeline
-does, run by every method on the tricky sentences (one of them longer than 512 tokens)."""
+"""Encoder families: every family through every method, one line for what cannot run, the family table.
+
+A random-weight model of each family with a real tokenizer of its kind (WordPiece, byte-level BPE,
+Unigram), built and exported as the pipeline does, run by every method on the tricky sentences
+(one of them longer than 512 tokens)."""
 
 import json
 import os
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON_METHODS, REGISTRY, STEPS, TRICKY, run_in_one_process, run_method, run_rust
+from conftest import PYTHON_METHODS, REGISTRY, REPO, STEPS, TRICKY, run_in_one_process, run_method, run_rust
 
 FAMILIES = ["distilbert", "bert", "electra", "roberta", "xlm-roberta", "deberta-v2", "modernbert"]
 # The families CTranslate2 4.8 cannot convert: ct2-lean has no model to run there.
@@ -233,3 +235,19 @@ def test_an_onnx_export_alone_is_imported_and_runs_in_the_onnx_methods(family_mo
     assert info["format"] == "onnx" and len(info["sha256"]) == 64
     lean = run_method("scripts/ort-lean.py", "-m", out, "-o", tmp_path / "lean.jsonl", TRICKY)
     assert lean.returncode == 0 and (tmp_path / "lean.jsonl").stat().st_size > 0
+
+
+# ---- the family table ----
+
+
+def test_the_family_table_refuses_families_that_have_not_run_in_one_line(tmp_path):
+    """`make families SNAKEMAKE_ARGS=-n` plans the grids and makes no summary to tabulate."""
+    missing = tmp_path / "families" / "bert" / "summary.csv"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "workflow/scripts/report/family_table.py"), str(missing)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and done.stderr == (
+        f"family_table.py: error: {missing}: missing (the families' grids have not run)\n"
+    ), done.stderr

@@ -1,6 +1,8 @@
-"""The grid model (workflow/nerbench), which the rules, the steps and these tests import: the
-name grammar, the cells a config asks for with their keys and files, what re-times a cell, and
-the config's refusals. Unit tests: no Snakemake, no model."""
+"""The grid model and the config: the name grammar, the cells and their files, what re-times a cell, refusals.
+
+The grid model (workflow/nerbench) is what the rules, the steps and these tests import: the name
+grammar, the cells a config asks for with their keys and files, what re-times a cell, and the
+config's refusals, each in one line naming the key. Unit tests: no Snakemake, no model."""
 
 import json
 import subprocess
@@ -372,3 +374,81 @@ def test_a_manifest_from_before_cpu_features_keeps_every_cell_it_had(tmp_path):
     manifest = {key: value for key, value in grid.manifest().items() if key != "cpu_features"}
     (tmp_path / "grid.json").write_text(json.dumps(manifest))
     assert len(Grid.from_manifest(tmp_path / "grid.json").runnable()) == 2
+
+
+# ---- the config's refusals ----
+
+
+BAD_CONFIGS = [
+    ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' does not match"),
+    (
+        {"benchmark": {"methods": ["baseline@int8"]}},
+        "benchmark.methods[0]: baseline@int8: @int8 applies to ort-hf, ort-lean, onnxruntime-ner, ct2-lean only",
+    ),
+    ({"benchmark": {"methods": ["baseline+dp"]}}, "benchmark.methods[0]: baseline+dp: +dp applies to ort-lean"),
+    (
+        {"benchmark": {"methods": ["ort-lean@int8+u8u8", "ort-lean@o2+u8u8"]}},
+        "benchmark.methods[1]: ort-lean@o2+u8u8: +u8u8 applies to @int8, @int8s only",
+    ),
+    ({"benchmark": {"methods": ["ort-lean+u8u8"]}}, "benchmark.methods[0]: ort-lean+u8u8: +u8u8 applies to @int8"),
+    (
+        {"benchmark": {"methods": ["ov-lean"], "devices": ["cuda"]}},
+        "benchmark.methods[0]: ov-lean runs on cpu only, and benchmark.devices is cuda",
+    ),
+    ({"machines": [{"name": "epyc", "partition": "cpu"}]}, "machines[0]: 'cpus' is a required property"),
+    ({"benchmark": {"batch_sizes": [8, 0]}}, "benchmark.batch_sizes[1]: 0 is less than the minimum of 1"),
+    ({"benchmark": {"devices": ["cpu", "tpu"]}}, "benchmark.devices[1]: 'tpu' is not one of"),
+    ({"benchmark": {"runs": "three"}}, "benchmark.runs: 'three' is not of type 'integer'"),
+    ({"benchmark": {"warp": 9}}, "benchmark: unknown key(s): warp"),
+    ({"colour": "blue"}, "config: unknown key(s): colour"),
+    ({"corpus": {"file": "no/such/corpus.txt"}}, "corpus.file: no/such/corpus.txt: no such file"),
+    (
+        {"model": {"source": "local", "local": {"path": "no/such/model"}}},
+        "model.local.path: no/such/model: not a model directory",
+    ),
+    (
+        {"model": {"source": "hub", "hub": {"id": "dslim/bert-base-NER", "revision": "main"}}},
+        "model.hub.revision: 'main' does not match",
+    ),
+    ({"model": {"source": "hub"}}, "model: 'hub' is a required property"),
+    ({"model": {"name": "a;rm -rf b"}}, "model.name: 'a;rm -rf b' does not match"),
+    # Whole-number floats would name files bs8.0 or test-1.0k; braces would become wildcards.
+    ({"benchmark": {"batch_sizes": [8.0]}}, "benchmark.batch_sizes[0]: 8.0 is not of type 'integer'"),
+    ({"benchmark": {"runs": 3.0}}, "benchmark.runs: 3.0 is not of type 'integer'"),
+    ({"corpus": {"sentences": 1000.0}}, "corpus.sentences: 1000.0 is not of type 'integer'"),
+    ({"results": "out/{x}"}, "results: out/{x}: braces are not allowed in paths"),
+    ({"corpus": {"file": "my{corpus}.txt"}}, "corpus.file: my{corpus}.txt: braces are not allowed in paths"),
+    ({"model": {"source": "local", "local": {"path": "m{x}"}}}, "model.local.path: m{x}: braces are not allowed"),
+]
+
+
+@pytest.mark.parametrize("override,message", BAD_CONFIGS, ids=[m.split(":")[0] for _, m in BAD_CONFIGS])
+def test_bad_config_is_one_line_naming_the_key(tmp_path, override, message):
+    error = config_error_of(override, tmp_path)
+    assert error is not None and error.startswith("nerbench: config error: ") and message in error, error
+    assert "\n" not in error
+
+
+def schema_leaves(schema, path=()):
+    """Every settable key of the config schema, as a path of keys."""
+    properties = schema.get("properties", {})
+    if not properties:
+        yield path
+    for name, subschema in properties.items():
+        yield from schema_leaves(subschema, path + (name,))
+
+
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+# Siblings a leaf needs so that its own error is the first one (hub needs both id and revision).
+COMPLETE = {("model", "hub"): {"id": "dslim/bert-base-NER", "revision": "0" * 40}}
+
+
+@pytest.mark.parametrize("leaf", list(schema_leaves(SCHEMA)), ids=".".join)
+def test_every_config_key_rejects_a_wrong_type_naming_the_key(tmp_path, leaf):
+    override = node = {}
+    for depth, name in enumerate(leaf[:-1]):
+        node[name] = dict(COMPLETE.get(leaf[: depth + 1], {}))
+        node = node[name]
+    node[leaf[-1]] = {"not": "a valid value"}
+    error = config_error_of(override, tmp_path)
+    assert error is not None and error.startswith(f"nerbench: config error: {'.'.join(leaf)}: "), error

@@ -1,10 +1,16 @@
-"""Every method gives byte-identical predictions: on the smoke corpus inside the pipeline, and
+"""The methods: byte-identical predictions from every one, and one clear line for what it cannot run.
+
+Every method gives byte-identical predictions: on the smoke corpus inside the pipeline, and
 here on tricky sentences (punctuation runs, hyphens and apostrophes, numbers and dates, accents
-and non-Latin scripts, all caps, blank lines, a sentence over 512 tokens)."""
+and non-Latin scripts, all caps, blank lines, a sentence over 512 tokens). What a method cannot
+run (no GPU, no tokenizer, a corrupt model) is one line naming it, and a write that fails leaves
+no partial file."""
 
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +19,18 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import PYTHON_METHODS, REGISTRY, TRICKY, Run, read_json, run_in_one_process, run_method, run_rust
+from conftest import (
+    LEAN,
+    PYTHON_METHODS,
+    REGISTRY,
+    TRICKY,
+    Run,
+    read_json,
+    run_in_one_process,
+    run_method,
+    run_rust,
+    write,
+)
 from nerbench import sources
 
 
@@ -322,3 +339,55 @@ def test_io_binding_gives_the_same_logits_as_a_plain_run(smoke_models):
     binding.run(bound)
     expected = session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
     assert np.array_equal(binding.download(bound), expected)
+
+
+# ---- a broken model, a failed write ----
+
+
+def test_corrupt_onnx_model_is_named(smoke_models, tmp_path):
+    broken = tmp_path / "onnx"
+    shutil.copytree(smoke_models["onnx"], broken)
+    write(broken / "model.onnx", (smoke_models["onnx"] / "model.onnx").read_bytes()[:1000])
+    lean = run_method(LEAN, "-m", broken, TRICKY, check=False)
+    rust = run_rust(smoke_models["rust"], "-m", broken, TRICKY, check=False)
+    for done in (lean, rust):
+        assert done.returncode != 0 and "Traceback" not in done.stderr
+        assert f"{broken}/model.onnx: cannot load ONNX model" in done.stderr.strip().splitlines()[-1]
+
+
+def test_truncated_safetensors_is_named(smoke_models, tmp_path):
+    broken = tmp_path / "torch"
+    shutil.copytree(smoke_models["torch"], broken)
+    write(broken / "model.safetensors", (smoke_models["torch"] / "model.safetensors").read_bytes()[:100_000])
+    done = run_method("scripts/baseline.py", "-m", broken, TRICKY, check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"{broken}/model.safetensors: cannot load model" in done.stderr.strip().splitlines()[-1]
+
+
+def small_file_limit():
+    """In the child: files may not grow past 200 bytes (as on a full disk), and the write fails
+    with EFBIG rather than the signal ending the process."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+
+
+@pytest.mark.parametrize("method", ["ort-lean", "onnxruntime-ner"])
+def test_a_failing_write_leaves_no_partial_file(method, smoke_models, tmp_path):
+    out = tmp_path / "out" / "p.jsonl"
+    args = ["-m", smoke_models["onnx"], "-o", out, TRICKY]
+    if method == "onnxruntime-ner":
+        done = run_rust(smoke_models["rust"], *args, check=False, preexec_fn=small_file_limit)
+    else:
+        done = run_method(LEAN, *args, check=False, preexec_fn=small_file_limit)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "p.jsonl" in done.stderr.strip().splitlines()[-1]
+    assert list(out.parent.iterdir()) == []
+
+
+def test_the_atomic_writer_removes_its_temporary_file_on_any_error(tmp_path):
+    from nerlib.atomic import atomic_file
+
+    with pytest.raises(RuntimeError), atomic_file(tmp_path / "r.json") as stream:
+        stream.write("half")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""The offline model recipe and the hub path up to the network boundary."""
+"""The model build: the offline recipe, a local model, and the hub path up to the network boundary."""
 
 import json
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import STEPS
+from conftest import REPO, STEPS
 
 
 def test_minilm_maps_onto_distilbert_exactly():
@@ -125,3 +125,15 @@ def test_the_bert_headed_minilm_reaches_its_f1_floor(tmp_path):
     measured = summary[summary["status"] == "ok"]
     assert len(measured) >= 7 and (measured["agreement_pct"] == 100).all()
     assert (measured["f1"] >= 0.85).all(), measured[["method", "f1"]]
+
+
+def test_allow_pickle_still_loads_a_safetensors_model(smoke_models, tmp_path):
+    assert not list(smoke_models["torch"].glob("*.bin"))
+    done = subprocess.run(
+        [sys.executable, REPO / "workflow/scripts/model/build_model.py", "--source", "local", "--allow-pickle"]
+        + ["--path", smoke_models["torch"], "--out", tmp_path / "out"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "model.safetensors").is_file()

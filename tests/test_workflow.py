@@ -1,9 +1,16 @@
-"""The Snakemake workflow: the full grid's plan, config validation, the smoke run's tables,
-re-running one cell and regenerating the tables alone."""
+"""The Snakemake workflow end to end: its plan, what an edit re-times, the make targets, the README's commands.
+
+The full grid's plan on any host, Snakemake stopping on a bad config before any job, re-running
+one cell and regenerating the tables alone, what each edit of the config or of a method re-times,
+several machines on one host, the profiles and Snakemake's scheduler, the Makefile's targets, and
+every command the README gives, run as written."""
 
 import os
 import re
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,15 +21,17 @@ from conftest import (
     REGISTRY,
     REPO,
     SMOKE,
-    config_error_of,
-    grid_of,
     planned_jobs,
     read_json,
     run_snakemake,
+    workflow_environment,
 )
 from frames import read_summary
 from nerbench.config import extend
-from nerbench.record import Status
+from test_grid import BAD_CONFIGS
+
+# ---- the plan ----
+
 
 DEFAULT_METHODS = yaml.safe_load((REPO / "config.yaml").read_text())["benchmark"]["methods"]
 
@@ -64,56 +73,6 @@ def test_without_a_gpu_or_bf16_their_cells_are_skipped_and_said(tmp_path):
     assert planned_jobs(with_bf16.stdout)["benchmark_cell"] == (len(runnable) + 1) * 5
 
 
-BAD_CONFIGS = [
-    ({"benchmark": {"methods": ["baseline", "magic"]}}, "benchmark.methods[1]: 'magic' does not match"),
-    (
-        {"benchmark": {"methods": ["baseline@int8"]}},
-        "benchmark.methods[0]: baseline@int8: @int8 applies to ort-hf, ort-lean, onnxruntime-ner, ct2-lean only",
-    ),
-    ({"benchmark": {"methods": ["baseline+dp"]}}, "benchmark.methods[0]: baseline+dp: +dp applies to ort-lean"),
-    (
-        {"benchmark": {"methods": ["ort-lean@int8+u8u8", "ort-lean@o2+u8u8"]}},
-        "benchmark.methods[1]: ort-lean@o2+u8u8: +u8u8 applies to @int8, @int8s only",
-    ),
-    ({"benchmark": {"methods": ["ort-lean+u8u8"]}}, "benchmark.methods[0]: ort-lean+u8u8: +u8u8 applies to @int8"),
-    (
-        {"benchmark": {"methods": ["ov-lean"], "devices": ["cuda"]}},
-        "benchmark.methods[0]: ov-lean runs on cpu only, and benchmark.devices is cuda",
-    ),
-    ({"machines": [{"name": "epyc", "partition": "cpu"}]}, "machines[0]: 'cpus' is a required property"),
-    ({"benchmark": {"batch_sizes": [8, 0]}}, "benchmark.batch_sizes[1]: 0 is less than the minimum of 1"),
-    ({"benchmark": {"devices": ["cpu", "tpu"]}}, "benchmark.devices[1]: 'tpu' is not one of"),
-    ({"benchmark": {"runs": "three"}}, "benchmark.runs: 'three' is not of type 'integer'"),
-    ({"benchmark": {"warp": 9}}, "benchmark: unknown key(s): warp"),
-    ({"colour": "blue"}, "config: unknown key(s): colour"),
-    ({"corpus": {"file": "no/such/corpus.txt"}}, "corpus.file: no/such/corpus.txt: no such file"),
-    (
-        {"model": {"source": "local", "local": {"path": "no/such/model"}}},
-        "model.local.path: no/such/model: not a model directory",
-    ),
-    (
-        {"model": {"source": "hub", "hub": {"id": "dslim/bert-base-NER", "revision": "main"}}},
-        "model.hub.revision: 'main' does not match",
-    ),
-    ({"model": {"source": "hub"}}, "model: 'hub' is a required property"),
-    ({"model": {"name": "a;rm -rf b"}}, "model.name: 'a;rm -rf b' does not match"),
-    # Whole-number floats would name files bs8.0 or test-1.0k; braces would become wildcards.
-    ({"benchmark": {"batch_sizes": [8.0]}}, "benchmark.batch_sizes[0]: 8.0 is not of type 'integer'"),
-    ({"benchmark": {"runs": 3.0}}, "benchmark.runs: 3.0 is not of type 'integer'"),
-    ({"corpus": {"sentences": 1000.0}}, "corpus.sentences: 1000.0 is not of type 'integer'"),
-    ({"results": "out/{x}"}, "results: out/{x}: braces are not allowed in paths"),
-    ({"corpus": {"file": "my{corpus}.txt"}}, "corpus.file: my{corpus}.txt: braces are not allowed in paths"),
-    ({"model": {"source": "local", "local": {"path": "m{x}"}}}, "model.local.path: m{x}: braces are not allowed"),
-]
-
-
-@pytest.mark.parametrize("override,message", BAD_CONFIGS, ids=[m.split(":")[0] for _, m in BAD_CONFIGS])
-def test_bad_config_is_one_line_naming_the_key(tmp_path, override, message):
-    error = config_error_of(override, tmp_path)
-    assert error is not None and error.startswith("nerbench: config error: ") and message in error, error
-    assert "\n" not in error
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("override,message", [BAD_CONFIGS[3], BAD_CONFIGS[8]], ids=["schema", "path"])
 def test_snakemake_stops_on_a_bad_config_before_any_job_with_one_line(tmp_path, override, message):
@@ -126,50 +85,7 @@ def test_snakemake_stops_on_a_bad_config_before_any_job_with_one_line(tmp_path, 
     assert "Traceback" not in done.stderr and "Job stats" not in done.stdout
 
 
-def test_smoke_tables_have_every_method(smoke):
-    tables = (smoke["results"] / "tables.md").read_text()
-    assert tables.splitlines()[2].startswith("Machine: ")
-    methods = yaml.safe_load(SMOKE.read_text())["benchmark"]["methods"]
-    cpu = tables.split("## CPU")[1].split("## CUDA")[0]
-    for method in methods:
-        # name, its flags and tied batch sizes | mean ± σ | range | CV | agreement
-        row = rf"`{re.escape(method)} -b \d+`[^|]* +\| [\d.]+ ± [\d.]+ +\| [\d.]+ … [\d.]+ +\| (?:[\d.]+%)?"
-        row += r" +\| 100\.00%" if REGISTRY.parse(method).dtype == "fp32" else r" +\| [\d.]+%"  # int8: its own
-        assert re.search(row, cpu), method
-    if "cuda" not in os.environ.get("NERBENCH_DEVICES", ""):
-        assert "cuda: not available (local lacks device cuda)" in tables
-    assert (smoke["results"] / "verified.txt").is_file()
-
-
-def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
-    import pandas as pd
-
-    summary = pd.read_csv(smoke["results"] / "summary.csv")
-    config = yaml.safe_load(SMOKE.read_text())
-    assert len(summary) == len(grid_of(config, devices=("cpu", "cuda")).cells)  # CPU-only methods: no CUDA rows
-    measured = summary[summary["status"] == "ok"]
-    assert len(measured) == len(grid_of(config, devices=("cpu",)).runnable())
-    for column in (
-        "mean",
-        "stddev",
-        "median",
-        "min",
-        "max",
-        "user",
-        "system",
-        "agreement_pct",
-        "f1",
-        "pkg_torch",
-        "pkg_onnxruntime-gpu",
-        "cpu_model",
-        "git_commit",
-        "threads",
-    ):
-        assert column in summary.columns, column
-    assert (measured[measured["dtype"] == "fp32"]["agreement_pct"] == 100).all()  # int8 reports its own
-    assert (measured["f1"] > 0).all()
-    skipped = summary[summary["status"] == Status.NOT_AVAILABLE]
-    assert set(skipped["reason"]) <= {"local lacks device cuda", "local lacks CPU feature bf16"}, "what it lacks"
+# ---- what re-runs and what an edit re-times ----
 
 
 def test_rerunning_one_cell_plans_only_that_cell_and_the_tables(smoke):
@@ -223,31 +139,6 @@ def test_editing_a_method_retimes_only_its_cells(smoke):
 def test_nothing_left_to_do_after_the_smoke_run(smoke):
     done = run_snakemake(smoke["workdir"], "-n", "--cores", "1")
     assert "Nothing to be done" in done.stdout + done.stderr
-
-
-def schema_leaves(schema, path=()):
-    """Every settable key of the config schema, as a path of keys."""
-    properties = schema.get("properties", {})
-    if not properties:
-        yield path
-    for name, subschema in properties.items():
-        yield from schema_leaves(subschema, path + (name,))
-
-
-SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
-# Siblings a leaf needs so that its own error is the first one (hub needs both id and revision).
-COMPLETE = {("model", "hub"): {"id": "dslim/bert-base-NER", "revision": "0" * 40}}
-
-
-@pytest.mark.parametrize("leaf", list(schema_leaves(SCHEMA)), ids=".".join)
-def test_every_config_key_rejects_a_wrong_type_naming_the_key(tmp_path, leaf):
-    override = node = {}
-    for depth, name in enumerate(leaf[:-1]):
-        node[name] = dict(COMPLETE.get(leaf[: depth + 1], {}))
-        node = node[name]
-    node[leaf[-1]] = {"not": "a valid value"}
-    error = config_error_of(override, tmp_path)
-    assert error is not None and error.startswith(f"nerbench: config error: {'.'.join(leaf)}: "), error
 
 
 def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(smoke_clone, tmp_path):
@@ -324,3 +215,137 @@ def test_a_timed_cell_on_the_host_claims_every_core_whatever_cores(smoke, tmp_pa
     blocks = re.findall(r"^rule benchmark_cell:\n(.*?)(?=^\S)", done.stdout, re.S | re.M)
     assert len(blocks) == 2 * len(SMOKE_METHODS)
     assert all("threads: 32" in block for block in blocks), blocks[0]
+
+
+# ---- the profiles and Snakemake's scheduler ----
+
+
+def test_every_local_run_reads_the_workflow_profile_that_resumes_interrupted_cells(smoke):
+    """profiles/default, found beside the Snakefile from any working directory; the SLURM profile
+    replaces it there, and leaves re-running incomplete jobs to the user (see the profile)."""
+    assert re.search(r"Using workflow specific profile \S*profiles/default for", smoke["log"]), smoke["log"][:2000]
+    assert yaml.safe_load((REPO / "profiles/default/config.yaml").read_text()) == {"rerun-incomplete": True}
+    assert "rerun-incomplete" not in yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+
+
+def test_snakemakes_scheduler_keeps_one_daemon_wakeup_however_many_jobs_finish():
+    """workflow/snakemake_scheduler.py: Snakemake 9.27 started a wake-up timer per pass of its loop."""
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    import snakemake_scheduler
+
+    class Loop:
+        _open_jobs = threading.Semaphore(0)
+
+    loop = Loop()
+    for _ in range(50):  # fifty finished jobs, each a pass of the loop
+        snakemake_scheduler.schedule_reevaluation(loop, 0.2)
+    timers = [thread for thread in threading.enumerate() if isinstance(thread, threading.Timer)]
+    assert len(timers) == 1 and timers[0].daemon, "a daemon never keeps Snakemake alive after its last job"
+    assert loop._open_jobs.acquire(timeout=5), "the pending wake-up wakes the loop"
+    assert not loop._open_jobs.acquire(timeout=0.5), "once"
+    snakemake_scheduler.schedule_reevaluation(loop, 0.1)  # the pass it woke starts the next one
+    assert loop._open_jobs.acquire(timeout=5)
+    assert snakemake_scheduler.mend()
+    assert JobScheduler._schedule_reevalutation is snakemake_scheduler.schedule_reevaluation
+
+
+# ---- the Makefile's targets ----
+
+
+def make(*args, **kwargs):
+    venv = Path(sys.executable).parent.parent
+    command = ["make", "--no-print-directory", "-C", str(REPO), f"VENV={venv}", *args]
+    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+
+
+@pytest.mark.parametrize("target", ["cell", "tables"])
+def test_make_quotes_the_results_path(target, tmp_path):
+    results = tmp_path / "my results; touch PWNED"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"results": str(results), "benchmark": {"methods": ["ort-lean"]}}))
+    args = ["METHOD=ort-lean", "DEVICE=cpu", "BS=8"] if target == "cell" else []
+    done = make(target, f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    if target == "cell":
+        assert f"{results}/cells/ort-lean/cpu-bs8.json" in done.stdout
+    assert f"{results}/tables.md" in done.stdout
+    assert not list(tmp_path.rglob("PWNED")) and not (REPO / "PWNED").exists()
+
+
+def test_make_cell_retimes_a_named_machines_cell(tmp_path):
+    config = tmp_path / "config.yaml"
+    machines = [{"name": "first", "devices": ["cpu"]}, {"name": "second", "devices": ["cpu"]}]
+    config.write_text(yaml.safe_dump({"machines": machines, "benchmark": {"methods": ["ort-lean"]}}))
+    cell = ["METHOD=ort-lean", "DEVICE=cpu", "BS=8"]
+    done = make("cell", f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", "MACHINE=second", *cell, cwd=tmp_path)
+    assert done.returncode == 0 and "results/machines/second/cells/ort-lean/cpu-bs8.json" in done.stdout, done.stderr
+    done = make("cell", f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", "MACHINE=third", *cell, cwd=tmp_path)
+    assert done.returncode != 0 and "nerbench: config error: MACHINE=third: not a machine of the config" in done.stderr
+
+
+def test_only_the_tests_run_offline():
+    """The hub source downloads under `make bench`; the tests never reach the hub."""
+    bench, test = make("-n", "bench"), make("-n", "test")
+    assert "snakemake --cores" in bench.stdout and "HF_HUB_OFFLINE" not in bench.stdout
+    assert "HF_HUB_OFFLINE=1" in test.stdout
+
+
+# ---- every command the README gives runs as written ----
+
+
+README = (REPO / "README.md").read_text()
+TASK_TABLE = README.split("| task | command |")[1].split("\n\n")[0]
+PROGRAMS = ("make", "snakemake", "python", "snakefmt", "ruff", "cargo")
+COMMANDS = [
+    command
+    for row in TASK_TABLE.splitlines()[2:]
+    for command in re.findall(r"`([^`]+)`", row.split("|")[2])
+    if command.split()[0] in PROGRAMS  # not `MACHINE=name` or `-n`, which complete another command
+]
+# Forms run for real elsewhere (too long here, or needing results first), by what runs them.
+RUN_ELSEWHERE = {
+    "make test": ".ci/run",
+    "make check": "make test",
+    "make test-slow": "tests/test_model.py, its own target",
+    "make test-install": "tests/test_install.py, its own target",
+    "make fuzz": "tests/test_fuzz.py, its own target",
+    "make scale": "tests/test_scale.py",
+    "make families": "tests/test_families.py (every family through every method)",
+    "make report": "tests/test_tables.py::test_report_builds",
+    "snakemake --cores 1 --report results/report.html": "tests/test_tables.py::test_report_builds",
+    "make compare A=results/old B=results": "tests/test_statistics.py::test_compare_prints_ratios",
+    "python workflow/scripts/report/compare.py A B": "tests/test_statistics.py::test_compare_prints_ratios",
+    "make wheels WHEELS=dir [HOST_TORCH=1]": "tests/test_install.py",
+    "make bench WHEELS=dir": "tests/test_install.py",
+    **dict.fromkeys(
+        ["make lint", "snakemake --lint", "snakefmt --check", "ruff check", "ruff format --check"], "make check"
+    ),
+    **dict.fromkeys(["cargo fmt --check", "cargo clippy -D warnings"], "make check"),
+}
+DRY_RUNS = [command for command in COMMANDS if command not in RUN_ELSEWHERE]
+
+
+def words(command: str) -> list[str]:
+    return command.split()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "command", [c for c in COMMANDS if c not in RUN_ELSEWHERE and c.split()[0] in ("make", "snakemake")]
+)
+def test_each_readme_command_runs_as_written(command):
+    """In the repository, where the README runs them, as a dry run."""
+    env = workflow_environment(NERBENCH_DEVICES="cpu")
+    if command.startswith("snakemake"):
+        argv = [sys.executable, "-m", *words(command), "-n"]
+    else:
+        venv = Path(sys.executable).parent.parent
+        argv = ["make", "--no-print-directory", f"VENV={venv}", *words(command)[1:], "SNAKEMAKE_ARGS=-n"]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, f"{command}: {done.stderr[-3000:]}"
+    assert "Job stats" in done.stdout or "Nothing to be done" in done.stdout + done.stderr, done.stdout[-2000:]
+
+
+def test_every_readme_command_is_run_somewhere():
+    assert len(COMMANDS) > 20 and all(command.split()[0] in ("make", "snakemake") for command in DRY_RUNS)

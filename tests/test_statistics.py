@@ -1,0 +1,184 @@
+"""Statistics on cells' runs: a ratio's interval, Welch's test, the drift between grids, compare, repeatability.
+
+The interval on the ratio of two cells' times and Welch's test of signal against noise, each
+widened by a drift between grids where one is given, and what compare (two results folders) and
+repeatability (several) make of them."""
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO
+from nerbench.stats import ALPHA, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
+from synthetic import make_tables, small_tree
+
+STEPS = REPO / "workflow" / "scripts"
+
+
+runs = st.lists(st.floats(0.5, 50), min_size=2, max_size=8)
+
+
+# ---- intervals and Welch's test ----
+
+
+@settings(deadline=None)  # the first call imports scipy
+@given(runs, runs)
+def test_a_ratios_interval_holds_it_and_turns_over_with_it(a, b):
+    ratio, low, high = ratio_interval(a, b)
+    assert low <= ratio * (1 + 1e-9) and ratio <= high * (1 + 1e-9)
+    back, back_low, back_high = ratio_interval(b, a)
+    assert math.isclose(back, 1 / ratio) and math.isclose(back_low, 1 / high) and math.isclose(back_high, 1 / low)
+
+
+@settings(deadline=None)
+@given(runs, runs)
+def test_within_noise_exactly_where_the_interval_covers_one(a, b):
+    _, low, high = ratio_interval(a, b)
+    p = welch_p(a, b)
+    if not math.isclose(p, ALPHA, rel_tol=1e-6):  # on the edge, rounding decides
+        assert differ(a, b) == (low > 1 or high < 1), (p, low, high)
+    assert ratio_text(a, b).endswith("~") == (not differ(a, b))
+
+
+@settings(deadline=None)
+@given(runs, runs, st.floats(0.1, 20))
+def test_a_machines_drift_only_widens_an_interval_and_weakens_a_test(a, b, drift):
+    ratio, low, high = ratio_interval(a, b)
+    same, wide_low, wide_high = ratio_interval(a, b, drift)
+    assert same == ratio and wide_low <= low * (1 + 1e-9) and wide_high * (1 + 1e-9) >= high
+    assert welch_p(a, b, drift) >= welch_p(a, b) * (1 - 1e-9)
+    if not math.isclose(welch_p(a, b, drift), ALPHA, rel_tol=1e-6):  # on the edge, rounding decides
+        assert differ(a, b, drift) == (wide_low > 1 or wide_high < 1)
+
+
+def test_a_drift_calls_a_change_within_it_noise():
+    before, after = [1.000, 1.001, 0.999], [0.970, 0.971, 0.969]  # 3% faster, runs within 0.1%
+    assert differ(before, after) and not differ(before, after, drift_pct=3)
+    _, low, high = ratio_interval([1.0, 1.0], [1.0, 1.0], drift_pct=5)  # runs alike: the drift alone
+    assert low == pytest.approx(math.exp(-1.96 * math.log(1.05)), rel=1e-3) and high == pytest.approx(1 / low)
+
+
+def test_a_single_run_or_none_gives_no_interval_and_no_crash():
+    assert ratio_interval([2.0], [1.0]) == (2.0, None, None) and welch_p([2.0], [1.0, 1.1]) is None
+    assert math.isnan(ratio_interval([], [1.0, 1.1])[0])
+    assert parse_times(1.5) == [1.5] and parse_times(float("nan")) == [] and parse_times("1 2") == [1.0, 2.0]
+
+
+@settings(deadline=None)
+@given(runs, runs, st.floats(0.1, 10))
+def test_scaling_one_cells_runs_scales_its_ratio_and_interval(a, b, scale):
+    ratio, low, high = ratio_interval(a, b)
+    scaled = ratio_interval([t * scale for t in a], b)
+    assert all(math.isclose(x * scale, y, rel_tol=1e-9) for x, y in zip((ratio, low, high), scaled, strict=True))
+    assert welch_p(a, list(a)) == pytest.approx(1.0)
+
+
+def test_a_cells_spread_and_a_clear_difference():
+    assert cv_pct([2.33, 3.12, 3.14]) == pytest.approx(16.1, abs=0.1)  # the 13% cell of the issue
+    slow, fast = [20.8, 22.3, 24.2], [4.85, 5.2, 5.77]
+    assert differ(slow, fast) and ratio_text(slow, fast).startswith("4.25× [")
+    assert ratio_text([1.0, 1.02, 0.98], [1.01, 0.99, 1.0]).endswith(" ~")
+    assert ratio_text([1.0], [2.0]) == "0.50×" and differ([1.0], [2.0]) is None
+
+
+# ---- compare, the drift and repeatability ----
+
+
+def rewrite_times(tmp_path, grid, change):
+    """Give every cell's runs new times: change(cell, times) -> times."""
+    for cell in grid.runnable():
+        path = tmp_path / cell.path("result")
+        record = json.loads(path.read_text())
+        stats = record["results"][0]
+        stats["times"] = change(cell, stats["times"])
+        stats["mean"] = sum(stats["times"]) / len(stats["times"])
+        path.write_text(json.dumps(record))
+
+
+def test_compare_prints_ratios(smoke, tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "workflow/scripts/report/compare.py"),
+            str(smoke["results"]),
+            str(smoke["results"]),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| `ort-lean` | cpu" in done.stdout.replace("  ", " ").replace("  ", " ") or "ort-lean" in done.stdout
+    assert "1.00×" in done.stdout
+
+
+@pytest.mark.complete
+def test_compare_calls_noise_noise_and_a_real_change_a_change(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for folder in (a, b, c):
+        folder.mkdir()
+    grid = small_tree(a)
+    small_tree(b)
+    small_tree(c)
+    # B: the same runs in another order, each off by a hair; C: every run half as long.
+    rewrite_times(b, grid, lambda cell, times: [t * (1 + 0.0005 * i) for i, t in enumerate(reversed(times))])
+    rewrite_times(c, grid, lambda cell, times: [t / 2 for t in times])
+    for folder in (a, b, c):
+        make_tables(grid, folder)
+    compare = [sys.executable, STEPS / "report/compare.py", a / grid.results()]
+    noise = subprocess.run([*compare, b / grid.results()], capture_output=True, text=True, check=True).stdout
+    assert "6 cells: 0 faster in B, 0 slower, 6 within noise" in noise, noise
+    assert all(line.rstrip().split("|")[-3].strip().endswith("~") for line in noise.splitlines() if "| `" in line)
+    faster = subprocess.run([*compare, c / grid.results()], capture_output=True, text=True, check=True).stdout
+    assert "6 cells: 6 faster in B, 0 slower, 0 within noise" in faster, faster
+    assert "2.00× [" in faster
+    # A drift larger than the change (here given, else the folders' benchmark.drift_pct): within noise.
+    drifting = [*compare, c / grid.results(), "--drift-pct", "150"]
+    within = subprocess.run(drifting, capture_output=True, text=True, check=True).stdout
+    assert "drift between grids of 150%" in within and "0 faster in B, 0 slower, 6 within noise" in within, within
+
+
+def test_the_configured_drift_widens_the_tables_intervals_and_says_so(tmp_path):
+    texts = {}
+    for drift in (0, 8):
+        folder = tmp_path / str(drift)
+        folder.mkdir()
+        grid = small_tree(folder, drift_pct=drift)
+        make_tables(grid, folder)
+        texts[drift] = (folder / grid.results("tables.md")).read_text()
+    assert "drift between grids" not in texts[0] and "drift between grids, 8% (the config's drift_pct)" in texts[8]
+    intervals = {drift: re.findall(r"\[(\d+\.\d+)–(\d+\.\d+)\]", text) for drift, text in texts.items()}
+    assert len(intervals[0]) == len(intervals[8]) > 0
+    for (low, high), (wide_low, wide_high) in zip(intervals[0], intervals[8], strict=True):
+        assert float(wide_low) <= float(low) and float(wide_high) >= float(high)
+
+
+@pytest.mark.complete
+def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_path):
+    folders = []
+    for seed in range(3):
+        folder = tmp_path / f"run-{seed}"
+        folder.mkdir()
+        grid = small_tree(folder, seed=seed)
+        make_tables(grid, folder)
+        folders.append(folder / grid.results())
+    done = subprocess.run(
+        [sys.executable, STEPS / "report/repeatability.py", *folders], capture_output=True, text=True, check=True
+    )
+    assert "2 headline ratios (vs `baseline` at its best batch size, cpu): 2 agree within ±5% across the 3 runs" in (
+        done.stdout
+    ), done.stdout
+    assert "expected if the runs differed only as their intervals allow" in done.stdout
+    assert "differ between the runs by more than their runs' noise (Cochran's Q" in done.stdout
+    assert "The drift of one cell's time between grids: " in done.stdout
+    script = [sys.executable, STEPS / "report/repeatability.py"]
+    held = subprocess.run([*script, "--drift-pct", "4", *folders], capture_output=True, text=True)
+    assert "every run's interval, holding a drift of 4%, covering" in held.stdout, held.stdout + held.stderr
+    alone = subprocess.run([*script, folders[0]], capture_output=True, text=True)
+    assert alone.returncode == 2 and "give two results folders or more" in alone.stderr, alone.stderr
+    assert f"- {folders[0]}: 6 cells, 0 contended, 0 on a slow host; host speed " in done.stdout, done.stdout

@@ -1,0 +1,146 @@
+"""The tables and the summary: tables.md, summary.csv and the report, from the smoke run and synthetic trees.
+
+What the tables say of each cell (its time, spread and agreement; the flags of a contended,
+unstable or slow-host cell; a failed cell's reason and log; phases only from cells that ran),
+the summary's row per cell, and Snakemake's report of the run."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from conftest import REGISTRY, SMOKE, grid_of, run_snakemake, small_grid
+from frames import read_summary
+from nerbench.record import Status
+from synthetic import build, host_speed, make_tables, small_tree, step_commands
+
+# ---- from the smoke run ----
+
+
+def test_smoke_tables_have_every_method(smoke):
+    tables = (smoke["results"] / "tables.md").read_text()
+    assert tables.splitlines()[2].startswith("Machine: ")
+    methods = yaml.safe_load(SMOKE.read_text())["benchmark"]["methods"]
+    cpu = tables.split("## CPU")[1].split("## CUDA")[0]
+    for method in methods:
+        # name, its flags and tied batch sizes | mean ± σ | range | CV | agreement
+        row = rf"`{re.escape(method)} -b \d+`[^|]* +\| [\d.]+ ± [\d.]+ +\| [\d.]+ … [\d.]+ +\| (?:[\d.]+%)?"
+        row += r" +\| 100\.00%" if REGISTRY.parse(method).dtype == "fp32" else r" +\| [\d.]+%"  # int8: its own
+        assert re.search(row, cpu), method
+    if "cuda" not in os.environ.get("NERBENCH_DEVICES", ""):
+        assert "cuda: not available (local lacks device cuda)" in tables
+    assert (smoke["results"] / "verified.txt").is_file()
+
+
+def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
+    import pandas as pd
+
+    summary = pd.read_csv(smoke["results"] / "summary.csv")
+    config = yaml.safe_load(SMOKE.read_text())
+    assert len(summary) == len(grid_of(config, devices=("cpu", "cuda")).cells)  # CPU-only methods: no CUDA rows
+    measured = summary[summary["status"] == "ok"]
+    assert len(measured) == len(grid_of(config, devices=("cpu",)).runnable())
+    for column in (
+        "mean",
+        "stddev",
+        "median",
+        "min",
+        "max",
+        "user",
+        "system",
+        "agreement_pct",
+        "f1",
+        "pkg_torch",
+        "pkg_onnxruntime-gpu",
+        "cpu_model",
+        "git_commit",
+        "threads",
+    ):
+        assert column in summary.columns, column
+    assert (measured[measured["dtype"] == "fp32"]["agreement_pct"] == 100).all()  # int8 reports its own
+    assert (measured["f1"] > 0).all()
+    skipped = summary[summary["status"] == Status.NOT_AVAILABLE]
+    assert set(skipped["reason"]) <= {"local lacks device cuda", "local lacks CPU feature bf16"}, "what it lacks"
+
+
+def test_report_builds(smoke):
+    report = smoke["workdir"] / "report.html"
+    run_snakemake(smoke["workdir"], "--cores", "1", "--report", str(report))
+    html = report.read_text(errors="replace")
+    assert report.stat().st_size > 10_000 and "time_vs_batch_size.png" in html
+
+
+# ---- from synthetic results ----
+
+
+def test_the_tables_flag_unstable_and_contended_cells_and_state_the_hosts_load(tmp_path):
+    grid = small_tree(tmp_path)
+    target = grid.cells[0]
+    path = tmp_path / target.path("result")
+    record = json.loads(path.read_text())
+    record["contention"].update(foreign_cpu_pct=40.0)
+    record["results"][0]["times"] = [20.0, 26.0, 31.0]
+    path.write_text(json.dumps(record))
+    # Another cell probed the host at half its best speed (the synthetic cells probe 98–104 GFLOP/s).
+    slow = grid.cells[1]
+    slow_record = json.loads((tmp_path / slow.path("result")).read_text())
+    slow_record["host_speed"] = host_speed(48.0, 50.0)
+    (tmp_path / slow.path("result")).write_text(json.dumps(slow_record))
+    make_tables(grid, tmp_path)
+    results = tmp_path / grid.results()
+    tables = (results / "tables.md").read_text()
+    assert "1 of 6 cells contended, 1 unstable, 1 on a slow host (host speed 50–" in tables, tables
+    assert f"`{target.method} -b {target.batch_size}`*!" in tables or "s*!" in tables
+    assert (
+        "s↓" in tables
+        and "`↓`: slow host, the host's speed around its runs (probed before and after) more than 10%" in tables
+    )
+    assert "`~`: within noise" in tables and "Fastest: `" in tables and "×" in tables
+    summary = read_summary(results / "summary.csv").set_index(["method", "batch_size"])
+    row = summary.loc[(target.method.name, target.batch_size)]
+    assert row["contended"] and row["unstable"] and row["cv_pct"] > 10 and row["times"].count(" ") == 2
+    assert not row["slow_host"] and 94 < row["host_speed_pct"] <= 100
+    slow_row = summary.loc[(slow.method.name, slow.batch_size)]
+    assert slow_row["slow_host"] and slow_row["host_speed_gflops"] == 50 and 48 < slow_row["host_speed_pct"] < 52
+    # verify passes it, naming what times it again.
+    done = subprocess.run(step_commands(grid, tmp_path)["verify"], cwd=tmp_path, capture_output=True, text=True)
+    again = f"make cell METHOD={slow.method.name} DEVICE=cpu BS={slow.batch_size} MACHINE=local"
+    assert done.returncode == 0 and "Timed while the host ran slow" in done.stdout and again in done.stdout, done
+
+
+def test_the_tables_take_phases_only_from_cells_that_ran(tmp_path):
+    from gather import cell_row
+
+    grid = small_grid(tmp_path, batch_sizes=[1, 2, 3])
+    good = json.dumps({"phases": {"inference": 0.5}})
+    for cell, (status, phases) in zip(grid.cells, [("ok", good), ("failed", good), ("ok", good[:12])], strict=True):
+        result = {"status": status, "results": [{"mean": 1.0, "times": [1.0]}], "cell": {"command": "x"}}
+        for kind, text in (("result", json.dumps({**result, "environment": {}})), ("phases", phases)):
+            Path(cell.path(kind)).parent.mkdir(parents=True, exist_ok=True)
+            Path(cell.path(kind)).write_text(text)
+        Path(cell.path("check")).parent.mkdir(parents=True, exist_ok=True)
+        Path(cell.path("check")).write_text(json.dumps({"status": "ok", "agreement_pct": 100.0}))
+    ran, stale, truncated = (cell_row(cell, {}, {}) for cell in grid.cells)
+    assert ran.phase_inference == 0.5
+    assert stale.phase_inference is None
+    assert truncated.phase_inference is None
+
+
+def test_a_grid_whose_every_cell_failed_gets_tables_that_list_each_failure(tmp_path):
+    grid = build(tmp_path, {"benchmark": {"methods": ["ort-lean", "baseline"], "batch_sizes": [1, 8]}})
+    for cell in grid.runnable():
+        path = tmp_path / cell.path("result")
+        record = json.loads(path.read_text())
+        record.update(status="failed", reason="hyperfine is not on the PATH", results=[])
+        path.write_text(json.dumps(record))
+    for name, command in step_commands(grid, tmp_path).items():
+        if name in ("summary", "tables"):
+            done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    tables = (tmp_path / grid.results("tables.md")).read_text()
+    failed = tables.split("## Failed cells")[1]
+    for cell in grid.runnable():
+        assert f"`{cell.method}` {cell.device} bs {cell.batch_size}: failed: hyperfine is not on the PATH" in failed
