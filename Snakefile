@@ -19,6 +19,7 @@ include: "workflow/rules/rust.smk"
 include: "workflow/rules/benchmark.smk"
 include: "workflow/rules/roofline.smk"
 include: "workflow/rules/check.smk"
+include: "workflow/rules/serving.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -40,6 +41,7 @@ localrules:
 
 rule all:
     input:
+        serving_overheads(),
         results("tables.md"),
         results("summary.csv"),
         results("plots/time_vs_batch_size.png"),

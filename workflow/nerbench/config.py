@@ -25,10 +25,11 @@ def validate(config: dict, registry: Registry | None = None) -> dict:
     registry = registry or Registry.load()
     config_schema = schema.load_schema(CONFIG_SCHEMA)
     # The method names come from the registry, so the schema cannot list them itself.
-    config_schema["properties"]["benchmark"]["properties"]["methods"]["items"] = {
-        "type": "string",
-        "pattern": f"^{registry.wildcard_pattern}$",
-    }
+    for section in ("benchmark", "serving"):
+        config_schema["properties"][section]["properties"]["methods"]["items"] = {
+            "type": "string",
+            "pattern": f"^{registry.wildcard_pattern}$",
+        }
     problem = schema.first_error(config, config_schema)
     if problem:
         raise ConfigError(problem)
@@ -72,31 +73,66 @@ def known_model_type(config: dict) -> tuple[str, str] | None:
     return None
 
 
+def with_defaults(config: dict) -> dict:
+    """A config validated by an older nerbench (a manifest's) with the keys it did not know at
+    their defaults, in place; what it did know is taken as it is."""
+    schema.errors(config, schema.load_schema(CONFIG_SCHEMA))
+    return config
+
+
 def check_methods(config: dict, registry: Registry) -> None:
-    bench = config["benchmark"]
     known = known_model_type(config)  # read once: a local model's config.json is a file
-    for index, name in enumerate(bench["methods"]):
+    for key in ("benchmark", "serving"):
+        for index, name in enumerate(config[key]["methods"]):
+            check_method(config, registry, registry.parse(name), f"{key}.methods[{index}]: {name}", known)
+    check_serving(config, registry)
+
+
+def check_serving(config: dict, registry: Registry) -> None:
+    """Serving scenarios need methods to serve; a BEST batch size needs each method's process cells."""
+    bench, serving = config["benchmark"], config["serving"]
+    scenarios = [scenario for scenario in bench["scenarios"] if scenario != "process"]
+    if scenarios and not serving["methods"]:
+        raise ConfigError(f"benchmark.scenarios: {', '.join(scenarios)} needs the methods to serve: serving.methods")
+    if "best" not in serving["batch_sizes"] or not scenarios:
+        return
+    for index, name in enumerate(serving["methods"]):
+        if name not in bench["methods"] or "process" not in bench["scenarios"]:
+            raise ConfigError(
+                f"serving.methods[{index}]: {name}: serving.batch_sizes best is its fastest process cell's: "
+                "add it to benchmark.methods (with the process scenario), or give serving.batch_sizes numbers"
+            )
+    for index, name in enumerate(serving["methods"]):
         method = registry.parse(name)
-        where = f"benchmark.methods[{index}]: {name}"
-        problem = registry.misapplied(method)
-        if problem:
-            raise ConfigError(f"{where}: {problem}")
-        if not method.devices & set(bench["devices"]):
+        if not method.scenarios & set(scenarios):
             raise ConfigError(
-                f"{where} runs on {', '.join(sorted(method.devices))} only, "
-                f"and benchmark.devices is {', '.join(bench['devices'])}"
+                f"serving.methods[{index}]: {name} can be timed in {', '.join(sorted(method.scenarios))} only"
             )
-        if method.model_kind != "onnx" and model_format(config) == "onnx":
-            raise ConfigError(
-                f"{where} runs the transformers model{' (converted)' if method.model_kind != 'torch' else ''}, "
-                "and model.local.path is an ONNX export alone: give the transformers directory, or leave the method out"
-            )
-        if known and not method.runs_model_type(known[0]):
-            model_type, key = known
-            raise ConfigError(
-                f"{where} runs models of type {', '.join(method.entry['model_types'])} only; "
-                f"{key} gives one of type {model_type}"
-            )
+
+
+def check_method(config: dict, registry: Registry, method, where: str, known) -> None:
+    """One method of benchmark.methods or serving.methods: its parts apply, it runs on a device the
+    grid has, it reads a model the config gives."""
+    bench = config["benchmark"]
+    problem = registry.misapplied(method)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    if not method.devices & set(bench["devices"]):
+        raise ConfigError(
+            f"{where} runs on {', '.join(sorted(method.devices))} only, "
+            f"and benchmark.devices is {', '.join(bench['devices'])}"
+        )
+    if method.model_kind != "onnx" and model_format(config) == "onnx":
+        raise ConfigError(
+            f"{where} runs the transformers model{' (converted)' if method.model_kind != 'torch' else ''}, "
+            "and model.local.path is an ONNX export alone: give the transformers directory, or leave the method out"
+        )
+    if known and not method.runs_model_type(known[0]):
+        model_type, key = known
+        raise ConfigError(
+            f"{where} runs models of type {', '.join(method.entry['model_types'])} only; "
+            f"{key} gives one of type {model_type}"
+        )
 
 
 def check_paths(config: dict) -> None:

@@ -33,6 +33,17 @@ def sequence_flops(length: int, shape: dict) -> float:
     return positionwise_flops(length, shape) + attention_flops(length, shape)
 
 
+def weight_parameters(shape: dict) -> int:
+    """The encoder's weights that its products read (projections and feed-forward; a gated
+    feed-forward's input projection is twice as wide)."""
+    d, f = shape["hidden"], shape["ffn"]
+    return shape["layers"] * (4 * d * d + (3 if shape["gated"] else 2) * d * f)
+
+
+# Bytes per weight in each number format: what a batch reads of memory.
+BYTES_PER_WEIGHT = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+
+
 def flops_key(batch_size: int, sort: bool, token_budget: bool = False) -> str:
     """How flops.json names the padded work of one way of batching the corpus."""
     return f"{batch_size}{'+sort' if sort else ''}{'+budget' if token_budget else ''}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nerbench import layout
-from nerbench.config import minimum_runtime, model_format, validate
+from nerbench.config import minimum_runtime, model_format, validate, with_defaults
 from nerbench.host import CPU_FEATURES, host_cpu_features
 from nerbench.registry import DEVICES, Method, Registry
 
@@ -41,10 +41,24 @@ ROUND_FILES = {
     "phases": "{where}rounds/{method}/{device}-bs{batch_size}/round-{round}.phases.json",
     "log": "{where}logs/rounds/{method}/{device}-bs{batch_size}/round-{round}.log",
 }
-# A machine's own files (its peaks are its own), under the results folder.
+# A serving cell's files (benchmark.scenarios offline, single-stream, server): {scenario} is the
+# cell's scenario label (`server`, or `server@2x1` with its parallelism).
+SERVING_FILES = {
+    "result": "{where}serving/{scenario}/{method}/{device}-{batch}.json",
+    "predictions": "{where}serving/{scenario}/{method}/{device}-{batch}.jsonl",
+    "loadgen": "{where}serving/{scenario}/{method}/{device}-{batch}.loadgen",
+    "check": "{where}checks/serving/{scenario}/{method}/{device}-{batch}.json",
+    "log": "{where}logs/serving/{scenario}/{method}/{device}-{batch}.log",
+    "check_log": "{where}logs/checks/serving/{scenario}/{method}/{device}-{batch}.log",
+}
+PROCESS = "process"  # the scenario of a whole-process hyperfine cell
+BEST = "best"  # a serving cell's batch size: its method's fastest process cell's on the machine and device
+# A machine's own files (its peaks are its own, and the serving harness's costs), under the results folder.
 MACHINE_FILES = {
     "roofline": "{where}roofline.json",
     "roofline_log": "{where}logs/roofline.log",
+    "serving_overhead": "{where}serving/overhead.json",
+    "serving_overhead_log": "{where}logs/serving-overhead.log",
 }
 MACHINE_NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"
 HOST = "local"  # the machine's name when the config names none: the host Snakemake runs on
@@ -54,11 +68,12 @@ class CellKey(NamedTuple):
     machine: str
     method: str
     device: str
-    batch_size: int
+    batch_size: int | str  # a serving cell's may be BEST
+    scenario: str = PROCESS  # a serving cell's scenario label: its scenario, @ its parallelism unless auto
 
 
 # A machine's config keys that say where and how far, not what is measured.
-NOT_MEASURED_MACHINE_KEYS = frozenset({"cpu_features", "drift_pct"})
+NOT_MEASURED_MACHINE_KEYS = frozenset({"cpu_features", "drift_pct", "price_per_hour"})
 
 
 @dataclass(frozen=True)
@@ -101,10 +116,20 @@ class Cell:
     batch_size: int
     results: str = field(compare=False)
     lacking: str = field(compare=False)  # what its machine lacks to run it (Grid.lacking); "" when nothing
+    scenario: str = PROCESS
+    parallelism: str = "auto"  # a serving cell's workers x threads (serving.parallelism)
 
     @property
     def available(self) -> bool:
         return not self.lacking
+
+    @property
+    def serving(self) -> bool:
+        return self.scenario != PROCESS
+
+    @property
+    def scenario_label(self) -> str:
+        return self.scenario if self.parallelism == "auto" else f"{self.scenario}@{self.parallelism}"
 
     @property
     def unavailable_reason(self) -> str:
@@ -113,22 +138,25 @@ class Cell:
 
     @property
     def key(self) -> CellKey:
-        return CellKey(self.machine.name, self.method.name, self.device, self.batch_size)
+        return CellKey(self.machine.name, self.method.name, self.device, self.batch_size, self.scenario_label)
 
     @property
     def label(self) -> str:
-        """How messages name it: the method's command line and the machine."""
-        return f"{self.method} -d {self.device} -b {self.batch_size} on {self.machine.name}"
+        """How messages name it: the method's command line, its scenario where it is served, the machine."""
+        served = f" served {self.scenario_label}" if self.serving else ""
+        return f"{self.method} -d {self.device} -b {self.batch_size}{served} on {self.machine.name}"
 
     def path(self, kind: str) -> str:
-        return self._path(CELL_FILES[kind])
+        return self._path((SERVING_FILES if self.serving else CELL_FILES)[kind])
 
     def round_path(self, kind: str, round_number: int) -> str:
         return self._path(ROUND_FILES[kind], round=round_number)
 
     def _path(self, pattern: str, **more) -> str:
         fields = {"where": self.machine.where, "method": self.method.name, "device": self.device}
-        return str(Path(self.results) / pattern.format(**fields, batch_size=self.batch_size, **more))
+        batch = BEST if self.batch_size == BEST else f"bs{self.batch_size}"
+        fields.update(scenario=self.scenario_label, batch_size=self.batch_size, batch=batch)
+        return str(Path(self.results) / pattern.format(**fields, **more))
 
     def describe(self) -> dict:
         """The cell as result files and summary.csv record it."""
@@ -145,6 +173,53 @@ class Cell:
         options = ["-d", self.device, "-b", str(self.batch_size), "-m", model, "-o", predictions]
         options += ["--timings", phases, "--threads", "{threads}", *method.arguments]
         return [*program, *options, "--", corpus]
+
+    def serving_command(self, model: str, corpus: str, serving: dict) -> list[str]:
+        """A serving cell's command: scripts/serve.py with the scenario's settings, then the
+        method's own command line without its corpus (a Python method's script runs inside
+        serve.py; a built program in its --serve mode). {batch_size} is filled in on the node
+        where the cell's batch size is BEST. serving.parallelism WxT wins over the method's own
+        threads and sessions: a +dp method runs W sessions of T threads itself, another runs as W
+        predictors of T threads (serve.py --engines)."""
+        method = self.method
+        workers, each = parse_parallelism(self.parallelism)
+        threads = "{threads}" if not workers else str(workers * each if method.data_parallel else each)
+        arguments = [arg.replace("{threads}", str(workers)) if workers else arg for arg in method.arguments]
+        program = method.executable if method.built else f"{{repo}}/{method.executable}"
+        batch = "{batch_size}" if self.batch_size == BEST else str(self.batch_size)
+        loadgen = self.path("loadgen")
+        serve = ["{python}", "{repo}/scripts/serve.py", "--scenario", self.scenario, "--corpus", corpus]
+        serve += ["--out", f"{loadgen}/serve.json", "--predictions", self.path("predictions"), "--log-dir", loadgen]
+        serve += ["--engines", str(workers if workers and not method.data_parallel else 1)]
+        for key in SERVING_SETTINGS:
+            serve += [f"--{key.replace('_', '-')}", str(serving[key])]
+        own = ["-d", self.device, "-b", batch, "-m", model, "--threads", threads, *arguments]
+        return [*serve, "--", program, *own]
+
+
+# What serve.py takes from the config's serving section (all of it defines a serving cell's measurement).
+SERVING_SETTINGS = (
+    "min_duration_s",
+    "latency_bound_ms",
+    "latency_percentile",
+    "batching_delay_ms",
+    "server_runs",
+    "seed",
+)
+
+
+def parse_parallelism(text: str) -> tuple[int, int] | tuple[None, None]:
+    """(workers, threads each) of "WxT"; (None, None) for auto."""
+    if text == "auto":
+        return None, None
+    workers, each = text.split("x")
+    return int(workers), int(each)
+
+
+def parse_scenario_label(label: str) -> tuple[str, str]:
+    """(scenario, parallelism) of a scenario label: "server@2x1" -> ("server", "2x1")."""
+    scenario, _, parallelism = label.partition("@")
+    return scenario, parallelism or "auto"
 
 
 class Grid:
@@ -168,6 +243,7 @@ class Grid:
         self._machines_by_where = {machine.where: machine for machine in self.machines}
         bench = config["benchmark"]
         self.methods = [self.registry.parse(name) for name in bench["methods"]]
+        self.served = [self.registry.parse(name) for name in config["serving"]["methods"]]
         self.cells = [
             self.make_cell(machine, method, device, batch_size)
             for machine in self.machines
@@ -175,7 +251,8 @@ class Grid:
             for device in machine.devices(bench["devices"])
             if device in method.devices
             for batch_size in bench["batch_sizes"]
-        ]
+            if PROCESS in bench["scenarios"]
+        ] + self._serving_cells()
         self._cells = {cell.key: cell for cell in self.cells}
         self._positions: dict = {}
 
@@ -208,7 +285,7 @@ class Grid:
     def from_manifest(cls, path: str | Path) -> "Grid":
         manifest = json.loads(Path(path).read_text())
         return cls(
-            manifest["config"],
+            with_defaults(manifest["config"]),
             manifest["available_devices"],
             manifest["model_format"],
             # A manifest from before CPU features gated no method: it had them all.
@@ -216,6 +293,33 @@ class Grid:
         )
 
     # ---- machines and cells ----
+
+    def _serving_cells(self) -> list[Cell]:
+        """Each served method on each machine and device, in each serving scenario it takes, at each
+        serving batch size (single-stream: one sentence at a time) and parallelism."""
+        bench, serving = self.config["benchmark"], self.config["serving"]
+        return [
+            self.make_cell(machine, method, device, batch_size, scenario, parallelism)
+            for machine in self.machines
+            for method in self.served
+            for device in machine.devices(bench["devices"])
+            if device in method.devices
+            for scenario in bench["scenarios"]
+            if scenario != PROCESS and scenario in method.scenarios
+            for batch_size in ([1] if scenario == "single-stream" else serving["batch_sizes"])
+            for parallelism in serving["parallelism"]
+        ]
+
+    def process_cells(self) -> list[Cell]:
+        return [cell for cell in self.cells if not cell.serving]
+
+    def best_candidates(self, cell: Cell) -> list[Cell]:
+        """The process cells a BEST serving cell takes its batch size from: its method's on its
+        machine and device, at every batch size the grid times."""
+        return [
+            self.make_cell(cell.machine, cell.method, cell.device, batch_size)
+            for batch_size in self.config["benchmark"]["batch_sizes"]
+        ]
 
     def _machines(self) -> list[Machine]:
         """Without `machines:` the one machine is the host Snakemake runs on, and its files stay
@@ -234,9 +338,12 @@ class Grid:
     def machine_at(self, where: str) -> Machine:
         return self._machines_by_where[where]
 
-    def make_cell(self, machine: Machine, method: Method, device: str, batch_size: int) -> Cell:
+    def make_cell(
+        self, machine: Machine, method: Method, device: str, batch_size, scenario=PROCESS, parallelism="auto"
+    ) -> Cell:
         lacking = self.lacking(machine, method, device)
-        return Cell(machine, method, device, int(batch_size), self.results(), lacking)
+        batch_size = batch_size if batch_size == BEST else int(batch_size)
+        return Cell(machine, method, device, batch_size, self.results(), lacking, scenario, parallelism)
 
     def machine_has_device(self, machine: Machine, device: str) -> bool:
         """A scheduler's node has the devices its machine names; the host only those it has."""
@@ -248,21 +355,28 @@ class Grid:
 
     def cell(self, key: CellKey) -> Cell:
         """A cell of the grid, or one the config does not list (a file asked for by name)."""
-        found = self._cells.get(CellKey(*key[:3], int(key[3])))
+        key = CellKey(*key)
+        batch_size = key.batch_size if key.batch_size == BEST else int(key.batch_size)
+        found = self._cells.get(key._replace(batch_size=batch_size))
         if found:
             return found
         machine, method = self.machine(key.machine), self.registry.parse(key.method)
-        return self.make_cell(machine, method, key.device, key.batch_size)
+        scenario, parallelism = parse_scenario_label(key.scenario)
+        return self.make_cell(machine, method, key.device, batch_size, scenario, parallelism)
 
-    def cell_at(self, where: str, method: str, device: str, batch_size) -> Cell:
+    def cell_at(self, where: str, method: str, device: str, batch_size, scenario: str = PROCESS) -> Cell:
         """The cell of a rule's wildcards."""
-        return self.cell(CellKey(self.machine_at(where).name, method, device, int(batch_size)))
+        return self.cell(CellKey(self.machine_at(where).name, method, device, batch_size, scenario))
 
     def runnable(self) -> list[Cell]:
         return [cell for cell in self.cells if cell.available]
 
     def unavailable(self) -> list[Cell]:
         return [cell for cell in self.cells if not cell.available]
+
+    def price_per_hour(self, machine: Machine) -> float | None:
+        """What an hour of the machine costs, where the config says: its own, else the grid's."""
+        return machine.entry.get("price_per_hour", self.config["benchmark"].get("price_per_hour"))
 
     def drift_pct(self, machine: Machine) -> float:
         """The machine's drift between grids, held in its ratios' intervals: its own, else the grid's."""
@@ -341,6 +455,10 @@ class Grid:
             **{key: bench[key] for key in ("warmup", "runs", "threads", "timeout_s")},
             "hyperfine": hyperfine,
         }
+        if cell.serving:
+            # hyperfine, warm-up and runs time process cells only; LoadGen's runs are the serving section's.
+            settings = {key: value for key, value in settings.items() if key not in ("hyperfine", "warmup", "runs")}
+            settings["serving"] = {key: self.config["serving"][key] for key in SERVING_SETTINGS}
         return json.dumps(settings, sort_keys=True)
 
     # ---- runs spread over the grid ----
@@ -352,7 +470,8 @@ class Grid:
     def round_sequence(self, machine: Machine) -> list[tuple[Cell, int]]:
         """The order a machine times its rounds: round after round, each in its own shuffled order
         of the machine's runnable cells (seeded by the machine and round, so a plan is repeatable)."""
-        cells = sorted((cell for cell in self.runnable() if cell.machine == machine), key=lambda cell: cell.key)
+        cells = [cell for cell in self.runnable() if cell.machine == machine and not cell.serving]
+        cells = sorted(cells, key=lambda cell: cell.key)
         sequence = []
         for round_number in range(self.rounds):
             order = list(cells)

@@ -29,7 +29,8 @@ from pathlib import Path
 #   1  f1a3c00 (2026-12-01): hyperfine's export, the cell with its machine, status, settings, environment
 #   2  93ffa3d (2026-12-01): + contention, quiet_start, hyperfine_warnings; rounds when combined
 #   3  e0d137a (2026-12-06): + host_speed (probes before and after the runs)
-#   4  this: + schema_version, threads (the intra-op threads it ran with), the CPU's family and model
+#   4  this: + schema_version, threads (the intra-op threads it ran with), the CPU's family and model,
+#      the cell's scenario and a serving cell's LoadGen runs (serving)
 SCHEMA_VERSION = 4
 
 
@@ -113,6 +114,99 @@ class Threads:
 
 
 @dataclass
+class Latency:
+    """A LoadGen run's query latencies (issue to completion), in milliseconds."""
+
+    mean_ms: float | None = unit("ms")
+    p50_ms: float | None = unit("ms")
+    p90_ms: float | None = unit("ms")
+    p95_ms: float | None = unit("ms")
+    p99_ms: float | None = unit("ms")
+    p999_ms: float | None = unit("ms")
+    max_ms: float | None = unit("ms")
+
+
+@dataclass
+class LoadgenRun:
+    """One LoadGen performance run: what it was asked, what it measured, and whether LoadGen called
+    it valid (the latency bound met at its percentile, long enough, early stopping met)."""
+
+    target_qps: float | None = unit("queries/s")  # the server's arrival rate; others' expected rate
+    valid: bool | None = unit("")
+    invalid_reason: str | None = unit("")
+    early_stopping: str | None = unit("")
+    samples_per_second: float | None = unit("sentences/s")
+    queries: int | None = unit("queries")
+    samples: int | None = unit("sentences")  # an offline query holds many
+    duration_s: float | None = unit("s")
+    latency: Latency | None = None
+    settings: dict = field(default_factory=dict)  # every effective setting LoadGen logged
+    log_dir: str = ""
+
+    @classmethod
+    def from_loadgen(cls, target_qps: float, detail: dict, log_dir: str) -> "LoadgenRun":
+        """From LoadGen's detail log (its results and effective settings, by key)."""
+        percentile = {name: detail.get(f"result_{share}_percentile_latency_ns") for name, share in PERCENTILES.items()}
+        to_ms = {key: value / 1e6 if value is not None else None for key, value in percentile.items()}
+        rate = next((detail[key] for key in RATE_KEYS if key in detail), None)
+        queries = detail.get("result_query_count")
+        samples = detail.get("generated_query_count", 0) * detail.get("generated_samples_per_query", 1) or None
+        return cls(
+            target_qps=target_qps,
+            valid=detail.get("result_validity") == "VALID",
+            invalid_reason=detail.get("result_invalid_reason") or None,
+            early_stopping=detail.get("early_stopping_result") or None,
+            samples_per_second=rate,
+            queries=queries,
+            samples=samples,
+            duration_s=samples / rate if samples and rate else None,
+            latency=Latency(
+                mean_ms=ns_to_ms(detail.get("result_mean_latency_ns")),
+                max_ms=ns_to_ms(detail.get("result_max_latency_ns")),
+                **to_ms,
+            ),
+            settings={key: value for key, value in detail.items() if key.startswith("effective_")},
+            log_dir=log_dir,
+        )
+
+
+# LoadGen's percentile keys, and where each scenario reports its rate.
+PERCENTILES = {
+    "p50_ms": "50.00",
+    "p90_ms": "90.00",
+    "p95_ms": "95.00",
+    "p99_ms": "99.00",
+    "p999_ms": "99.90",
+}
+RATE_KEYS = ("result_samples_per_second", "result_completed_samples_per_sec", "result_qps_with_loadgen_overhead")
+
+
+def ns_to_ms(value: float | None) -> float | None:
+    return value / 1e6 if value is not None else None
+
+
+@dataclass
+class Serving:
+    """A serving cell's measurement: the method served under LoadGen in one warm process."""
+
+    scenario: str = ""  # offline, single-stream or server
+    batch_size: int | None = unit("sentences")  # what it served with (BEST: its fastest process cell's)
+    parallelism: str = "auto"
+    engines: int | None = unit("predictors")
+    load_seconds: float | None = unit("s")  # the model's load, once, before any query
+    warm_up_sentences_per_second: float | None = unit("sentences/s")
+    sentences: int | None = unit("sentences")  # the query library: the corpus
+    runs: list[LoadgenRun] = field(default_factory=list)
+    result_run: int | None = None  # the run that is the result: the server's highest valid rate
+    peak_rss_bytes: int | None = unit("bytes")
+    settings: dict = field(default_factory=dict)  # the config's serving section, as it ran
+
+    @property
+    def result(self) -> LoadgenRun | None:
+        return self.runs[self.result_run] if self.result_run is not None else None
+
+
+@dataclass
 class Round:
     """One round of a cell timed in rounds (benchmark.rounds > 1)."""
 
@@ -128,7 +222,8 @@ class CellIdentity:
     machine: str = "local"
     method: str = ""
     device: str = ""
-    batch_size: int = 0
+    batch_size: int | str = 0  # a serving cell's may be "best"
+    scenario: str = "process"
     command: str = ""  # the timed command line
     predictions: str = ""
     phases: str = ""
@@ -151,6 +246,7 @@ class CellRecord:
     host_speed: HostSpeed | None = None
     hyperfine_warnings: list[str] = field(default_factory=list)
     rounds: list[Round] | None = None
+    serving: Serving | None = None  # a serving cell's (benchmark.scenarios offline, single-stream, server)
     schema_version: int = SCHEMA_VERSION
 
     # ---- the JSON file ----
@@ -185,6 +281,10 @@ class CellRecord:
         """The SummaryRow columns this record gives as it is (gather.py adds the judgments: the
         runs' spread, contention, host speed, the check and the phases)."""
         columns = environment_columns(self.environment)
+        if self.status == Status.OK and self.serving:
+            columns.update(self.serving_columns())
+        if self.threads:
+            columns.update(intra_op_threads=self.threads.intra_op, workers=self.threads.workers)
         if self.status != Status.OK or not self.runs:
             return columns
         runs = self.runs
@@ -194,8 +294,6 @@ class CellRecord:
             columns["peak_rss_mib"] = max(runs.memory_usage_byte) / 2**20
         if self.gpu_memory_peak_bytes:
             columns["gpu_memory_peak_mib"] = self.gpu_memory_peak_bytes / 2**20
-        if self.threads:
-            columns.update(intra_op_threads=self.threads.intra_op, workers=self.threads.workers)
         load, quiet = self.contention or Contention(), self.quiet_start or QuietStart()
         columns.update(steal_pct=load.steal_pct, foreign_cpu_pct=load.foreign_cpu_pct)
         columns.update(load_before=(load.load_before or [None])[0])
@@ -203,6 +301,34 @@ class CellRecord:
         probes = (self.host_speed or HostSpeed()).rates()
         columns["host_probes_gflops"] = " ".join(f"{rate:g}" for rate in probes) or None
         columns["hyperfine_warnings"] = " | ".join(self.hyperfine_warnings or []) or None
+        return columns
+
+    def serving_columns(self) -> dict:
+        """A serving cell's columns: its result run's rate and latencies, LoadGen's verdict."""
+        serving = self.serving
+        result = serving.result
+        shown = result or (serving.runs[-1] if serving.runs else None)
+        latency = (shown.latency if shown else None) or Latency()
+        settings = serving.settings
+        columns = {
+            "served_batch_size": serving.batch_size,
+            "load_s": serving.load_seconds,
+            "latency_bound_ms": settings.get("latency_bound_ms"),
+            "latency_percentile": settings.get("latency_percentile"),
+            "serving_min_duration_s": settings.get("min_duration_s"),
+            "loadgen_runs": len(serving.runs),
+            "loadgen_valid": result is not None and bool(result.valid),
+            "loadgen_invalid_reason": None if result and result.valid else (shown.invalid_reason if shown else None),
+            "latency_mean_ms": latency.mean_ms,
+            "latency_p50_ms": latency.p50_ms,
+            "latency_p90_ms": latency.p90_ms,
+            "latency_p99_ms": latency.p99_ms,
+        }
+        if result is not None:
+            columns["sentences_per_s"] = result.samples_per_second
+            columns["server_qps"] = result.target_qps if serving.scenario == "server" else None
+        if serving.peak_rss_bytes:
+            columns["peak_rss_mib"] = serving.peak_rss_bytes / 2**20
         return columns
 
     # ---- what the steps ask of it ----
@@ -274,8 +400,9 @@ class SummaryRow:
     machine: str = column("", "local", "the machine's name (the host alone: local)")
     method: str = column("", "", "PROGRAM[@VARIANT][+OPTION...]")
     device: str = column("", "")
-    batch_size: int = column("sentences", 0)
+    batch_size: int | str = column("sentences", 0, "a serving cell's as configured: a number, or best")
     dtype: str = column("", "", "the method's number format")
+    scenario: str = column("", "process", "process (hyperfine), or a serving scenario, @ its parallelism")
     status: str = column("", "", "ok, failed, missing, not available, or the check's status")
     reason: str | None = column("", None, "why it failed or was not run")
     log: str | None = column("")
@@ -338,6 +465,8 @@ class SummaryRow:
     entity_precision: float | None = column("")
     entity_recall: float | None = column("")
     f1: float | None = column("", None, "entity F1 against the gold labels (seqeval)")
+    reference_f1: float | None = column("", None, "the reference run's F1 on the same gold labels")
+    accepted: bool | None = column("", None, "meets the acceptance criterion (accept:)")
     first_difference_line: int | None = column("line")
     phase_startup: float | None = column("s")
     phase_load: float | None = column("s")
@@ -351,8 +480,31 @@ class SummaryRow:
     peak_format: str | None = column("")
     pct_of_peak: float | None = column("%", None, "of the measured peak of the method's number format")
     peak_contended: bool | None = column("")
-    bound_s: float | None = column("s", None, "the corpus's useful FLOPs at the format's peak")
+    bound_s: float | None = column(
+        "s", None, "the least time for the corpus: each part's FLOPs at its format's peak, or the weights' reads"
+    )
+    bound_by: str | None = column("", None, "compute, or memory where reading the weights bounds it")
     times_bound: float | None = column("×", None, "mean / bound_s")
+    served_batch_size: int | None = column("sentences", None, "the batch size a serving cell served at")
+    sentences_per_s: float | None = column(
+        "sentences/s", None, "serving: the result run's rate (offline, server) or queries per second (single-stream)"
+    )
+    tokens_per_s: float | None = column("tokens/s", None, "sentences_per_s times the corpus's tokens per sentence")
+    server_qps: float | None = column("queries/s", None, "the server's highest arrival rate within its latency bound")
+    latency_mean_ms: float | None = column("ms")
+    latency_p50_ms: float | None = column("ms")
+    latency_p90_ms: float | None = column("ms")
+    latency_p99_ms: float | None = column("ms")
+    loadgen_valid: bool | None = column("", None, "LoadGen called the result run VALID")
+    loadgen_invalid_reason: str | None = column("", None, "LoadGen's words, where no run was valid")
+    loadgen_runs: int | None = column("runs")
+    mlperf_compliant: bool | None = column("", None, "long enough, with enough queries, for MLPerf's rules")
+    load_s: float | None = column("s", None, "a serving cell's model load, once")
+    latency_bound_ms: float | None = column("ms", None, "serving.latency_bound_ms, as the cell ran")
+    latency_percentile: float | None = column("%", None, "serving.latency_percentile, as the cell ran")
+    serving_min_duration_s: float | None = column("s", None, "serving.min_duration_s, as the cell ran")
+    core_seconds_per_1k: float | None = column("core-s", None, "offline: its cores' seconds per 1,000 sentences")
+    cost_per_million: float | None = column("price units", None, "offline: a million sentences at price_per_hour")
     host_speed_pct: float | None = column("%", None, "the cell's host speed, of its machine's")
     slow_host: bool | None = column("")
     peak_host_speed_pct: float | None = column("%")
@@ -385,8 +537,8 @@ class SummaryRow:
 
     @property
     def key(self) -> tuple:
-        """nerbench.CellKey's fields."""
-        return (self.machine, self.method, self.device, self.batch_size)
+        """nerbench.grid.CellKey's fields: machine, method, device, batch size, scenario."""
+        return (self.machine, self.method, self.device, self.batch_size, self.scenario or "process")
 
     def run_times(self) -> list[float]:
         return [float(value) for value in (self.times or "").split()]
@@ -427,12 +579,17 @@ def csv_line(values: list[str]) -> str:
     import io
 
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
+    # A lone "\r" ends a line for every CSV reader, and QUOTE_MINIMAL leaves it unquoted (it looks
+    # only for the "\n" line terminator): such a line quotes every field.
+    quoting = csv.QUOTE_ALL if any("\r" in value for value in values) else csv.QUOTE_MINIMAL
+    csv.writer(buffer, lineterminator="\n", quoting=quoting).writerow(values)
     return buffer.getvalue()
 
 
 def csv_value(value) -> str:
     """As pandas wrote summary.csv: empty for None and NaN, True/False, floats in full."""
+    if hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return repr(value) if isinstance(value, float) else str(value)
@@ -471,8 +628,16 @@ def options_of(hint) -> tuple:
 
 
 def as_type(hint, value):
-    """A CSV cell's text as its column's type."""
-    kind = next(option for option in options_of(hint) if option is not type(None))
+    """A CSV cell's text as its column's type (the first of a union's types it reads as)."""
+    for kind in (option for option in options_of(hint) if option is not type(None)):
+        try:
+            return read_as(kind, value)
+        except ValueError:
+            continue
+    raise ValueError(f"{value!r} is not a {hint}")
+
+
+def read_as(kind, value):
     if kind is bool:
         return value if isinstance(value, bool) else str(value) == "True"
     if kind is int:

@@ -20,7 +20,11 @@ REGISTRY_SCHEMA = "workflow/schemas/methods.schema.yaml"
 DEVICES = ("cpu", "cuda")
 # Registry keys that say where a part applies or what it is, not how it runs: editing them (a new
 # method allowed an option, a reworded `about`) re-times no cell.
-NOT_MEASURED = frozenset({"about", "methods", "variants", "devices", "model_types", "removes_padding", "cpu_features"})
+NOT_MEASURED = frozenset(
+    {"about", "methods", "variants", "devices", "scenarios", "model_types", "removes_padding", "cpu_features"}
+    | {"attention_dtype"}
+)
+SCENARIOS = ("process", "offline", "single-stream", "server")
 
 
 def measured(entry: dict) -> dict:
@@ -65,6 +69,24 @@ class Method:
         for part in self.parts:
             devices &= set(part.get("devices", DEVICES))
         return devices
+
+    @property
+    def scenarios(self) -> set[str]:
+        """The scenarios every part of the method can be timed in."""
+        scenarios = set(SCENARIOS)
+        for part in self.parts:
+            scenarios &= set(part.get("scenarios", SCENARIOS))
+        return scenarios
+
+    @property
+    def attention_dtype(self) -> str:
+        """The number format of its attention products: its variant's where that says, else its dtype."""
+        return next((part["attention_dtype"] for part in self.parts if "attention_dtype" in part), self.dtype)
+
+    @property
+    def data_parallel(self) -> bool:
+        """Whether it runs sessions side by side itself (+dp: --workers)."""
+        return any("--workers" in self.registry.options[option]["arguments"] for option in self.options)
 
     @property
     def cpu_features(self) -> set[str]:

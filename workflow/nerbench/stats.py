@@ -116,3 +116,18 @@ def parse_times(text) -> list[float]:
     if isinstance(text, (int, float)):  # a single run, read by pandas as a number
         return [] if math.isnan(text) else [float(text)]
     return [float(value) for value in text.split()] if isinstance(text, str) and text else []
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (None stays None): a difference is
+    called where its adjusted p is below ALPHA, with the chance of calling any false one at most
+    ALPHA over the family. Holm rather than Benjamini-Hochberg: a table's "~" and compare's counts
+    claim each cell's difference, not a share of discoveries, so the family-wise error is the one
+    to control; with the few to hundreds of cells a grid compares it costs little power."""
+    known = sorted((p, index) for index, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(known):
+        running = max(running, min(1.0, (len(known) - rank) * p))
+        adjusted[index] = running
+    return adjusted

@@ -76,6 +76,39 @@ def combined_rounds(speeds: list[HostSpeed]) -> HostSpeed:
     return HostSpeed([probe for speed in speeds for probe in speed.probes], slowest_stretch(speeds))
 
 
+def accepted(f1: float | None, reference_f1: float | None, agreement_pct: float | None, criterion: dict) -> bool | None:
+    """Whether a cell's answers meet the acceptance criterion (the config's accept:): F1 within
+    f1_points of the reference's where there are gold labels, else agreement_pct of its entities."""
+    if f1 is not None and reference_f1 is not None:
+        return 100 * (reference_f1 - f1) <= criterion["f1_points"] + 1e-9
+    if agreement_pct is None:
+        return None
+    return agreement_pct >= criterion["agreement_pct"]
+
+
+def criterion_text(criterion: dict, gold: bool) -> str:
+    if gold:
+        return f"F1 within {criterion['f1_points']:g} points of the reference's"
+    return f"at least {criterion['agreement_pct']:g}% of the reference's entities found alike"
+
+
+# MLPerf Inference's least run: its duration, and its queries by scenario (offline: samples).
+MLPERF_MIN_DURATION_S = 600
+MLPERF_MIN_QUERIES = {"offline": 24576, "single-stream": 1024, "server": 270336}
+
+
+def compliant(record: CellRecord) -> bool | None:
+    """Whether a serving cell's result run meets MLPerf's least duration and query count (None for
+    a process cell; a run shorter than the rules is labelled "not MLPerf-compliant")."""
+    serving = record.serving
+    if serving is None or serving.result is None:
+        return None
+    run = serving.result
+    long_enough = (run.settings.get("effective_min_duration_ms") or 0) >= 1000 * MLPERF_MIN_DURATION_S
+    queries = run.samples if serving.scenario == "offline" else run.queries
+    return long_enough and (queries or 0) >= MLPERF_MIN_QUERIES[serving.scenario]
+
+
 def is_true(value) -> bool:
     """True for a true flag, whether Python's or numpy's; False for None or NaN (a cell without it)."""
     return type(value).__name__ in ("bool", "bool_") and bool(value)  # numpy's bool is np.bool (2.x), np.bool_

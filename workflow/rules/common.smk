@@ -19,11 +19,13 @@ snakemake_scheduler.mend()  # one wake-up timer, not one per finished job (see t
 from nerbench import layout, sources  # noqa: E402
 from nerbench.config import ConfigError  # noqa: E402
 from nerbench.grid import (  # noqa: E402
+    BEST,
     CELL_FILES,
     MACHINE_FILES,
     MACHINE_FOLDER,
     MACHINE_NAME,
     ROUND_FILES,
+    SERVING_FILES,
     Grid,
 )
 from nerbench.record import Status  # noqa: E402
@@ -96,6 +98,48 @@ def wildcard_cell(wildcards):
     )
 
 
+# ---- the serving cells -------------------------------------------------------------------------
+
+SERVING_WILDCARDS = {
+    "where": CELL_WILDCARDS["where"],
+    "scenario": r"(offline|single-stream|server)(@[0-9]+x[0-9]+)?",
+    "method": CELL_WILDCARDS["method"],
+    "device": CELL_WILDCARDS["device"],
+    "batch": rf"bs\d+|{BEST}",
+}
+
+
+def serving_file(kind):
+    """The output pattern of one kind of serving-cell file, for a rule."""
+    return results(SERVING_FILES[kind])
+
+
+def serving_cell(wildcards):
+    batch = wildcards.batch.removeprefix("bs")
+    return GRID.cell_at(wildcards.where, wildcards.method, wildcards.device, batch, wildcards.scenario)
+
+
+def serving_inputs(wildcards):
+    """A serving cell's: its method's program, model and corpus, serve.py's code, and for a BEST
+    batch size its method's process cells (the fastest gives the batch size)."""
+    cell = serving_cell(wildcards)
+    refuse_unplaceable(cell.machine)
+    inputs = method_inputs(cell.method)
+    inputs["serve"] = repo_paths(sources.code_dependencies("scripts/serve.py"))
+    inputs["best_of"] = best_of(cell)
+    return inputs
+
+
+def best_of(cell):
+    return [candidate.path("result") for candidate in GRID.best_candidates(cell)] if cell.batch_size == BEST else []
+
+
+def serving_command(wildcards):
+    cell = serving_cell(wildcards)
+    command = cell.serving_command(GRID.method_model(cell.method), GRID.corpus_text(), config["serving"])
+    return json.dumps(command)
+
+
 def round_file(kind):
     """The output pattern of one kind of a round's file (benchmark.rounds > 1)."""
     return results(ROUND_FILES[kind])
@@ -118,8 +162,16 @@ PREPARATION_PRIORITY = len(GRID.runnable()) * GRID.rounds + 1 if GRID.rounds > 1
 
 
 def runnable(kind):
-    """One kind of file (result, check, ...) of every cell this host can run."""
-    return [cell.path(kind) for cell in GRID.runnable()]
+    """One kind of file (result, check, ...) of every cell this host can run that has it (a serving
+    cell has no phases)."""
+    return [cell.path(kind) for cell in GRID.runnable() if kind in (SERVING_FILES if cell.serving else CELL_FILES)]
+
+
+def serving_overheads():
+    """Each machine's serving harness costs, where the grid serves anything."""
+    if not any(cell.serving for cell in GRID.runnable()):
+        return []
+    return [machine.path("serving_overhead", GRID.results()) for machine in GRID.machines]
 
 
 def hyperfine_version():

@@ -163,6 +163,8 @@ def main() -> None:
             check.update(agreement(lines, predicted, reference, gaps, NEAR_TIE_LOGITS[args.device]))
             if args.gold:
                 check.update(gold_scores(lines, predicted, args.gold))
+                # The reference's own F1: what the acceptance criterion (accept:) measures a drop from.
+                check["reference_f1"] = gold_scores(lines, reference, args.gold)["f1"]
     write_text_atomically(args.out, json.dumps(check, indent=1, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in check.items() if k != "differences"}))
 

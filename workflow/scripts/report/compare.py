@@ -40,6 +40,17 @@ class Pair:
     drift_pct: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.a.scenario not in (None, "process"):
+            # A serving cell is one LoadGen run: its figure's ratio, with no interval or test.
+            self.speedup, self.low, self.high, self.p = (
+                serving_figure(self.b) / serving_figure(self.a),
+                None,
+                None,
+                None,
+            )
+            if self.a.scenario.startswith("single-stream"):
+                self.speedup = 1 / self.speedup  # a latency: B faster where it is lower
+            return
         runs_a, runs_b = self.a.run_times(), self.b.run_times()
         self.speedup, self.low, self.high = ratio_interval(runs_a, runs_b, self.drift_pct)
         self.p = welch_p(runs_a, runs_b, self.drift_pct)
@@ -59,6 +70,13 @@ class Pair:
         return f"{self.speedup:.2f}×{interval}{mark}"
 
 
+def serving_figure(row: SummaryRow) -> float:
+    """What a serving cell is ranked by: sentences/s (offline), p90 latency (single-stream), the
+    highest valid rate (server)."""
+    name = (row.scenario or "").partition("@")[0]
+    return {"single-stream": row.latency_p90_ms, "server": row.server_qps}.get(name, row.sentences_per_s)
+
+
 def load(directory: Path) -> list[SummaryRow]:
     path = directory / "summary.csv"
     if not path.is_file():
@@ -66,7 +84,7 @@ def load(directory: Path) -> list[SummaryRow]:
     rows = read_rows(path)
     if rows and all(row.times is None for row in rows) and any(row.status == Status.OK for row in rows):
         sys.exit(f"compare.py: error: {path}: no `times` column (written by an older nerbench: `make tables` there)")
-    return [row for row in rows if row.status == Status.OK and row.mean is not None]
+    return [row for row in rows if row.status == Status.OK and (row.mean is not None or row.loadgen_valid)]
 
 
 def machines_of(rows: list[SummaryRow]) -> list[str]:
@@ -98,13 +116,13 @@ def machine_pairs(a: list[SummaryRow], b: list[SummaryRow], asked: list[str]) ->
 
 def compare(before: list[SummaryRow], after: list[SummaryRow], pairs: dict[str, str], drift_pct: float = 0.0):
     """Every cell of A's paired machines measured in B too, in A's machine and cell order."""
-    in_b = {(row.machine, row.method, row.device, row.batch_size): row for row in after}
+    in_b = {row.key: row for row in after}
     found = [
-        Pair(row, in_b[(pairs[row.machine], row.method, row.device, row.batch_size)], drift_pct)
+        Pair(row, in_b[(pairs[row.machine], *row.key[1:])], drift_pct)
         for row in before
-        if row.machine in pairs and (pairs[row.machine], row.method, row.device, row.batch_size) in in_b
+        if row.machine in pairs and (pairs[row.machine], *row.key[1:]) in in_b
     ]
-    return sorted(found, key=lambda pair: (pair.a.machine, pair.a.method, pair.a.device, pair.a.batch_size))
+    return sorted(found, key=lambda pair: tuple(map(str, pair.a.key)))
 
 
 def describe(rows: list[SummaryRow], machine: str) -> str:
@@ -115,7 +133,11 @@ def describe(rows: list[SummaryRow], machine: str) -> str:
 
 
 def seconds(row: SummaryRow) -> str:
-    return f"{row.mean:.3f} ± {row.stddev or 0:.3f}{flags(row)}"
+    if row.mean is None:  # a serving cell: its figure
+        name = (row.scenario or "").partition("@")[0]
+        unit = {"single-stream": "ms p90", "server": "queries/s"}.get(name, "sentences/s")
+        return f"{serving_figure(row):.1f} {unit}{flags(row)}"
+    return f"{row.mean:.3f} ± {row.stddev or 0:.3f} s{flags(row)}"
 
 
 def main() -> None:
@@ -142,11 +164,12 @@ def main() -> None:
     several = len(pairs) > 1
     rows = [
         ([f"{pair.a.machine} → {pair.b.machine}"] if several else [])
-        + [f"`{pair.a.method}`", pair.a.device, pair.a.batch_size, seconds(pair.a), seconds(pair.b)]
+        + [f"`{pair.a.method}`", pair.a.device, pair.a.batch_size, pair.a.scenario or "process"]
+        + [seconds(pair.a), seconds(pair.b)]
         + [pair.speedup_text(), "" if pair.p is None else f"{pair.p:.3f}"]
         for pair in joined
     ]
-    headers = (["Machines"] if several else []) + ["Method", "Device", "Batch", "A [s]", "B [s]"]
+    headers = (["Machines"] if several else []) + ["Method", "Device", "Batch", "Scenario", "A", "B"]
     headers += ["B faster by (A/B) [95%]", "Welch p"]
     print("\n" + tabulate(rows, headers=headers, tablefmt="github"))
     if any(flags(pair.a) + flags(pair.b) for pair in joined):
@@ -154,7 +177,8 @@ def main() -> None:
     verdicts = [pair.verdict for pair in joined]
     print(
         f"\n{len(joined)} cells: {verdicts.count('faster')} faster in B, {verdicts.count('slower')} slower, "
-        f"{verdicts.count('~')} within noise (p ≥ {ALPHA}), {verdicts.count('?')} with too few runs to tell."
+        f"{verdicts.count('~')} within noise (p ≥ {ALPHA}), {verdicts.count('?')} with too few runs to tell "
+        "(a serving cell is one LoadGen run)."
     )
     unpaired = len(a) + len(b) - 2 * len(joined)
     if unpaired:

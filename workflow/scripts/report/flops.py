@@ -16,7 +16,14 @@ import json
 from pathlib import Path
 
 import common  # noqa: F401  (puts the grid package on the path)
-from nerbench.flops import attention_flops, flops_key, model_shape, positionwise_flops, sequence_flops
+from nerbench.flops import (
+    attention_flops,
+    flops_key,
+    model_shape,
+    positionwise_flops,
+    sequence_flops,
+    weight_parameters,
+)
 from nerbench.record import write_atomically
 from nerlib.batching import batch_indices
 from nerlib.corpus import read_corpus
@@ -27,7 +34,8 @@ def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict, b
     """The corpus's work batched as the methods batch it (scripts/nerlib/batching.py)."""
     useful = sum(sequence_flops(n, shape) for n in lengths)
     padded_tokens = total = padding_removed = 0
-    for batch in batch_indices(lengths, batch_size, sort, budget):
+    batches = batch_indices(lengths, batch_size, sort, budget)
+    for batch in batches:
         width = max(lengths[i] for i in batch)
         padded_tokens += width * len(batch)
         total += len(batch) * sequence_flops(width, shape)
@@ -37,8 +45,14 @@ def corpus_flops(lengths: list[int], batch_size: int, sort: bool, shape: dict, b
         "flops": total,
         "flops_padding_removed": padding_removed,
         "useful_flops": useful,
+        # By part, for a bound that counts each at the peak of the format it runs in.
+        "useful_positionwise_flops": sum(positionwise_flops(n, shape) for n in lengths),
+        "useful_attention_flops": sum(attention_flops(n, shape) for n in lengths),
         "padded_tokens": padded_tokens,
         "tokens": sum(lengths),
+        "sentences": len(lengths),
+        # Each batch reads every weight once: the memory traffic the bound compares with the FLOPs.
+        "batches": len(batches),
     }
 
 
@@ -48,6 +62,7 @@ def count(args) -> None:
     lengths = [len(e.ids) for e in tokenizer.encode_batch(read_corpus(args.corpus))]
     record = {
         "model_shape": shape,
+        "weight_parameters": weight_parameters(shape),
         "corpus_flops": {
             flops_key(size, sort, budget): corpus_flops(lengths, size, sort, shape, budget)
             for size in args.batch_sizes

@@ -14,12 +14,20 @@ KEY_COLUMNS = ["machine", "method", "device", "batch_size"]
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=TEXT_COLUMNS)
+    """Typed as SummaryRow says; a batch size is a number but a serving cell's `best`. A summary
+    from before the serving scenarios holds process cells alone."""
+    frame = pd.read_csv(path, dtype={**TEXT_COLUMNS, "batch_size": str})
+    frame["batch_size"] = frame["batch_size"].map(lambda value: int(value) if str(value).isdigit() else value)
+    if "scenario" not in frame:
+        frame["scenario"] = "process"
+    return frame
 
 
 def measured(summary: pd.DataFrame) -> pd.DataFrame:
-    """The cells that ran and were timed."""
-    return summary[summary["status"] == Status.OK] if "mean" in summary else summary.iloc[0:0]
+    """The process cells that ran and were timed (a serving cell's figures are its own: served())."""
+    if "mean" not in summary:
+        return summary.iloc[0:0]
+    return summary[(summary["status"] == Status.OK) & (summary["scenario"] == "process")]
 
 
 def text(value) -> str | None:

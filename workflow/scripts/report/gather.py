@@ -15,11 +15,20 @@ from pathlib import Path
 
 import common  # noqa: F401  (puts the grid package on the path)
 from common import load_json
-from nerbench.flops import flops_key
+from nerbench.flops import BYTES_PER_WEIGHT, flops_key
 from nerbench.grid import Cell, Grid
 from nerbench.record import CellRecord, HostSpeed, Status, SummaryRow, write_atomically, write_summary
 from nerbench.stats import cv_pct
-from nerbench.trust import SLOW_HOST_PCT, cell_speed, contended, machine_speed, probe_rates, unstable
+from nerbench.trust import (
+    SLOW_HOST_PCT,
+    accepted,
+    cell_speed,
+    compliant,
+    contended,
+    machine_speed,
+    probe_rates,
+    unstable,
+)
 from nerlib.timings import PHASES
 
 CHECK_COLUMNS = (
@@ -30,12 +39,15 @@ CHECK_COLUMNS = (
     "entity_precision",
     "entity_recall",
     "f1",
+    "reference_f1",
 )
 
 
-def cell_row(cell: Cell, roofline: dict, flops: dict) -> SummaryRow:
+def cell_row(
+    cell: Cell, roofline: dict, flops: dict, criterion: dict | None = None, price: float | None = None
+) -> SummaryRow:
     """One summary row: the cell as the grid describes it, its timing, check and environment."""
-    row = SummaryRow(*cell.key, dtype=cell.method.dtype)
+    row = SummaryRow(**cell.key._asdict(), dtype=cell.method.dtype)
     if not cell.available:
         return replace(row, status=Status.NOT_AVAILABLE, reason=cell.unavailable_reason)
     record = CellRecord.read(cell.path("result"))
@@ -52,6 +64,10 @@ def cell_row(cell: Cell, roofline: dict, flops: dict) -> SummaryRow:
     row = replace(row, **{key: check[key] for key in CHECK_COLUMNS if key in check})
     if check.get("differences"):
         row = replace(row, first_difference_line=check["differences"][0]["line"])
+    if criterion:
+        row = replace(row, accepted=accepted(row.f1, row.reference_f1, row.agreement_pct, criterion))
+    if cell.serving:
+        return replace(row, **serving_columns(cell, row, roofline, flops, price), mlperf_compliant=compliant(record))
     row = replace(row, **phase_columns(cell, roofline, flops))
     if row.bound_s:
         row = replace(row, times_bound=row.mean / row.bound_s)
@@ -75,6 +91,13 @@ def number_format(dtype: str) -> str:
     return dtype.split("-")[0]
 
 
+def work_of(cell: Cell, flops: dict) -> dict | None:
+    """The corpus's FLOPs as the cell's method batches it (flops.json)."""
+    method = cell.method
+    batch_size = cell.batch_size if isinstance(cell.batch_size, int) else None
+    return flops.get("corpus_flops", {}).get(flops_key(batch_size, method.sort, method.token_budget))
+
+
 def phase_columns(cell: Cell, roofline: dict, flops: dict) -> dict:
     """Seconds per phase from the method's --timings file, and the inference phase's FLOP/s
     against the measured peak of the method's own number format on its device (its machine's
@@ -87,22 +110,73 @@ def phase_columns(cell: Cell, roofline: dict, flops: dict) -> dict:
     columns = {f"phase_{name}": phases["phases"].get(name, 0.0) for name in PHASES}
     if phases.get("torch_max_memory_allocated_bytes"):
         columns["torch_gpu_allocated_mib"] = phases["torch_max_memory_allocated_bytes"] / 2**20
-    dtype = cell.method.dtype
-    work = flops.get(flops_key(cell.batch_size, cell.method.sort, cell.method.token_budget))
-    done = work and work.get("flops_padding_removed" if cell.method.removes_padding else "flops")
-    peak = roofline.get("peaks", {}).get(cell.device, {}).get(number_format(dtype))
     inference = phases["phases"].get("inference") or 0
-    if done and inference > 0:
-        columns["inference_gflops"] = done / inference / 1e9
+    work = work_of(cell, flops)
+    return {**columns, **roofline_columns(cell, roofline, flops, work, inference)}
+
+
+def roofline_columns(cell: Cell, roofline: dict, flops: dict, work: dict | None, seconds: float) -> dict:
+    """The inference's FLOP/s over `seconds` (the inference phase, or a serving run's time for the
+    corpus) against its format's peak, and the bound: the least time the corpus's own FLOPs take."""
+    columns = {}
+    done = work and work.get("flops_padding_removed" if cell.method.removes_padding else "flops")
+    peaks = roofline.get("peaks", {}).get(cell.device, {})
+    peak = peaks.get(number_format(cell.method.dtype))
+    if done and seconds > 0:
+        columns["inference_gflops"] = done / seconds / 1e9
         columns["padding_overhead_pct"] = 100 * (done / work["useful_flops"] - 1)
-    if done and inference > 0 and peak:
-        columns["peak_format"] = number_format(dtype)
-        columns["pct_of_peak"] = 100 * done / inference / peak["peak_flops"]
+    if done and seconds > 0 and peak:
+        columns["peak_format"] = number_format(cell.method.dtype)
+        columns["pct_of_peak"] = 100 * done / seconds / peak["peak_flops"]
         # The host's load says nothing of a GPU's: only CPU peaks are measured again and flagged.
         columns["peak_contended"] = bool(roofline.get("contended")) and cell.device == "cpu"
     if work and peak:
-        # The machine's bound for the task: the corpus's own FLOPs (no padding) at the format's peak.
-        columns["bound_s"] = work["useful_flops"] / peak["peak_flops"]
+        columns.update(bound(cell, work, peaks, flops.get("weight_parameters")))
+    return columns
+
+
+def bound(cell: Cell, work: dict, peaks: dict, weights: int | None) -> dict:
+    """The machine's bound for the task: each part of the corpus's own FLOPs (no padding) at the
+    peak of the format it runs in (dynamic int8's attention runs in fp32), or, where reading every
+    weight once per batch takes longer at the measured memory bandwidth, that: `bound_by` says which."""
+    formats = number_format(cell.method.dtype), number_format(cell.method.attention_dtype)
+    peak, attention_peak = (peaks.get(name) or peaks[formats[0]] for name in formats)
+    if "useful_positionwise_flops" in work:
+        compute = work["useful_positionwise_flops"] / peak["peak_flops"]
+        compute += work["useful_attention_flops"] / attention_peak["peak_flops"]
+    else:  # a flops.json from before the parts were counted
+        compute = work["useful_flops"] / peak["peak_flops"]
+    bandwidth = peaks.get("memory_bytes_per_second")
+    per_weight = BYTES_PER_WEIGHT.get(formats[0])
+    memory = (
+        work["batches"] * weights * per_weight / bandwidth
+        if bandwidth and weights and per_weight and "batches" in work
+        else 0
+    )
+    return {"bound_s": max(compute, memory), "bound_by": "memory" if memory > compute else "compute"}
+
+
+def serving_columns(cell: Cell, row: SummaryRow, roofline: dict, flops: dict, price: float | None) -> dict:
+    """A serving cell's rates per token, per core and per price, and an offline cell's inference
+    against the roofline (its rate over the corpus as its method batches it)."""
+    rate = row.sentences_per_s
+    if not rate:
+        return {}
+    work = work_of(replace(cell, batch_size=row.served_batch_size), flops)
+    columns = {}
+    if work:
+        columns["tokens_per_s"] = rate * work["tokens"] / work["sentences"]
+    if cell.scenario == "offline":
+        threads = row.intra_op_threads * row.workers if row.intra_op_threads and row.workers else row.threads
+        if threads:
+            columns["core_seconds_per_1k"] = threads * 1000 / rate
+        if price is not None:
+            columns["cost_per_million"] = price / 3600 * 1e6 / rate
+        if work:
+            corpus_seconds = work["sentences"] / rate
+            columns.update(roofline_columns(cell, roofline, flops, work, corpus_seconds))
+            if columns.get("bound_s"):
+                columns["times_bound"] = corpus_seconds / columns["bound_s"]
     return columns
 
 
@@ -163,8 +237,11 @@ def main() -> None:
     grid = Grid.from_manifest(args.grid)
     results = Path(grid.results())
     rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
-    flops = (load_json(args.flops) or {}).get("corpus_flops", {})
-    rows = [cell_row(cell, rooflines[cell.machine.name], flops) for cell in grid.cells]
+    flops = load_json(args.flops) or {}
+    rows = [
+        cell_row(cell, rooflines[cell.machine.name], flops, grid.config["accept"], grid.price_per_hour(cell.machine))
+        for cell in grid.cells
+    ]
     rows = with_host_speed(rows, rooflines)
     write_summary(results / "summary.csv", rows)
     write_atomically(results / "environment.json", json.dumps(environments(grid), indent=1) + "\n")

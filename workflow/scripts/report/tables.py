@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+import common  # noqa: F401  (puts the grid package on the path)
+from answer import Answer, criterion_line
 from common import load_json
 from frames import describe_machine, measured, read_summary
 from nerbench.grid import Grid
@@ -23,6 +25,7 @@ from nerbench.record import Status, write_atomically
 from nerbench.stats import ALPHA, differ, parse_times, ratio_text, welch_p
 from nerbench.trust import REMEASURE_PEAKS, flags, is_true, marks_legend
 from nerlib.timings import PHASES
+from serving_tables import serving_sections
 
 NOT_AVAILABLE = Status.NOT_AVAILABLE
 SHOWN_DIFFERENCES = 5  # sentences listed per fp32 cell in tables.md; the check file has them all
@@ -395,25 +398,44 @@ class Report:
     differing: list[DifferingCell] = field(default_factory=list)
     # machine -> its drift between grids, in its ratios (machines side by side: the runs alone)
     drifts: dict = field(default_factory=dict)
+    criterion: dict = field(default_factory=lambda: {"f1_points": 0.5, "agreement_pct": 99})  # accept:
+    sentences: int = 0  # the corpus's
+    overheads: dict = field(default_factory=dict)  # machine -> its serving harness's costs
 
     def machines(self) -> list[str]:
         return list(self.frame["machine"].unique())
 
     def machine_tables(self, machine: str) -> MachineTables:
-        rows = self.frame[self.frame["machine"] == machine]
+        rows = self.process[self.process["machine"] == machine]
         return MachineTables(rows, self.reference, self.rooflines.get(machine, {}), self.drifts.get(machine, 0.0))
+
+    @property
+    def process(self) -> pd.DataFrame:
+        return self.frame[self.frame["scenario"] == "process"]
+
+    def answer(self) -> list[str]:
+        """The first lines: the method to use per machine, device and scenario, and the criterion."""
+        several = len(self.machines()) > 1
+        lines = []
+        for machine in self.machines():
+            rows = self.frame[self.frame["machine"] == machine]
+            answer = Answer(rows, self.reference, self.sentences, self.drifts.get(machine, 0.0), machine * several)
+            lines += answer.lines()
+        if not lines:
+            return ["No method was measured."]
+        return [criterion_line(self.frame, self.criterion, self.reference), *lines]
 
     def side_by_side(self) -> str:
         """Each method's best cell on each machine and device: mean [s] at its best batch size."""
-        columns = list(dict.fromkeys(zip(self.frame["machine"], self.frame["device"], strict=True)))
+        columns = list(dict.fromkeys(zip(self.process["machine"], self.process["device"], strict=True)))
         best = {
             (row["machine"], row["device"], row["method"]): row
-            for (machine, device), frame in self.frame.groupby(["machine", "device"], sort=False)
+            for (machine, device), frame in self.process.groupby(["machine", "device"], sort=False)
             for _, row in best_cells(frame).iterrows()
         }
         first_machine = {device: machine for machine, device in reversed(columns)}
         rows = []
-        for method in self.frame["method"].unique():
+        for method in self.process["method"].unique():
             row = [f"`{method}`"]
             for machine, device in columns:
                 cell = best.get((machine, device, method))
@@ -435,8 +457,9 @@ class Report:
             if row["status"] not in ("ok", NOT_AVAILABLE):
                 reason = row.get("reason")
                 where = f"{row['machine']} " if len(self.machines()) > 1 else ""
+                served = f" {row['scenario']}" if row["scenario"] != "process" else ""
                 lines.append(
-                    f"- `{row['method']}` {where}{row['device']} bs {row['batch_size']}: {row['status']}"
+                    f"- `{row['method']}` {where}{row['device']} bs {row['batch_size']}{served}: {row['status']}"
                     + (f": {reason}" if isinstance(reason, str) else "")
                     + f" (log: `{row.get('log')}`)"
                 )
@@ -446,13 +469,16 @@ class Report:
         machines = self.machines()
         single = len(machines) == 1
         head = f"{machine_line(self.frame)}\n\n" if single else ""
-        parts = [f"# nerbench results\n\n{head}Model: {self.model}. Corpus: {self.corpus}.\n"]
+        parts = ["# nerbench results\n", "\n\n".join(self.answer()) + "\n"]
+        parts.append(f"{head}Model: {self.model}. Corpus: {self.corpus}.\n")
         parts += [f"> {note}\n" for note in self.notes]
         for machine in machines:
             if not single:
                 rows = self.frame[self.frame["machine"] == machine]
                 parts.append(f"## Machine `{machine}`\n\n{machine_line(rows)}\n")
             parts += self.machine_tables(machine).markdown("##" if single else "###")
+            rows = self.frame[self.frame["machine"] == machine]
+            parts += serving_sections(rows, "##" if single else "###", self.overheads.get(machine))
         if not single:
             parts.append("## Machines side by side (each method's best cell; mean at its best batch size)\n")
             parts.append(self.side_by_side() + "\n")
@@ -542,6 +568,9 @@ def main() -> None:
         rooflines,
         differing_cells(grid),
         {machine.name: grid.drift_pct(machine) for machine in grid.machines},
+        grid.config["accept"],
+        corpus["lines"],
+        {machine.name: load_json(machine.path("serving_overhead", grid.results())) for machine in grid.machines},
     )
     write_atomically(results / "tables.md", report.markdown())
     print(f"{len(frame)} cells: {results / 'tables.md'}")

@@ -246,7 +246,30 @@ def cpu_peaks(threads: int, shape: dict, square: int = SQUARE) -> dict:
     for name, peak in cpu.items():
         if name in theoretical:
             peak["theoretical"] = theoretical[name]
-    return {**cpu, "threads": threads, "bf16_instructions": sorted(flags & CPU_BF16_FLAGS)}
+    bandwidth = memory_bandwidth(threads)
+    return {**cpu, "threads": threads, "bf16_instructions": sorted(flags & CPU_BF16_FLAGS), **bandwidth}
+
+
+# Each thread copies its own buffer this large, far past every cache: what reading a model's
+# weights once per batch costs.
+COPY_BYTES = 256 * 2**20
+
+
+def memory_bandwidth(threads: int, repeats: int = 5) -> dict:
+    """{"memory_bytes_per_second"}: the best of `repeats` copies, one buffer per thread, all at once
+    (numpy releases the GIL while it copies); read and written bytes both count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [np.ones(COPY_BYTES // 8 // threads) for _ in range(threads)]
+    targets = [np.empty_like(source) for source in sources]
+
+    def copy_all():
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(np.copyto, targets, sources))
+
+    copy_all()
+    seconds = min(timed(copy_all) for _ in range(repeats))
+    return {"memory_bytes_per_second": 2 * sum(source.nbytes for source in sources) / seconds}
 
 
 def gpu_peaks_if_any() -> dict:
@@ -271,6 +294,8 @@ def best_of(first: dict, second: dict) -> dict:
             merged[key] = {**value, "by_candidate": rates, "peak_flops": max(rates.values())}
         elif isinstance(value, dict) and isinstance(other, dict):
             merged[key] = best_of(value, other)
+        elif key == "memory_bytes_per_second" and other:
+            merged[key] = max(value, other)
         else:
             merged[key] = value
     return merged

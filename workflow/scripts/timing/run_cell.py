@@ -38,8 +38,10 @@ from nerbench.record import (
     CellRecord,
     Contention,
     HostSpeed,
+    LoadgenRun,
     QuietStart,
     Runs,
+    Serving,
     Status,
     Threads,
     write_atomically,
@@ -54,15 +56,24 @@ class Stopped(Exception):
 
 def method_command(args) -> list[str]:
     """The cell's command (nerbench.grid.Cell.command, built by the rule) with what only this node
-    knows filled in: its Python, where the repository is, and the threads benchmark.threads resolves to here."""
+    knows filled in: its Python, where the repository is, the threads benchmark.threads resolves to
+    here (physical cores for 0), and a BEST serving cell's batch size (left as it is where no
+    process cell of its method ran)."""
     fill = {"python": sys.executable, "repo": str(common.REPO), "threads": str(args.threads)}
+    best = best_batch_size(args.best_of) if args.best_of else None
+    fill["batch_size"] = str(best) if best else "{batch_size}"
     return [part.format(**fill) for part in args.command]
 
 
-def thread_use(args, command: list[str]) -> Threads:
-    """The threads the cell runs with: --threads in all, in --workers sessions (+dp) of their share."""
-    workers = int(command[command.index("--workers") + 1]) if "--workers" in command else 1
-    return Threads(threads=args.threads, workers=workers, intra_op=args.threads // workers)
+def thread_use(command: list[str]) -> Threads:
+    """The threads the cell runs with: the program's --threads, in --workers sessions (+dp) of their
+    share, times a serving cell's --engines (predictors side by side)."""
+
+    def value(flag: str, default: int) -> int:
+        return int(command[command.index(flag) + 1]) if flag in command else default
+
+    threads, workers, engines = value("--threads", 1), value("--workers", 1), value("--engines", 1)
+    return Threads(threads=threads * engines, workers=workers * engines, intra_op=threads // workers)
 
 
 # Ends a process group when this process dies, however it dies (SIGKILL included, where no
@@ -205,6 +216,58 @@ def time_cell(args, command: list[str]) -> CellRecord:
     return failed(failure_reason(command, args.timeout))
 
 
+def serve_cell(args, command: list[str]) -> CellRecord:
+    """A serving cell: its command (scripts/serve.py: the method in one warm process under
+    LoadGen) run once, alone, with the host watched around it; its LoadGen runs read back."""
+    problem = placement_problem(args)
+    if problem:
+        return failed(problem)
+    quiet = host_load.quiet_start(args.threads, args.quiet_share, args.quiet_start_s)
+    with GroupGpuMemory() as gpu_memory:
+        print("$", shlex.join(command), flush=True)
+        with host_load.watched() as (speed, contention):
+            on_start = gpu_memory.watch if args.device == "cuda" else None
+            code, output = run_group(command, args.timeout, on_start=on_start)
+    print(output, end="", flush=True)
+    if code is None:
+        return failed(f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)")
+    if code != 0:
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        return failed(lines[-1] if lines else f"exit code {code}")
+    served = json.loads(Path(args.serve_result).read_text())
+    return CellRecord(
+        status=Status.OK,
+        serving=Serving(
+            scenario=served["scenario"],
+            batch_size=int(command[command.index("-b") + 1]),
+            parallelism=args.parallelism,
+            engines=served["engines"],
+            load_seconds=served["load_seconds"],
+            warm_up_sentences_per_second=served["warm_up_sentences_per_second"],
+            sentences=served["sentences"],
+            runs=[loadgen_run(run) for run in served["runs"]],
+            result_run=served["result_run"],
+            peak_rss_bytes=served.get("peak_rss_bytes"),
+            settings=args.settings.get("serving", {}),
+        ),
+        gpu_memory_peak_bytes=gpu_memory.peak_bytes,
+        quiet_start=QuietStart(**quiet),
+        contention=Contention(**contention.record),
+        host_speed=HostSpeed(**speed.record),
+    )
+
+
+def loadgen_run(run: dict) -> LoadgenRun:
+    return LoadgenRun.from_loadgen(run["target_qps"], run["loadgen"], run["log_dir"])
+
+
+def best_batch_size(results: list[str]) -> int | None:
+    """The batch size of the fastest process cell among these results (a BEST serving cell's)."""
+    timed = [record for record in map(CellRecord.read, results) if record and record.status == Status.OK]
+    fastest = min(timed, key=lambda record: record.runs.mean, default=None)
+    return int(fastest.cell.batch_size) if fastest else None
+
+
 def failed(reason: str) -> CellRecord:
     return CellRecord(status=Status.FAILED, reason=reason)
 
@@ -223,8 +286,17 @@ def parse_arguments():
         type=json.loads,
         help="JSON: the timed command (nerbench.grid.Cell.command), with {python}, {repo} and {threads} to fill in",
     )
-    for name in ("model", "out", "predictions", "phases", "log"):
+    for name in ("model", "out", "predictions", "log"):
         parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--phases", help="the program's --timings file (a process cell's)")
+    parser.add_argument("--serving", action="store_true", help="a serving cell: run the command once, no hyperfine")
+    parser.add_argument(
+        "--serve-result", help="where a serving cell's command writes its LoadGen runs (serve.py --out)"
+    )
+    parser.add_argument("--parallelism", default="auto", help="a serving cell's workers x threads")
+    parser.add_argument(
+        "--best-of", nargs="*", default=[], help="a BEST serving cell's: its method's process cells, by batch size"
+    )
     parser.add_argument(
         "--settings",
         required=True,
@@ -238,8 +310,11 @@ def parse_arguments():
     args.machine, args.method, args.device, args.batch_size = (
         args.cell[key] for key in ("machine", "method", "device", "batch_size")
     )
+    args.scenario = args.cell.get("scenario", "process")
     args.partition = args.settings["machine"].get("partition")
-    args.warmup, args.runs, args.timeout = (args.settings[key] for key in ("warmup", "runs", "timeout_s"))
+    # hyperfine's warm-up and runs: a process cell's (a serving cell's runs are LoadGen's).
+    args.warmup, args.runs = args.settings.get("warmup"), args.settings.get("runs")
+    args.timeout = args.settings["timeout_s"]
     args.threads = args.settings["threads"] or environment.physical_cores()
     return args
 
@@ -251,27 +326,33 @@ def main() -> None:
         # A native program loads the ONNX Runtime library of this environment's wheel.
         os.environ["ORT_DYLIB_PATH"] = str(ort_dylib.library_path())
     started = time.time()
-    for stale in (args.predictions, args.phases):
+    outputs = [args.predictions] + ([args.phases] if args.phases else [])
+    for stale in outputs:
         Path(stale).unlink(missing_ok=True)
     try:
-        record = time_cell(args, command)
+        if "{batch_size}" in command:
+            record = failed("no process cell of its method ran on this machine and device: no best batch size")
+        else:
+            record = (serve_cell if args.serving else time_cell)(args, command)
     except Stopped as stopped:
-        sys.exit(f"run_cell.py: stopped by {stopped}: hyperfine and the timed program were ended; nothing recorded")
+        sys.exit(f"run_cell.py: stopped by {stopped}: the timed program was ended; nothing recorded")
     if record.status != Status.OK:
         # The rule's outputs, empty: nothing reads a failed cell's predictions or phases.
         write_atomically(args.predictions, "")
-        write_atomically(args.phases, "{}\n")
+        if args.phases:
+            write_atomically(args.phases, "{}\n")
     settings = json.dumps(args.settings, sort_keys=True)
     record.cell = CellIdentity(
         **args.cell, command=shlex.join(command), predictions=args.predictions, phases=args.phases, log=args.log
     )
-    record.threads = thread_use(args, command)
+    record.threads = thread_use(command)
     record.wall_seconds = round(time.time() - started, 2)
     record.settings = args.settings
     record.environment = environment.collect(args.model, hashlib.sha256(settings.encode()).hexdigest(), args.threads)
     record.write(args.out)
+    served = f" served {args.scenario}" if args.serving else ""
     print(
-        f"cell {args.method} -d {args.device} -b {args.batch_size} on {args.machine}: {record.status}"
+        f"cell {args.method} -d {args.device} -b {args.batch_size}{served} on {args.machine}: {record.status}"
         + (f": {record.reason}" if record.reason else "")
     )
 

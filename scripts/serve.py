@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""serve: a method served under MLPerf's LoadGen in one warm process, in one scenario, its
+predictor loaded once (nerlib/serving.py). After a warm-up pass over the corpus (which also gives
+LoadGen its expected rate), the performance run(s), then an accuracy run (every sentence once,
+through the same path) whose answers are the cell's predictions, in corpus order.
+
+- offline: every sample at once, the method batching them itself;
+- single-stream: one sentence at a time, the next when the last is answered;
+- server: Poisson arrivals at a target rate, a dynamic batcher in front of the method; the rate is
+  searched by bisection of valid runs (LoadGen's VALID: the latency percentile within the bound,
+  the run long enough, early stopping met), and the highest valid rate is the result.
+
+  serve.py --scenario server --corpus data/test-1k.txt --out result.json --predictions p.jsonl
+           --log-dir loadgen/ [--engines 1] [--latency-bound-ms 50] ... -- scripts/ort-lean.py -d cpu -b 8 ...
+
+After `--`, the method's own command line without its corpus: a Python method's script runs in this
+process (its `PROGRAM`), anything else is a program with a `--serve` mode (the Rust binary).
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nerlib.atomic import write_text_atomically
+from nerlib.cli import positive_int
+from nerlib.corpus import CorpusError, read_corpus
+from nerlib.frame import load_program
+from nerlib.model_dir import MethodError
+from nerlib.serving import InProcess, Piped, Sut, accuracy_answers, parse_detail, run_test
+
+SCENARIOS = {"offline": "Offline", "single-stream": "SingleStream", "server": "Server"}
+# What the result keeps of LoadGen's detail log: its effective settings and its results.
+KEPT = ("effective_", "result_", "early_stopping_", "generated_", "loadgen_version")
+# The server's search for its highest valid rate: the first try, the steps up and down until a
+# valid and an invalid rate enclose it, then halving.
+FIRST_RATE, STEP_UP, STEP_DOWN = 0.8, 1.3, 0.6
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", choices=SCENARIOS)
+    parser.add_argument(
+        "--overhead",
+        action="store_true",
+        help="measure the harness alone: LoadGen in every scenario against a predictor that answers at once, "
+        "and the program's pipe with requests of no sentence",
+    )
+    for name in ("corpus", "out", "predictions", "log-dir"):
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--engines", type=positive_int, default=1, help="predictors side by side, each its own")
+    parser.add_argument("--min-duration-s", type=float, default=10.0, help="each performance run's least duration")
+    parser.add_argument("--latency-bound-ms", type=float, default=50.0, help="the server's latency bound")
+    parser.add_argument("--latency-percentile", type=float, default=99.0, help="the percentile it bounds")
+    parser.add_argument("--batching-delay-ms", type=float, default=2.0, help="how long a server batch waits to fill")
+    parser.add_argument("--server-runs", type=positive_int, default=6, help="performance runs of the rate search")
+    parser.add_argument("--seed", type=int, default=0, help="LoadGen's schedule and sample order")
+    parser.add_argument("method", nargs=argparse.REMAINDER, help="-- PROGRAM [OPTIONS...]")
+    args = parser.parse_args(argv)
+    if args.method[:1] == ["--"]:
+        args.method = args.method[1:]
+    if not args.method:
+        parser.error("give the method's command line after --")
+    if not args.overhead and not args.scenario:
+        parser.error("give --scenario (or --overhead)")
+    if not 0 < args.latency_percentile < 100 or args.latency_bound_ms <= 0:
+        parser.error("--latency-bound-ms must be above 0 and --latency-percentile between 0 and 100")
+    return args
+
+
+def load_engines(args, log_dir: Path) -> list:
+    """The method's predictor, `--engines` times: its own PROGRAM here, or its --serve process."""
+    program, options = args.method[0], args.method[1:]
+    if program.endswith(".py"):
+        loaded = load_program(program)
+        method_args = loaded.parse_args([*options, args.corpus])
+        return [InProcess(loaded, method_args) for _ in range(args.engines)]
+    return [Piped([program, *options], log_dir / f"engine-{index}.stderr") for index in range(args.engines)]
+
+
+def batch_size_of(options: list[str]) -> int:
+    return int(options[options.index("-b") + 1]) if "-b" in options else 1
+
+
+def warm_up(engines: list, lines: list[str]) -> float:
+    """Every engine over the corpus at once (the method's batching, its first calls paid here);
+    the rate they reached together, sentences per second."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(engines)) as pool:
+        list(pool.map(lambda engine: engine.predict(lines), engines))
+    return len(engines) * len(lines) / (time.perf_counter() - started)
+
+
+def loadgen_settings(args, samples: int, rate: float, accuracy: bool):
+    import mlperf_loadgen as lg
+
+    settings = lg.TestSettings()
+    settings.scenario = getattr(lg.TestScenario, SCENARIOS[args.scenario])
+    settings.mode = lg.TestMode.AccuracyOnly if accuracy else lg.TestMode.PerformanceOnly
+    # Each performance run issues at least as many queries as the corpus has sentences.
+    settings.min_query_count = samples
+    settings.min_duration_ms = int(args.min_duration_s * 1000)
+    settings.offline_expected_qps = rate
+    settings.single_stream_expected_latency_ns = int(1e9 / rate)
+    settings.server_target_qps = rate
+    settings.server_target_latency_ns = int(args.latency_bound_ms * 1e6)
+    settings.server_target_latency_percentile = args.latency_percentile / 100
+    for name in ("qsl_rng_seed", "sample_index_rng_seed", "schedule_rng_seed"):
+        setattr(settings, name, args.seed)
+    return settings
+
+
+class Runner:
+    """The LoadGen runs of one cell, numbered, each with its logs and what LoadGen said of it."""
+
+    def __init__(self, args, sut: Sut, samples: int):
+        self.args, self.sut, self.samples = args, sut, samples
+        self.runs: list[dict] = []
+
+    def perform(self, rate: float) -> dict:
+        log_dir = Path(self.args.log_dir) / f"run-{len(self.runs)}"
+        run_test(self.sut, loadgen_settings(self.args, self.samples, rate, accuracy=False), log_dir, self.samples)
+        self.check_engines()
+        detail = parse_detail(log_dir)
+        run = {
+            "mode": "performance",
+            "target_qps": rate,
+            "log_dir": str(log_dir),
+            "loadgen": {key: value for key, value in detail.items() if key.startswith(KEPT)},
+        }
+        (log_dir / "mlperf_log_trace.json").unlink(missing_ok=True)  # empty unless asked for
+        self.runs.append(run)
+        return run
+
+    def answers(self, rate: float) -> list[str]:
+        """The accuracy run: every sentence once, answered through the scenario's own path."""
+        log_dir = Path(self.args.log_dir) / "accuracy"
+        self.sut.respond = True
+        try:
+            run_test(self.sut, loadgen_settings(self.args, self.samples, rate, accuracy=True), log_dir, self.samples)
+        finally:
+            self.sut.respond = False
+        self.check_engines()
+        (log_dir / "mlperf_log_trace.json").unlink(missing_ok=True)
+        return accuracy_answers(log_dir, self.samples)
+
+    def check_engines(self) -> None:
+        if self.sut.failure:
+            raise MethodError(self.sut.failure)
+
+
+def valid(run: dict) -> bool:
+    return run["loadgen"].get("result_validity") == "VALID"
+
+
+def search_server_rate(runner: Runner, estimate: float) -> dict | None:
+    """The highest valid rate: from FIRST_RATE × the warm-up's rate, up or down by steps until a
+    valid and an invalid rate enclose it, then halving the gap; `server_runs` runs in all."""
+    low, high, rate = None, None, FIRST_RATE * estimate
+    for _ in range(runner.args.server_runs):
+        if valid(runner.perform(rate)):
+            low = rate
+        else:
+            high = rate
+        rate = (low + high) / 2 if low and high else rate * (STEP_UP if high is None else STEP_DOWN)
+    found = [run for run in runner.runs if valid(run)]
+    return max(found, key=lambda run: run["target_qps"]) if found else None
+
+
+def serve(args) -> dict:
+    lines = read_corpus(args.corpus)
+    if not lines:
+        raise MethodError(f"{args.corpus}: no sentences to serve")
+    log_dir = Path(args.log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    engines = load_engines(args, log_dir)
+    try:
+        rate = warm_up(engines, lines)
+        batch_size = batch_size_of(args.method[1:]) if args.scenario == "server" else 1
+        sut = Sut(engines, lines, args.scenario, batch_size, args.batching_delay_ms / 1000)
+        runner = Runner(args, sut, len(lines))
+        if args.scenario == "server":
+            chosen = search_server_rate(runner, rate)
+            answers = runner.answers(chosen["target_qps"] if chosen else rate * STEP_DOWN)
+        else:
+            chosen = runner.perform(rate)
+            answers = runner.answers(rate)
+    finally:
+        for engine in engines:
+            engine.close()
+    return {
+        "peak_rss_bytes": peak_rss_bytes(),
+        "scenario": args.scenario,
+        "engines": len(engines),
+        "load_seconds": max(engine.load_seconds for engine in engines),
+        "warm_up_sentences_per_second": rate,
+        "runs": runner.runs,
+        "result_run": runner.runs.index(chosen) if chosen else None,
+        "sentences": len(lines),
+        "answers": answers,
+    }
+
+
+class Instant:
+    """A predictor that answers at once, with no entities: what LoadGen and the SUT cost alone."""
+
+    load_seconds = 0.0
+
+    def predict(self, lines: list[str]) -> list[str]:
+        return ["[]"] * len(lines)
+
+    def close(self) -> None:
+        pass
+
+
+# Queries of the harness's own measurements, and the server's rate there: far above any method's.
+ROUND_TRIPS, INSTANT_SERVER_QPS = 2000, 2000.0
+
+
+def overhead(args) -> dict:
+    """The harness's own costs: each scenario under LoadGen against the instant predictor, and the
+    round trip of the program's pipe (a request of no sentence, which never reaches the model)."""
+    lines = read_corpus(args.corpus)
+    found = {"pipe_round_trip_ms": pipe_round_trips(args)}
+    for scenario in SCENARIOS:
+        args.scenario = scenario
+        sut = Sut([Instant()], lines, scenario, batch_size_of(args.method[1:]), args.batching_delay_ms / 1000)
+        run = Runner(args, sut, len(lines)).perform(INSTANT_SERVER_QPS)
+        found[scenario] = {key: value for key, value in run["loadgen"].items() if key.startswith("result_")}
+    return found
+
+
+def pipe_round_trips(args) -> dict:
+    import statistics
+
+    engine = Piped(args.method, Path(args.log_dir) / "engine.stderr")
+    try:
+        took = []
+        for _ in range(ROUND_TRIPS):
+            started = time.perf_counter()
+            engine.predict([])
+            took.append(1000 * (time.perf_counter() - started))
+    finally:
+        engine.close()
+    cuts = statistics.quantiles(took, n=100)
+    return {"p50": statistics.median(took), "p99": cuts[98], "mean": statistics.fmean(took)}
+
+
+def peak_rss_bytes() -> int:
+    """The largest resident memory of this process and of the engines it ran (Linux counts KiB)."""
+    import resource
+
+    return 1024 * max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
+def main() -> None:
+    args = parse_arguments()
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.log_dir == "-":  # logs not kept
+            args.log_dir = scratch
+        try:
+            if args.overhead:
+                write_text_atomically(args.out, json.dumps(overhead(args), indent=1) + "\n")
+                return
+            served = serve(args)
+        except (CorpusError, MethodError) as error:
+            sys.exit(f"serve.py: error: {error}")
+    answers = served.pop("answers")
+    write_text_atomically(args.predictions, "".join(f"{answer}\n" for answer in answers))
+    write_text_atomically(args.out, json.dumps(served, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
