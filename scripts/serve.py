@@ -37,6 +37,9 @@ KEPT = ("effective_", "result_", "early_stopping_", "generated_", "loadgen_versi
 # The server's search for its highest valid rate: the first try, the steps up and down until a
 # valid and an invalid rate enclose it, then halving.
 FIRST_RATE, STEP_UP, STEP_DOWN = 0.8, 1.3, 0.6
+# LoadGen's early stopping needs about 660 queries before it can call a p99 within its bound (it
+# says so in its log); MLPerf's least single-stream run is 1,024 queries.
+SERVER_MIN_QUERIES = 1024
 
 
 def parse_arguments(argv=None):
@@ -101,10 +104,12 @@ def loadgen_settings(args, samples: int, rate: float, accuracy: bool):
     settings = lg.TestSettings()
     settings.scenario = getattr(lg.TestScenario, SCENARIOS[args.scenario])
     settings.mode = lg.TestMode.AccuracyOnly if accuracy else lg.TestMode.PerformanceOnly
-    # Each performance run issues at least as many queries as the corpus has sentences.
-    settings.min_query_count = samples
+    # Each performance run issues at least as many queries as the corpus has sentences; a server's,
+    # at least SERVER_MIN_QUERIES, or LoadGen's early stopping cannot call any p99 run valid.
+    settings.min_query_count = max(samples, SERVER_MIN_QUERIES) if args.scenario == "server" else samples
     settings.min_duration_ms = int(args.min_duration_s * 1000)
-    settings.offline_expected_qps = rate
+    # Offline issues one query of expected rate × least duration samples: at least the corpus.
+    settings.offline_expected_qps = max(rate, samples / args.min_duration_s)
     settings.single_stream_expected_latency_ns = int(1e9 / rate)
     settings.server_target_qps = rate
     settings.server_target_latency_ns = int(args.latency_bound_ms * 1e6)
@@ -225,6 +230,7 @@ def overhead(args) -> dict:
     """The harness's own costs: each scenario under LoadGen against the instant predictor, and the
     round trip of the program's pipe (a request of no sentence, which never reaches the model)."""
     lines = read_corpus(args.corpus)
+    Path(args.log_dir).mkdir(parents=True, exist_ok=True)
     found = {"pipe_round_trip_ms": pipe_round_trips(args)}
     for scenario in SCENARIOS:
         args.scenario = scenario

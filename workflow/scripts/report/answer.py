@@ -77,7 +77,11 @@ class Answer:
         name = scenario.partition("@")[0]
         ranked = best_process_cells(rows) if name == "process" else self.ranked_serving(rows, name)
         if ranked.empty:
-            return ""
+            reasons = sorted(
+                {str(reason) for reason in rows.get("loadgen_invalid_reason", []) if isinstance(reason, str)}
+            )
+            why = f" (LoadGen: {'; '.join(reasons)})" if reasons else ""
+            return f"{self.heading(device, scenario)}: no valid run{why}." if name != "process" else ""
         accepted = ranked[ranked["accepted"].map(is_true)]
         exactly = ranked[[exact(row) for _, row in ranked.iterrows()]]
         parts = [self.heading(device, scenario) + ":"]
