@@ -122,9 +122,7 @@ def test_each_scenario_answers_every_sentence_as_the_method_does(smoke_models, t
     """The accuracy run's answers, in corpus order, are the method's own -o output: the same
     bytes where the batches are the method's (offline, single-stream at batch size 1)."""
     program = [str(REPO / "scripts/ort-lean.py"), "-d", "cpu", "-b", "1", "-m", str(smoke_models["onnx"])]
-    subprocess.run(
-        [sys.executable, *program, "-o", tmp_path / "own.jsonl", REPO / "tests/data/tricky.txt"], check=True
-    )
+    subprocess.run([sys.executable, *program, "-o", tmp_path / "own.jsonl", REPO / "tests/data/tricky.txt"], check=True)
     subprocess.run(serve_command(smoke_models, tmp_path, scenario, program=program), check=True)
     assert (tmp_path / "p.jsonl").read_bytes() == (tmp_path / "own.jsonl").read_bytes()
     served = read_json(tmp_path / "serve.json")
