@@ -8,7 +8,8 @@ through the same path) whose answers are the cell's predictions, in corpus order
 - single-stream: one sentence at a time, the next when the last is answered;
 - server: Poisson arrivals at a target rate, a dynamic batcher in front of the method; the rate is
   searched by bisection of valid runs (LoadGen's VALID: the latency percentile within the bound,
-  the run long enough, early stopping met), and the highest valid rate is the result.
+  the run long enough, early stopping met) between a rate it serves sentence by sentence and its
+  throughput, and the highest valid rate is the result.
 
   serve.py --scenario server --corpus data/test-1k.txt --out result.json --predictions p.jsonl
            --log-dir loadgen/ [--engines 1] [--latency-bound-ms 50] ... -- scripts/ort-lean.py -d cpu -b 8 ...
@@ -19,6 +20,7 @@ process (its `PROGRAM`), anything else is a program with a `--serve` mode (the R
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -34,9 +36,12 @@ from nerlib.serving import InProcess, Piped, Sut, accuracy_answers, parse_detail
 SCENARIOS = {"offline": "Offline", "single-stream": "SingleStream", "server": "Server"}
 # What the result keeps of LoadGen's detail log: its effective settings and its results.
 KEPT = ("effective_", "result_", "early_stopping_", "generated_", "loadgen_version")
-# The server's search for its highest valid rate: the first try, the steps up and down until a
-# valid and an invalid rate enclose it, then halving.
-FIRST_RATE, STEP_UP, STEP_DOWN = 0.8, 1.3, 0.6
+# The server's search for its highest valid rate lies between a rate one predictor keeps up with
+# half the time, sentence by sentence (LOW_LOAD / its single-sentence latency), and the warm-up's
+# throughput, which batching at most reaches.
+LOW_LOAD = 0.5
+# Single sentences the warm-up times for that latency.
+SINGLE_SENTENCES = 20
 # LoadGen's early stopping needs about 660 queries before it can call a p99 within its bound (it
 # says so in its log); MLPerf's least single-stream run is 1,024 queries.
 SERVER_MIN_QUERIES = 1024
@@ -162,18 +167,33 @@ def valid(run: dict) -> bool:
     return run["loadgen"].get("result_validity") == "VALID"
 
 
-def search_server_rate(runner: Runner, estimate: float) -> dict | None:
-    """The highest valid rate: from FIRST_RATE × the warm-up's rate, up or down by steps until a
-    valid and an invalid rate enclose it, then halving the gap; `server_runs` runs in all."""
-    low, high, rate = None, None, FIRST_RATE * estimate
-    for _ in range(runner.args.server_runs):
+def search_server_rate(runner: Runner, throughput: float, latency_s: float) -> dict | None:
+    """The highest valid rate, by bisection of valid runs: first the low rate (LOW_LOAD / the
+    single-sentence latency, or the throughput if lower); if that is valid, the rest of the
+    `server_runs` halve the gap to the throughput on a log scale (a run at rate r takes at least
+    SERVER_MIN_QUERIES / r seconds, so the search never goes below where it started)."""
+    low, high = min(throughput, LOW_LOAD / latency_s), throughput
+    if not valid(runner.perform(low)):
+        return None
+    for _ in range(runner.args.server_runs - 1):
+        rate = math.sqrt(low * high)
         if valid(runner.perform(rate)):
             low = rate
         else:
             high = rate
-        rate = (low + high) / 2 if low and high else rate * (STEP_UP if high is None else STEP_DOWN)
-    found = [run for run in runner.runs if valid(run)]
-    return max(found, key=lambda run: run["target_qps"]) if found else None
+    return max((run for run in runner.runs if valid(run)), key=lambda run: run["target_qps"])
+
+
+def single_latency(engine, lines: list[str]) -> float:
+    """The median seconds one predictor takes for one sentence alone."""
+    import statistics
+
+    took = []
+    for line in lines[:SINGLE_SENTENCES]:
+        started = time.perf_counter()
+        engine.predict([line])
+        took.append(time.perf_counter() - started)
+    return statistics.median(took)
 
 
 def serve(args) -> dict:
@@ -189,8 +209,9 @@ def serve(args) -> dict:
         sut = Sut(engines, lines, args.scenario, batch_size, args.batching_delay_ms / 1000)
         runner = Runner(args, sut, len(lines))
         if args.scenario == "server":
-            chosen = search_server_rate(runner, rate)
-            answers = runner.answers(chosen["target_qps"] if chosen else rate * STEP_DOWN)
+            latency = single_latency(engines[0], lines)
+            chosen = search_server_rate(runner, rate, latency)
+            answers = runner.answers(chosen["target_qps"] if chosen else min(rate, LOW_LOAD / latency))
         else:
             chosen = runner.perform(rate)
             answers = runner.answers(rate)

@@ -153,10 +153,10 @@ def build(directory: Path, override: dict, seed: int = 0) -> Grid:
     previous = os.getcwd()
     os.chdir(directory)
     try:
-        # Every device and CPU feature, whatever the host running the tests has.
-        grid = Grid.from_config(
-            extend(load([REPO / "config.yaml"]), override), ("cpu", "cuda"), cpu_features=sorted(CPU_FEATURES)
-        )
+        # Every device and CPU feature, whatever the host running the tests has; process cells alone
+        # unless the override asks for serving scenarios (a tree has no LoadGen runs to show).
+        config = extend(load([REPO / "config.yaml"]), {"benchmark": {"scenarios": ["process"]}})
+        grid = Grid.from_config(extend(config, override), ("cpu", "cuda"), cpu_features=sorted(CPU_FEATURES))
         rng = random.Random(seed)
         env = environment.collect(None, None, 2)
         for cell in grid.runnable():
@@ -183,11 +183,18 @@ def small_tree(directory: Path, seed: int = 0, **benchmark) -> Grid:
 
 
 def machines(count: int) -> dict:
-    return {"machines": [{"name": f"machine-{index:02d}"} for index in range(count)]} if count > 1 else {}
+    """`count` kinds of SLURM node (one machine alone is the host)."""
+    nodes = [{"name": f"machine-{index:02d}", "partition": f"part-{index:02d}", "cpus": 2} for index in range(count)]
+    return {"machines": nodes} if count > 1 else {}
 
 
 # docs/cluster.md's two-machine example: a CPU node, and a GPU node timed on both devices.
-TWO_MACHINES = {"machines": [{"name": "epyc", "devices": ["cpu"]}, {"name": "h200", "devices": ["cpu", "cuda"]}]}
+TWO_MACHINES = {
+    "machines": [
+        {"name": "epyc", "partition": "cpu", "cpus": 64, "devices": ["cpu"]},
+        {"name": "h200", "partition": "gpu", "cpus": 16, "devices": ["cpu", "cuda"]},
+    ]
+}
 
 
 def step_commands(grid: Grid, other: Path) -> dict[str, list[str]]:

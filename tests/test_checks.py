@@ -289,3 +289,25 @@ def test_an_fp32_difference_at_a_near_tie_passes_verify_and_the_tables_say_so(sm
     section = differences_section([DifferingCell("altered", "cpu", 8, "fp32", found)])
     assert f"line {line}: the reference found" in section and "a near-tie)" in section
     assert "0.01 on CPU" in section
+
+
+def test_verify_fails_a_lower_precision_cell_below_its_floor(tmp_path):
+    """An int8 cell that finds almost none of the reference's entities is a broken variant, not a
+    number format's doing: verify fails it (verify.agreement_pct, 80% by default; with gold labels,
+    F1 more than verify.f1_points below the reference's)."""
+    from synthetic import build, make_tables, step_commands
+
+    grid = build(
+        tmp_path, {"benchmark": {"methods": ["ort-lean", "ort-lean@int8"], "batch_sizes": [8], "devices": ["cpu"]}}
+    )
+    (int8,) = [cell for cell in grid.cells if cell.method.name == "ort-lean@int8"]
+    check = json.loads((tmp_path / int8.path("check")).read_text())
+    for broken in ({"agreement_pct": 0.0, "f1": None}, {"agreement_pct": 90.0, "f1": 0.80, "reference_f1": 0.874}):
+        (tmp_path / int8.path("check")).write_text(json.dumps({**check, **broken}))
+        make_tables(grid, tmp_path)
+        done = subprocess.run(step_commands(grid, tmp_path)["verify"], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 1 and "a broken int8 variant" in done.stderr, done.stderr
+    (tmp_path / int8.path("check")).write_text(json.dumps(check))
+    make_tables(grid, tmp_path)
+    done = subprocess.run(step_commands(grid, tmp_path)["verify"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -5,8 +5,10 @@ grammar, the cells a config asks for with their keys and files, what re-times a 
 config's refusals, each in one line naming the key. Unit tests: no Snakemake, no model."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,11 +17,11 @@ from hypothesis import strategies as st
 
 from conftest import REGISTRY, REPO, config_error_of, config_of, grid_of
 from nerbench.config import minimum_runtime
-from nerbench.grid import CELL_FILES, CellKey, Grid
+from nerbench.grid import CellKey, Grid
 from nerbench.registry import Registry, RegistryError
 
 DEFAULT = config_of({})
-TEN_MACHINES = {"machines": [{"name": f"m{index}"} for index in range(10)]}
+TEN_MACHINES = {"machines": [{"name": f"m{index}", "partition": f"p{index}", "cpus": 2} for index in range(10)]}
 
 
 # ---- the name grammar ----
@@ -110,7 +112,7 @@ def test_what_an_entry_applies_to_must_be_in_the_registry(kind, name, key, value
 def test_the_default_grid_has_every_method_on_the_devices_it_runs_on():
     grid = grid_of({})
     expected = sum(len(REGISTRY.parse(m).devices) for m in DEFAULT["benchmark"]["methods"]) * 5
-    assert len(grid.cells) == expected
+    assert len(grid.process_cells()) == expected
     assert {cell.machine.name for cell in grid.cells} == {"local"}
     assert grid.cell(CellKey("local", "ort-lean", "cpu", 8)).path("result") == "results/cells/ort-lean/cpu-bs8.json"
 
@@ -123,9 +125,9 @@ def test_without_a_gpu_the_cuda_cells_are_not_runnable():
 
 def test_ten_machines_give_1300_cells_whose_keys_and_files_are_all_different():
     grid = grid_of(TEN_MACHINES)
-    assert len(grid.cells) == 1300
-    assert len({cell.key for cell in grid.cells}) == 1300
-    files = [cell.path(kind) for cell in grid.cells for kind in CELL_FILES]
+    assert len(grid.process_cells()) == 1300
+    assert len({cell.key for cell in grid.cells}) == len(grid.cells)
+    files = [cell.path(kind) for cell in grid.cells for kind in cell.files]
     assert len(set(files)) == len(files)
     cell = grid.cell(CellKey("m3", "ort-lean+sort", "cpu", 32))
     assert cell.path("check") == "results/machines/m3/checks/ort-lean+sort/cpu-bs32.json"
@@ -173,7 +175,7 @@ def test_growing_or_reordering_the_grid_changes_no_measured_cell(edit):
 
 def test_adding_a_machine_changes_no_other_machines_cells():
     one = {"machines": [{"name": "epyc", "devices": ["cpu"]}]}
-    two = {"machines": [*one["machines"], {"name": "xeon", "devices": ["cpu"]}]}
+    two = {"machines": [*one["machines"], {"name": "xeon", "partition": "xeon", "cpus": 2, "devices": ["cpu"]}]}
     before, after = settings_by_key(one), settings_by_key(two)
     assert all(after[key] == settings for key, settings in before.items())
     assert {key.machine for key in set(after) - set(before)} == {"xeon"}
@@ -185,13 +187,17 @@ def test_adding_a_machine_changes_no_other_machines_cells():
     + [{"benchmark": {"timeout_s": 60}}],
 )
 def test_what_changes_a_measurement_changes_every_cells_settings(edit):
+    """hyperfine's warm-up and runs are a process cell's: a serving cell's runs are LoadGen's."""
     before, after = settings_by_key({}), settings_by_key(edit)
-    assert all(after[key] != settings for key, settings in before.items())
+    hyperfines = "warmup" in edit["benchmark"] or "runs" in edit["benchmark"]
+    assert all(
+        after[key] != settings for key, settings in before.items() if key.scenario == "process" or not hyperfines
+    )
 
 
 def test_a_machines_entry_changes_only_its_own_cells():
-    machines = [{"name": "a", "devices": ["cpu"]}, {"name": "b", "devices": ["cpu"]}]
-    edited = [machines[0], {"name": "b", "devices": ["cpu", "cuda"]}]
+    machines = [{"name": "a", "devices": ["cpu"]}, {"name": "b", "partition": "gpu", "cpus": 2, "devices": ["cpu"]}]
+    edited = [machines[0], {**machines[1], "devices": ["cpu", "cuda"]}]
     before, after = settings_by_key({"machines": machines}), settings_by_key({"machines": edited})
     for key, measured in before.items():
         assert (after[key] == measured) == (key.machine == "a")
@@ -297,7 +303,7 @@ def query(*args, cwd=REPO):
 
 def test_make_cell_names_a_machines_cell_and_refuses_an_unknown_one_in_one_line(tmp_path):
     config = tmp_path / "two.yaml"
-    config.write_text(json.dumps({"machines": [{"name": "epyc"}, {"name": "xeon"}]}))
+    config.write_text(json.dumps({"machines": [{"name": "epyc"}, {"name": "xeon", "partition": "xeon", "cpus": 2}]}))
     cell = ["--method", "ort-lean", "--device", "cpu", "--batch-size", "8", "config.yaml", str(config)]
     done = query("cell", "--machine", "xeon", *cell)
     assert done.returncode == 0 and done.stdout.strip() == "results/machines/xeon/cells/ort-lean/cpu-bs8.json"
@@ -452,3 +458,53 @@ def test_every_config_key_rejects_a_wrong_type_naming_the_key(tmp_path, leaf):
     node[leaf[-1]] = {"not": "a valid value"}
     error = config_error_of(override, tmp_path)
     assert error is not None and error.startswith(f"nerbench: config error: {'.'.join(leaf)}: "), error
+
+
+# ---- results that know their host ----
+
+
+def test_a_results_folder_timed_on_another_host_is_refused_naming_both(tmp_path):
+    """A local cell's host is part of what it measured: another CPU, or fewer CPUs allowed (taskset),
+    may not time into the folder beside it, nor take its cells as done."""
+    import synthetic
+
+    grid = synthetic.build(tmp_path, {"benchmark": {"methods": ["ort-lean"], "batch_sizes": [8], "devices": ["cpu"]}})
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert grid.timed_elsewhere() is None
+        cell = grid.cells[0]
+        record = json.loads(Path(cell.path("result")).read_text())
+        record["environment"]["cpu"].update(model="AMD EPYC", family="25", model_number="17")
+        Path(cell.path("result")).write_text(json.dumps(record))
+        refusal = grid.timed_elsewhere()
+        assert refusal.startswith("results: results holds cells timed on AMD EPYC (family 25 model 17)")
+        assert "this host is" in refusal and "give another results folder" in refusal and "\n" not in refusal
+        record["environment"]["cpu"] = {**json.loads(json.dumps(record["environment"]["cpu"])), "family": None}
+        record["environment"]["scheduler"]["allowed_cpus"] = 999
+        Path(cell.path("result")).write_text(json.dumps(record))
+        assert "999 CPU(s) allowed" in grid.timed_elsewhere()
+    finally:
+        os.chdir(previous)
+
+
+def test_a_slurm_machines_limits_and_account_are_not_part_of_its_cells(tmp_path):
+    """Raising `runtime` after SLURM killed a job, another account or memory, re-times nothing."""
+    machine = {"name": "epyc", "partition": "cpu", "cpus": 64}
+    edited = {**machine, "runtime": 300, "account": "other", "mem_mb": 9000, "slurm_extra": "--qos=x", "gres": "gpu:1"}
+    before, after = settings_by_key({"machines": [machine]}), settings_by_key({"machines": [edited]})
+    assert before == after
+
+
+def test_an_nvidia_smi_that_hangs_is_no_gpu_and_one_line(tmp_path, monkeypatch, capsys):
+    import nerbench.grid as grid_module
+
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\nsleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("NERBENCH_DEVICES", raising=False)
+    monkeypatch.setattr(grid_module, "NVIDIA_SMI_TIMEOUT_S", 0.5)
+    assert grid_module.host_devices() == {"cpu"}
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1 and "nvidia-smi -L gave no answer within 0.5 s" in said

@@ -201,6 +201,26 @@ def test_a_user_path_where_the_pipeline_writes_is_refused_in_one_line(override, 
     assert error and message in error and "\n" not in error, error
 
 
+@pytest.mark.parametrize(
+    "where, key, owner",
+    [
+        (lambda base: str(base / "results" / "corpus.txt"), "corpus", "inside results/"),
+        (lambda base: "data/../results/corpus.txt", "corpus", "inside results/"),
+        (lambda base: f"../{base.name}/data/test-50.txt", "corpus", "inside the CoNLL-2003 corpus files"),
+        (lambda base: str(base / "data/models/minilm-conll/torch"), "model", "inside data/models/"),
+    ],
+    ids=["absolute into results", "dot-dot into results", "dot-dot onto a CoNLL file", "absolute into the models"],
+)
+def test_a_path_that_reaches_the_pipelines_places_another_way_is_refused_too(tmp_path, where, key, owner):
+    """Resolved before it is judged: an absolute path, `..` or a detour lands where it lands."""
+    path = where(tmp_path)
+    override = (
+        {"corpus": {"file": path}} if key == "corpus" else {"model": {"source": "local", "local": {"path": path}}}
+    )
+    error = config_error_of(override, tmp_path)
+    assert error and owner in error and "\n" not in error, error
+
+
 @pytest.mark.e2e
 def test_paths_with_spaces_quotes_and_semicolons_run_nothing_unintended(tmp_path):
     strange = tmp_path / 'we\'ird "dir"; touch PWNED'

@@ -161,3 +161,17 @@ def test_a_measured_peak_above_the_theoretical_one_says_what_clock_it_implies():
     )
     below = peak_text("fp32", {"peak_flops": 100e9, "theoretical": theoretical})
     assert below == "fp32 100 GFLOP/s (theoretical 166 at the reported 2.60 GHz)"
+
+
+def test_no_busy_or_slow_host_excuses_a_cell_above_the_theoretical_peak(tmp_path):
+    """A cell above a contended peak passes with a note only while it stays below the format's
+    theoretical peak (cores × clock × operations per cycle), which no contention explains."""
+    grid = build(tmp_path, {"benchmark": {"methods": ["ort-lean"], "batch_sizes": [8], "devices": ["cpu"]}})
+    roofline = tmp_path / grid.rooflines()["local"]
+    record = json.loads(roofline.read_text())
+    record["peaks"]["cpu"]["fp32"].update(peak_flops=1e9, theoretical={"peak_flops": 2e9, "clock_hz": 1e9})
+    load = {"contention": {"foreign_cpu_pct": 48.0, "steal_pct": 0.0}, "quiet_start": {}}
+    roofline.write_text(json.dumps({**record, "attempts": [load] * 3, "contended": True}))
+    make_tables(grid, tmp_path)
+    done = subprocess.run(step_commands(grid, tmp_path)["verify"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 1 and "of the theoretical one" in done.stderr and "no busy or slow host" in done.stderr

@@ -48,7 +48,7 @@ def serve_command(smoke_models, tmp_path, scenario, *options, program=None):
 
 
 def test_serving_cells_are_their_own_and_leave_every_process_cell_as_it_is(tmp_path):
-    process = grid_of({}, tmp_path)
+    process = grid_of({"benchmark": {"scenarios": ["process"]}}, tmp_path)
     served = grid_of({"benchmark": {"scenarios": ["process", *SCENARIOS]}, "serving": {"methods": SERVED}}, tmp_path)
     old = {cell.key: cell.path("result") for cell in process.cells}
     assert {cell.key: cell.path("result") for cell in served.cells if not cell.serving} == old
@@ -90,13 +90,15 @@ def test_parallelism_wins_over_the_methods_own_threads_and_sessions(tmp_path):
         ({"benchmark": {"scenarios": ["replay"]}}, "benchmark.scenarios[0]: 'replay' is not one of"),
         ({"serving": {"latency_bound_ms": 0}}, "serving.latency_bound_ms: 0 is less than or equal to the minimum"),
         ({"serving": {"parallelism": ["2 by 1"]}}, "serving.parallelism[0]: '2 by 1' does not match"),
-        ({"benchmark": {"scenarios": ["process", "server"]}}, "benchmark.scenarios: server needs the methods to serve"),
         (
-            {"benchmark": {"scenarios": ["process", "server"]}, "serving": {"methods": ["ct2-lean"]}},
-            "serving.methods[0]: ct2-lean: serving.batch_sizes best is its fastest process cell's",
+            {"benchmark": {"scenarios": ["process", "server"]}, "serving": {"methods": []}},
+            "benchmark.scenarios: server needs the methods to serve",
         ),
         (
-            {"benchmark": {"devices": ["cpu"], "methods": ["ort-lean"]}, "serving": {"methods": ["ort-lean@o4"]}},
+            {
+                "benchmark": {"devices": ["cpu"], "methods": ["ort-lean"]},
+                "serving": {"methods": ["ort-lean@o4"], "batch_sizes": [8]},
+            },
             "serving.methods[0]: ort-lean@o4 runs on cuda only",
         ),
     ],
@@ -104,6 +106,16 @@ def test_parallelism_wins_over_the_methods_own_threads_and_sessions(tmp_path):
 def test_a_bad_serving_setting_is_one_line_naming_the_key(tmp_path, override, error):
     found = config_error_of(override, tmp_path)
     assert found is not None and error in found, found
+
+
+def test_a_method_not_timed_as_a_process_is_not_served_at_its_best_batch_size_and_says_why(tmp_path):
+    grid = grid_of({"benchmark": {"methods": ["ort-lean"]}, "serving": {"methods": ["ort-lean", "ct2-lean"]}}, tmp_path)
+    assert {cell.method.name for cell in grid.cells if cell.serving} == {"ort-lean"}
+    assert "ct2-lean is not timed as a process" in grid.unserved("ct2-lean") and not grid.unserved("ort-lean")
+    explicit = grid_of(
+        {"benchmark": {"methods": ["ort-lean"]}, "serving": {"methods": ["ct2-lean"], "batch_sizes": [8]}}, tmp_path
+    )
+    assert {cell.method.name for cell in explicit.cells if cell.serving} == {"ct2-lean"}
 
 
 def test_a_part_of_a_method_can_refuse_a_scenario():

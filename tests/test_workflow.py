@@ -21,12 +21,12 @@ from conftest import (
     REGISTRY,
     REPO,
     SMOKE,
+    config_error_of,
     planned_jobs,
-    read_json,
     run_snakemake,
+    snakemake_command,
     workflow_environment,
 )
-from frames import read_summary
 from nerbench.config import extend
 from test_grid import BAD_CONFIGS
 
@@ -141,36 +141,16 @@ def test_nothing_left_to_do_after_the_smoke_run(smoke):
     assert "Nothing to be done" in done.stdout + done.stderr
 
 
-def test_several_machines_locally_each_get_their_grid_and_a_side_by_side_table(smoke_clone, tmp_path):
-    """Machines without a partition run where Snakemake runs: their cells, rooflines and tables
-    are kept apart under results/machines/<name>/, and one table puts their best cells side by side."""
-    settings = yaml.safe_load(SMOKE.read_text())
-    settings["results"] = "results/machines-local"
-    settings["machines"] = [{"name": "first", "devices": ["cpu"]}, {"name": "second", "devices": ["cpu"]}]
-    settings["benchmark"].update(methods=["ort-lean", "onnxruntime-ner"], batch_sizes=[4])
-    config = tmp_path / "machines.yaml"
-    config.write_text(yaml.safe_dump(settings))
-    run_snakemake(smoke_clone["workdir"], "--cores", "2", configfile=config)
-    results = smoke_clone["workdir"] / "results" / "machines-local"
-    for machine in ("first", "second"):
-        assert (results / "machines" / machine / "roofline.json").is_file()
-        for method in ("ort-lean", "onnxruntime-ner"):
-            record = read_json(results / "machines" / machine / "cells" / method / "cpu-bs4.json")
-            assert record["status"] == "ok" and record["cell"]["machine"] == machine
-    tables = (results / "tables.md").read_text()
-    assert "## Machine `first`" in tables and "## Machine `second`" in tables
-    side_by_side = tables.split("## Machines side by side")[1]
-    assert "| first CPU" in side_by_side and "second CPU" in side_by_side
-    assert set(read_summary(results / "summary.csv")["machine"]) == {"first", "second"}
-    environments = read_json(results / "environment.json")
-    assert set(environments) == {"first", "second"}, "the environment is kept per machine"
-    # A third machine: only its cells and its roofline are timed; the others' stay as they are.
-    settings["machines"].append({"name": "third", "devices": ["cpu"]})
-    config.write_text(yaml.safe_dump(settings))
-    done = run_snakemake(smoke_clone["workdir"], "-n", "--cores", "2", configfile=config)
-    jobs = planned_jobs(done.stdout)
-    assert jobs["benchmark_cell"] == 2 and jobs["roofline"] == 1, jobs
-    assert set(re.findall(r"output: results/machines-local/machines/(\w+)/cells/", done.stdout)) == {"third"}
+def test_two_machines_without_a_partition_are_refused_in_one_line(tmp_path):
+    """Each would be the host Snakemake runs on, which would time the same grid twice (and the tables
+    would show it as two machines)."""
+    machines = [{"name": "first", "devices": ["cpu"]}, {"name": "second", "devices": ["cpu"]}]
+    error = config_error_of({"machines": machines}, tmp_path)
+    assert error == (
+        "nerbench: config error: machines[1]: second has no partition, nor has machines[0]: a machine without one "
+        "is the host Snakemake runs on, which would time the same grid twice (give each kind of SLURM node its "
+        "partition)"
+    )
 
 
 def smoke_with(edit: dict, tmp_path) -> Path:
@@ -275,7 +255,10 @@ def test_make_quotes_the_results_path(target, tmp_path):
 
 def test_make_cell_retimes_a_named_machines_cell(tmp_path):
     config = tmp_path / "config.yaml"
-    machines = [{"name": "first", "devices": ["cpu"]}, {"name": "second", "devices": ["cpu"]}]
+    machines = [
+        {"name": "first", "devices": ["cpu"]},
+        {"name": "second", "partition": "p2", "cpus": 2, "devices": ["cpu"]},
+    ]
     config.write_text(yaml.safe_dump({"machines": machines, "benchmark": {"methods": ["ort-lean"]}}))
     cell = ["METHOD=ort-lean", "DEVICE=cpu", "BS=8"]
     done = make("cell", f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", "MACHINE=second", *cell, cwd=tmp_path)
@@ -349,3 +332,30 @@ def test_each_readme_command_runs_as_written(command):
 
 def test_every_readme_command_is_run_somewhere():
     assert len(COMMANDS) > 20 and all(command.split()[0] in ("make", "snakemake") for command in DRY_RUNS)
+
+
+def test_a_slurm_machine_run_without_the_cluster_profile_is_refused_before_any_job(tmp_path):
+    """Its cells would be recorded as failed and its peaks measured on this host, looking finished."""
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings["machines"] = [{"name": "epyc", "partition": "cpu", "cpus": 2, "devices": ["cpu"]}]
+    config = tmp_path / "slurm.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    done = run_snakemake(tmp_path, "--cores", "1", configfile=config, check=False)
+    assert done.returncode != 0
+    assert (
+        "nerbench: config error: machine epyc runs on SLURM partition cpu, and this run has no cluster executor"
+        in done.stderr
+    )
+    assert not (tmp_path / "results").exists(), "nothing was run"
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to allow one fewer")
+def test_the_smoke_folder_planned_again_on_fewer_cpus_is_refused_naming_both_hosts(smoke_clone):
+    """2d70120 said "Nothing to be done" under `taskset -c 0`, and would have taken the 2-CPU cells as
+    this host's."""
+    first = str(min(os.sched_getaffinity(0)))
+    command = ["taskset", "-c", first, *snakemake_command(smoke_clone["workdir"]), "-n", "--cores", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, env=workflow_environment())
+    assert done.returncode != 0, done.stdout[-2000:]
+    refusal = [line for line in done.stderr.splitlines() if line.startswith("nerbench: config error: results:")]
+    assert refusal and "1 CPU(s) allowed: give another results folder" in refusal[0], done.stderr[-2000:]

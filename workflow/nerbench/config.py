@@ -82,9 +82,14 @@ def with_defaults(config: dict) -> dict:
 
 def check_methods(config: dict, registry: Registry) -> None:
     known = known_model_type(config)  # read once: a local model's config.json is a file
-    for key in ("benchmark", "serving"):
-        for index, name in enumerate(config[key]["methods"]):
-            check_method(config, registry, registry.parse(name), f"{key}.methods[{index}]: {name}", known)
+    bench = config["benchmark"]
+    for index, name in enumerate(bench["methods"]):
+        check_method(config, registry, registry.parse(name), f"benchmark.methods[{index}]: {name}", known)
+    # A method served at its best batch size is one of benchmark.methods, checked above (the grid
+    # leaves out and names any that is not); one served at given batch sizes is checked here.
+    if "best" not in config["serving"]["batch_sizes"]:
+        for index, name in enumerate(config["serving"]["methods"]):
+            check_method(config, registry, registry.parse(name), f"serving.methods[{index}]: {name}", known)
     check_serving(config, registry)
 
 
@@ -94,15 +99,7 @@ def check_serving(config: dict, registry: Registry) -> None:
     scenarios = [scenario for scenario in bench["scenarios"] if scenario != "process"]
     if scenarios and not serving["methods"]:
         raise ConfigError(f"benchmark.scenarios: {', '.join(scenarios)} needs the methods to serve: serving.methods")
-    if "best" not in serving["batch_sizes"] or not scenarios:
-        return
-    for index, name in enumerate(serving["methods"]):
-        if name not in bench["methods"] or "process" not in bench["scenarios"]:
-            raise ConfigError(
-                f"serving.methods[{index}]: {name}: serving.batch_sizes best is its fastest process cell's: "
-                "add it to benchmark.methods (with the process scenario), or give serving.batch_sizes numbers"
-            )
-    for index, name in enumerate(serving["methods"]):
+    for index, name in enumerate(serving["methods"] if scenarios else []):
         method = registry.parse(name)
         if not method.scenarios & set(scenarios):
             raise ConfigError(
@@ -204,6 +201,13 @@ def check_machines(config: dict) -> None:
                 "SLURM would kill a hung cell before it is recorded; give at least "
                 f"{minimum_runtime(timeout_s, quiet_s)}"
             )
+    hosts = [index for index, machine in enumerate(config["machines"]) if "partition" not in machine]
+    if len(hosts) > 1:
+        raise ConfigError(
+            f"machines[{hosts[1]}]: {config['machines'][hosts[1]]['name']} has no partition, nor has "
+            f"machines[{hosts[0]}]: a machine without one is the host Snakemake runs on, which would time the "
+            "same grid twice (give each kind of SLURM node its partition)"
+        )
 
 
 def minimum_runtime(timeout_s: int, quiet_start_s: int = 0) -> int:

@@ -13,13 +13,14 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from nerbench import layout
 from nerbench.config import minimum_runtime, model_format, validate, with_defaults
-from nerbench.host import CPU_FEATURES, host_cpu_features
+from nerbench.host import CPU_FEATURES, describe_host, host_cpu_features, host_identity, identity_of, same_host
 from nerbench.registry import DEVICES, Method, Registry
 
 # Every file a cell owns, under the results folder. Rules take their output patterns from here
@@ -62,6 +63,7 @@ MACHINE_FILES = {
 }
 MACHINE_NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"
 HOST = "local"  # the machine's name when the config names none: the host Snakemake runs on
+NVIDIA_SMI_TIMEOUT_S = 30  # a driver that hangs must not hang every Snakemake start
 
 
 class CellKey(NamedTuple):
@@ -73,7 +75,12 @@ class CellKey(NamedTuple):
 
 
 # A machine's config keys that say where and how far, not what is measured.
-NOT_MEASURED_MACHINE_KEYS = frozenset({"cpu_features", "drift_pct", "price_per_hour"})
+NOT_MEASURED_MACHINE_KEYS = frozenset(
+    {"cpu_features", "drift_pct", "price_per_hour"}
+    # Where and how long its jobs may run, not what they measure: raising `runtime` after SLURM
+    # killed a job, or moving to another account, re-times nothing.
+    | {"runtime", "account", "mem_mb", "slurm_extra", "gres"}
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,8 @@ class Machine:
     @property
     def measured_entry(self) -> dict:
         """Its config as far as a measurement on it depends on it: its CPU features say where a
-        method runs, not how, and its drift how far its numbers carry, so neither re-times anything."""
+        method runs, not how, its drift how far its numbers carry, its SLURM limits and account where
+        and how long a job may run: none re-times anything."""
         return {key: value for key, value in self.entry.items() if key not in NOT_MEASURED_MACHINE_KEYS}
 
     def path(self, kind: str, results: str) -> str:
@@ -146,8 +154,13 @@ class Cell:
         served = f" served {self.scenario_label}" if self.serving else ""
         return f"{self.method} -d {self.device} -b {self.batch_size}{served} on {self.machine.name}"
 
+    @property
+    def files(self) -> dict[str, str]:
+        """The kinds of file it owns, by their patterns (a serving cell has no phases, but LoadGen's logs)."""
+        return SERVING_FILES if self.serving else CELL_FILES
+
     def path(self, kind: str) -> str:
-        return self._path((SERVING_FILES if self.serving else CELL_FILES)[kind])
+        return self._path(self.files[kind])
 
     def round_path(self, kind: str, round_number: int) -> str:
         return self._path(ROUND_FILES[kind], round=round_number)
@@ -243,7 +256,7 @@ class Grid:
         self._machines_by_where = {machine.where: machine for machine in self.machines}
         bench = config["benchmark"]
         self.methods = [self.registry.parse(name) for name in bench["methods"]]
-        self.served = [self.registry.parse(name) for name in config["serving"]["methods"]]
+        self.served = [self.registry.parse(name) for name in config["serving"]["methods"] if not self.unserved(name)]
         self.cells = [
             self.make_cell(machine, method, device, batch_size)
             for machine in self.machines
@@ -310,6 +323,16 @@ class Grid:
             for parallelism in serving["parallelism"]
         ]
 
+    def unserved(self, name: str) -> str:
+        """Why a method of serving.methods is not served: a BEST batch size is its fastest process
+        cell's, so it must be timed as a process too; "" when it is served."""
+        bench = self.config["benchmark"]
+        if BEST in self.config["serving"]["batch_sizes"] and (
+            name not in bench["methods"] or PROCESS not in bench["scenarios"]
+        ):
+            return f"{name} is not timed as a process (benchmark.methods), whose fastest cell gives its batch size"
+        return ""
+
     def process_cells(self) -> list[Cell]:
         return [cell for cell in self.cells if not cell.serving]
 
@@ -373,6 +396,29 @@ class Grid:
 
     def unavailable(self) -> list[Cell]:
         return [cell for cell in self.cells if not cell.available]
+
+    def timed_elsewhere(self) -> str | None:
+        """Why this host may not time into the results folder: its local cells were timed on another
+        host (another CPU, or fewer CPUs allowed), and a folder holds one host's, never two mixed."""
+        host = next((machine for machine in self.machines if not machine.on_scheduler), None)
+        if host is None:
+            return None
+        here = host_identity(physical_cores())
+        for cell in self.runnable():
+            if cell.machine != host:
+                continue
+            try:
+                environment = json.loads(Path(cell.path("result")).read_text())["environment"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            recorded = identity_of(environment)
+            if not same_host(recorded, here):
+                return (
+                    f"results: {self.results()} holds cells timed on {describe_host(recorded)}; this host is "
+                    f"{describe_host(here)}: give another results folder (results:), or name this host in "
+                    "machines:, so that two hosts' cells are never mixed"
+                )
+        return None
 
     def price_per_hour(self, machine: Machine) -> float | None:
         """What an hour of the machine costs, where the config says: its own, else the grid's."""
@@ -499,6 +545,16 @@ def grid(config: dict, available_devices=DEVICES) -> list[Cell]:
     return Grid.from_config(config, available_devices, cpu_features=sorted(CPU_FEATURES)).cells
 
 
+def physical_cores() -> int:
+    """The methods' own count of this process's cores (scripts/nerlib/cores.py)."""
+    scripts = str(Path(__file__).resolve().parents[2] / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    from nerlib.cores import physical_cores as count
+
+    return count()
+
+
 def host_devices() -> set[str]:
     """cpu always; cuda when nvidia-smi lists a GPU. Asked without importing torch, which would
     cost seconds on every Snakemake start. NERBENCH_DEVICES=cpu,cuda overrides."""
@@ -507,7 +563,15 @@ def host_devices() -> set[str]:
         return set(override.split(","))
     devices = {"cpu"}
     if shutil.which("nvidia-smi"):
-        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+        try:
+            listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=NVIDIA_SMI_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            print(
+                f"nerbench: nvidia-smi -L gave no answer within {NVIDIA_SMI_TIMEOUT_S} s: taking this host to have "
+                "no GPU (NERBENCH_DEVICES=cpu,cuda says otherwise)",
+                file=sys.stderr,
+            )
+            return devices
         if listed.returncode == 0 and "GPU" in listed.stdout:
             devices.add("cuda")
     return devices

@@ -2,6 +2,7 @@
 /proc/cpuinfo, and the CPU features a method can need (methods.yaml `cpu_features`)."""
 
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,71 @@ def cpu_flags() -> frozenset[str]:
     except OSError:
         pass
     return frozenset()
+
+
+# The flags a cell's record keeps: what its kernels may use.
+CPU_FLAGS_OF_INTEREST = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+)
+
+
+def cpu_description() -> dict:
+    """The CPU's name, vendor, family, model and stepping numbers ("AMD EPYC" names a Zen 3, a Zen 4
+    and a Zen 5 alike: the numbers tell them apart) and its flags of interest, from /proc/cpuinfo."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    info = {}
+    for key, field in CPUINFO_FIELDS.items():
+        found = re.search(rf"^{field}\s*:\s*(.+)$", text, re.M)
+        if found:
+            info[key] = found.group(1).strip()
+    present = cpu_flags()
+    info["flags"] = [flag for flag in CPU_FLAGS_OF_INTEREST if flag in present]
+    return info
+
+
+CPUINFO_FIELDS = {
+    "model": "model name",
+    "vendor": "vendor_id",
+    "family": "cpu family",
+    "model_number": "model",
+    "stepping": "stepping",
+}
+# What makes a host another host for a results folder: what the CPU is, and what of it a process
+# may use (benchmark.threads 0 resolves to these cores).
+IDENTITY_KEYS = ("model", "vendor", "family", "model_number", "stepping", "flags", "physical_cores", "allowed_cpus")
+
+
+def host_identity(physical_cores: int) -> dict:
+    """This host as a results folder's cells record theirs (identity_of)."""
+    return {**cpu_description(), "physical_cores": physical_cores, "allowed_cpus": len(os.sched_getaffinity(0))}
+
+
+def identity_of(environment: dict) -> dict:
+    """The host a cell's record was timed on (its environment), as host_identity gives it."""
+    cpu, scheduler = environment.get("cpu", {}), environment.get("scheduler", {})
+    return {**cpu, "allowed_cpus": scheduler.get("allowed_cpus")}
+
+
+def same_host(recorded: dict, here: dict) -> bool:
+    """Alike on every identity key both know (a record from before the CPU's numbers lacks them)."""
+    return all(recorded[key] == here[key] for key in IDENTITY_KEYS if recorded.get(key) is not None and key in here)
+
+
+def describe_host(identity: dict) -> str:
+    numbers = f" (family {identity['family']} model {identity['model_number']})" if identity.get("family") else ""
+    return f"{identity.get('model', 'an unknown CPU')}{numbers}, {identity.get('allowed_cpus')} CPU(s) allowed"
 
 
 def host_cpu_features() -> set[str]:

@@ -4,7 +4,7 @@ timed cell's scheduler job must allow. Every rule and step takes its paths from 
 output before it runs the rule again."""
 
 import re
-from pathlib import PurePosixPath
+from pathlib import Path
 
 # The benchmark corpus made from CoNLL-2003 (data/test-1k.txt and .gold), its training and
 # development splits, the models and their exports.
@@ -44,18 +44,18 @@ REFERENCE_FILES = {
 }
 
 
-def owned_by_the_pipeline(path: str, results: str) -> str | None:
-    """Which of the pipeline's places a user's path lies in, or None. Relative paths are taken
-    from the working directory, as Snakemake takes them; a path outside it is the user's."""
-    parts = PurePosixPath(path)
-    if parts.is_absolute() or ".." in parts.parts:
-        return None
-    normal = PurePosixPath(*[part for part in parts.parts if part != "."])
+def owned_by_the_pipeline(path: str, results: str, workdir: str | Path = ".") -> str | None:
+    """Which of the pipeline's places a user's path lies in, or None. Both are resolved first
+    (absolute, `..` and links followed), relative ones from the working directory as Snakemake
+    takes them: `/abs/results/x` and `data/../results/x` are inside `results/` too."""
+    base = Path(workdir).resolve()
+    target = (base / path).resolve()
     for folder in (*OWNED_FOLDERS, results):
-        owner = PurePosixPath(*[part for part in PurePosixPath(folder).parts if part != "."])
-        if normal == owner or owner in normal.parents:
+        owner = (base / folder).resolve()
+        if target == owner or owner in target.parents:
             return f"{folder}/"
-    corpus = CORPUS.format(split=f"({CORPUS_WILDCARDS['split']})", size=f"({CORPUS_WILDCARDS['size']})")
-    if re.fullmatch(corpus + r"\.(txt|gold)", str(normal)):
-        return "the CoNLL-2003 corpus files (data/<split>-<size>.txt and .gold)"
+    if target.parent == (base / "data").resolve():
+        corpus = CORPUS.format(split=f"({CORPUS_WILDCARDS['split']})", size=f"({CORPUS_WILDCARDS['size']})")
+        if re.fullmatch(corpus + r"\.(txt|gold)", f"data/{target.name}"):
+            return "the CoNLL-2003 corpus files (data/<split>-<size>.txt and .gold)"
     return None

@@ -290,6 +290,8 @@ class CellRecord:
         runs = self.runs
         columns.update({key: getattr(runs, key) for key in TIME_COLUMNS})
         columns.update(runs=len(runs.times), times=" ".join(f"{t:.6f}" for t in runs.times))
+        if self.rounds:
+            columns["round_means"] = " ".join(f"{one.mean:.6f}" for one in self.rounds if one.mean is not None)
         if runs.memory_usage_byte:
             columns["peak_rss_mib"] = max(runs.memory_usage_byte) / 2**20
         if self.gpu_memory_peak_bytes:
@@ -445,6 +447,7 @@ class SummaryRow:
     gpu_memory_peak_mib: float | None = column("MiB", None, "a CUDA cell's peak device memory (NVML)")
     torch_gpu_allocated_mib: float | None = column("MiB", None, "torch's allocator peak (torch methods on CUDA)")
     times: str | None = column("s", None, "every run's seconds, space-separated")
+    round_means: str | None = column("s", None, "in rounds: each round's mean, space-separated (the intervals' unit)")
     cv_pct: float | None = column("%", None, "the runs' coefficient of variation")
     unstable: bool | None = column("", None, "cv_pct above 10%")
     steal_pct: float | None = column("%")
@@ -479,6 +482,9 @@ class SummaryRow:
     padding_overhead_pct: float | None = column("%")
     peak_format: str | None = column("")
     pct_of_peak: float | None = column("%", None, "of the measured peak of the method's number format")
+    pct_of_theoretical: float | None = column(
+        "%", None, "of the format's theoretical peak: cores × the reported clock × operations per cycle"
+    )
     peak_contended: bool | None = column("")
     bound_s: float | None = column(
         "s", None, "the least time for the corpus: each part's FLOPs at its format's peak, or the weights' reads"

@@ -39,9 +39,10 @@ def relative(path: Path) -> str:
 
 
 @cache
-def dependencies(script: str) -> tuple[str, ...]:
+def dependencies(script: str, leaves: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Every repository file a script depends on (itself included), repository-relative and sorted:
-    what it imports, transitively, and the files those modules read."""
+    what it imports, transitively, and the files those modules read; `leaves` are taken as they
+    are, not followed into."""
     start = (REPO / script).resolve()
     roots = [start.parent, *(REPO / root for root in IMPORT_ROOTS)]
     seen: set[Path] = set()
@@ -51,14 +52,15 @@ def dependencies(script: str) -> tuple[str, ...]:
         if module in seen:
             continue
         seen.add(module)
-        if module.suffix == ".py":
+        if module.suffix == ".py" and relative(module) not in leaves:
             pending += imported_files(module, roots) + read_files(module)
     return tuple(sorted(relative(path) for path in seen))
 
 
 def code_dependencies(script: str) -> list[str]:
-    """`dependencies` but for the versioned formats: what a timed job's result depends on."""
-    return [path for path in dependencies(script) if path not in VERSIONED_FORMATS]
+    """`dependencies` but for the versioned formats (and what only they import): what a timed
+    job's result depends on."""
+    return [path for path in dependencies(script, VERSIONED_FORMATS) if path not in VERSIONED_FORMATS]
 
 
 def harness_files() -> list[str]:

@@ -52,8 +52,26 @@ def drift_variance(drift_pct: float) -> float:
     return math.log1p(drift_pct / 100) ** 2
 
 
+class Rounds(list):
+    """A cell's round means (benchmark.rounds > 1): the unit of its uncertainty. Runs within a round
+    share that moment's host, so they are not independent; a round's mean is one observation.
+    Two cells timed in as many rounds are compared round by round (paired: round r of one with
+    round r of the other), whose log differences are independent whatever each cell's spread:
+    Student's t with rounds - 1 degrees of freedom then holds its 95% (tests/test_statistics.py
+    simulates every rounds × runs setting over a grid of spreads between and within rounds)."""
+
+
+def paired(a: list[float], b: list[float]) -> bool:
+    return isinstance(a, Rounds) and isinstance(b, Rounds) and len(a) == len(b) >= 2
+
+
 def log_ratio(a: list[float], b: list[float], drift_pct: float = 0.0) -> tuple[float, float, float]:
-    """log(mean(a)/mean(b)), its standard error and Welch–Satterthwaite's degrees of freedom."""
+    """log(mean(a)/mean(b)) (paired rounds: the mean of the rounds' log ratios), its standard error and
+    its degrees of freedom: Welch–Satterthwaite's, or rounds - 1 for paired rounds."""
+    if paired(a, b):
+        logs = [math.log(x / y) for x, y in zip(a, b, strict=True)]
+        spread = variance(logs) / len(logs)
+        return mean(logs), math.sqrt(spread + drift_variance(drift_pct)), len(logs) - 1
     var_a, var_b = variance(a) / (len(a) * mean(a) ** 2), variance(b) / (len(b) * mean(b) ** 2)
     runs, total = var_a + var_b, var_a + var_b + drift_variance(drift_pct)
     if total == 0:
@@ -75,7 +93,8 @@ def ratio_interval(a: list[float], b: list[float], drift_pct: float = 0.0) -> tu
         return ratio, None, None
     from scipy import stats
 
-    _, error, df = log_ratio(a, b, drift_pct)
+    centre, error, df = log_ratio(a, b, drift_pct)
+    ratio = math.exp(centre) if paired(a, b) else ratio
     if error == 0:
         return ratio, ratio, ratio
     half = stats.t.ppf(1 - ALPHA / 2, df) * error
@@ -102,13 +121,21 @@ def differ(a: list[float], b: list[float], drift_pct: float = 0.0) -> bool | Non
     return None if p is None else p < ALPHA
 
 
-def ratio_text(a: list[float], b: list[float], drift_pct: float = 0.0) -> str:
-    """ "3.12× [2.95–3.30]", or "1.02× [0.97–1.07] ~" within noise; no interval from single runs."""
+def ratio_text(a: list[float], b: list[float], drift_pct: float = 0.0, p: float | None = None) -> str:
+    """ "3.12× [2.95–3.30]", or "1.02× [0.97–1.07] ~" within noise; no interval from single runs.
+    `p`: the test's p-value adjusted for the family it belongs to (holm), where the caller has one."""
     ratio, low, high = ratio_interval(a, b, drift_pct)
     if low is None:
         return f"{ratio:.2f}×"
-    noise = " ~" if not differ(a, b, drift_pct) else ""
-    return f"{ratio:.2f}× [{low:.2f}–{high:.2f}]{noise}"
+    within = (p >= ALPHA) if p is not None else not differ(a, b, drift_pct)
+    return f"{ratio:.2f}× [{low:.2f}–{high:.2f}]{' ~' if within else ''}"
+
+
+def observations(times, round_means) -> list[float]:
+    """What a cell's uncertainty is computed from: its round means where it was timed in two
+    rounds or more (Rounds), else its runs (summary.csv's `times` and `round_means`)."""
+    rounds = parse_times(round_means)
+    return Rounds(rounds) if len(rounds) >= 2 else parse_times(times)
 
 
 def parse_times(text) -> list[float]:

@@ -34,6 +34,8 @@ try:
     GRID = Grid.from_config(config)
 except ConfigError as error:
     sys.exit(error.line)
+if GRID.timed_elsewhere():
+    sys.exit(ConfigError(GRID.timed_elsewhere()).line)
 REFERENCE = GRID.reference()
 
 
@@ -164,7 +166,7 @@ PREPARATION_PRIORITY = len(GRID.runnable()) * GRID.rounds + 1 if GRID.rounds > 1
 def runnable(kind):
     """One kind of file (result, check, ...) of every cell this host can run that has it (a serving
     cell has no phases)."""
-    return [cell.path(kind) for cell in GRID.runnable() if kind in (SERVING_FILES if cell.serving else CELL_FILES)]
+    return [cell.path(kind) for cell in GRID.runnable() if kind in cell.files]
 
 
 def serving_overheads():
@@ -251,10 +253,20 @@ def machine_inputs(wildcards):
 
 def refuse_unplaceable(machine):
     """Under a cluster executor, a machine without a partition has no node of its own to time
-    on: stop with one line rather than let its cells share a node of the default partition.
+    on; without one, a SLURM machine's cells and peaks would be timed on this host (and recorded
+    as failed, or as the node's): stop with one line either way, before any job.
     """
     executor = workflow.executor_plugin
-    if executor is None or executor.common_settings.local_exec or machine.on_scheduler:
+    local = executor is None or executor.common_settings.local_exec
+    if local and machine.on_scheduler and not workflow.dryrun:
+        sys.exit(
+            ConfigError(
+                f"machine {machine.name} runs on SLURM partition {machine.partition}, and this run has no cluster "
+                "executor: its cells and peaks would be timed on this host. Run with --workflow-profile "
+                "profiles/slurm (make bench PROFILE=slurm)"
+            ).line
+        )
+    if local or machine.on_scheduler:
         return
     sys.exit(
         ConfigError(
@@ -367,6 +379,10 @@ def model_build_inputs(wildcards):
         return [layout.TRAIN_SPLIT, layout.DEV_SPLIT]
     return [layout.TRAIN_SPLIT] if trains_a_tokenizer(config["model"]) else []
 
+
+unserved = [GRID.unserved(name) for name in config["serving"]["methods"] if GRID.unserved(name)]
+if unserved and any(scenario != "process" for scenario in config["benchmark"]["scenarios"]):
+    print(f"nerbench: not served (serving.methods): {'; '.join(unserved)}", file=sys.stderr)
 
 if GRID.unavailable():
     reasons = Counter(cell.unavailable_reason for cell in GRID.unavailable())

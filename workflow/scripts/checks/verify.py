@@ -28,7 +28,14 @@ def beyond_the_peak(summary: list[SummaryRow]) -> tuple[list[str], list[str]]:
         if row.pct_of_peak is None or row.pct_of_peak <= 100:
             continue
         cell = f"{row.method} -d {row.device} -b {row.batch_size} on {row.machine}: inference at {row.pct_of_peak:.0f}%"
-        if row.peak_contended or row.peak_slow_host:
+        above_theory = row.pct_of_theoretical is not None and row.pct_of_theoretical > 100
+        if above_theory:
+            problems.append(
+                f"{cell} of the measured {row.peak_format} peak and {row.pct_of_theoretical:.0f}% of the "
+                "theoretical one (cores × clock × operations per cycle): no busy or slow host explains that; the "
+                "FLOP count or the timing is wrong"
+            )
+        elif row.peak_contended or row.peak_slow_host:
             notes.append(
                 f"{cell} of the {row.peak_format} peak measured on a contended or slow host (roofline.json): "
                 f"measure it again once the host is quiet and up to speed ({REMEASURE_PEAKS})"
@@ -40,6 +47,28 @@ def beyond_the_peak(summary: list[SummaryRow]) -> tuple[list[str], list[str]]:
                 f" measure it again, {REMEASURE_PEAKS})"
             )
     return problems, notes
+
+
+def below_the_floor(summary: list[SummaryRow], floor: dict) -> list[str]:
+    """Lower-precision cells so far from the reference that the variant is broken (verify: floor;
+    an fp32 cell is judged by its differences, near-ties alone passing)."""
+    broken = []
+    for row in summary:
+        if row.dtype in (None, "fp32") or row.agreement_pct is None:
+            continue
+        cell = f"{row.method} -d {row.device} -b {row.batch_size} {row.scenario or 'process'} on {row.machine}"
+        if row.f1 is not None and row.reference_f1 is not None:
+            if 100 * (row.reference_f1 - row.f1) > floor["f1_points"]:
+                broken.append(
+                    f"{cell}: F1 {row.f1:.4f}, more than {floor['f1_points']:g} points below the reference's "
+                    f"{row.reference_f1:.4f} (verify.f1_points): a broken {row.dtype} variant"
+                )
+        elif row.agreement_pct < floor["agreement_pct"]:
+            broken.append(
+                f"{cell}: agrees {row.agreement_pct:.2f}% with the reference, below {floor['agreement_pct']:g}% "
+                f"(verify.agreement_pct): a broken {row.dtype} variant"
+            )
+    return broken
 
 
 def slow_host_notes(summary: list[SummaryRow]) -> list[str]:
@@ -59,9 +88,11 @@ def main() -> None:
     parser.add_argument("--summary", help="summary.csv: no cell's inference may pass its format's measured peak")
     parser.add_argument("out", help="verified.txt, written only when every cell passes")
     args = parser.parse_args()
-    cells = Grid.from_manifest(args.grid).runnable()
+    grid = Grid.from_manifest(args.grid)
+    cells = grid.runnable()
     summary = read_rows(args.summary) if args.summary else None
     problems, notes = beyond_the_peak(summary) if summary is not None else ([], [])
+    problems += below_the_floor(summary, grid.config["verify"]) if summary is not None else []
     near_ties = []
     for cell in cells:
         check = load_json(cell.path("check"))

@@ -6,7 +6,7 @@ be told apart from. tables.md opens with these lines."""
 import pandas as pd
 
 import common  # noqa: F401  (puts the grid package on the path)
-from nerbench.stats import ALPHA, holm, parse_times, ratio_text, welch_p
+from nerbench.stats import ALPHA, holm, observations, ratio_text, welch_p
 from nerbench.trust import criterion_text, is_true
 
 SCENARIO_TITLES = {
@@ -35,12 +35,13 @@ def accuracy(row) -> str:
     return f"{f1}agreement {row['agreement_pct']:.2f}%"
 
 
-def told_apart(best, others: pd.DataFrame, drift_pct: float) -> list[str]:
+def not_told_apart(best, others: pd.DataFrame, drift_pct: float) -> list[str]:
     """The methods whose best cell is not significantly slower than `best`, after Holm's
     correction over every comparison made (Welch's test on the runs, as the intervals)."""
     rows = [row for _, row in others.iterrows() if row["method"] != best["method"]]
-    times = parse_times(best["times"])
-    adjusted = holm([welch_p(parse_times(row["times"]), times, drift_pct) for row in rows])
+    times = observations(best.get("times"), best.get("round_means"))
+    found = [welch_p(observations(row.get("times"), row.get("round_means")), times, drift_pct) for row in rows]
+    adjusted = holm(found)
     return [
         f"`{row['method']} -b {int(row['batch_size'])}`"
         for row, p in zip(rows, adjusted, strict=True)
@@ -115,10 +116,14 @@ class Answer:
             anchor = anchor[anchor["method"] == self.reference]
             if not anchor.empty and row["method"] != self.reference:
                 reference = anchor.iloc[0]
-                ratio = ratio_text(parse_times(reference["times"]), parse_times(row["times"]), self.drift_pct)
+                ratio = ratio_text(
+                    observations(reference.get("times"), reference.get("round_means")),
+                    observations(row.get("times"), row.get("round_means")),
+                    self.drift_pct,
+                )
                 text += f", {ratio} `{self.reference} -b {int(reference['batch_size'])}`"
             text += f"; {accuracy(row)}"
-            alike = told_apart(row, candidates, self.drift_pct)
+            alike = not_told_apart(row, candidates, self.drift_pct)
             if alike:
                 text += f"; not told apart from {', '.join(alike)}"
             return text

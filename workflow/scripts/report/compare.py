@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Compare two results directories (two machines, or before and after a change): one
 side-by-side table of every cell measured in both, with the time ratio, its 95% interval and
-Welch's t-test on the two cells' runs; "~" marks a cell whose difference is within noise
-(p >= 0.05), and a last line counts the cells that got faster, slower or stayed within noise.
+Welch's t-test on the two cells' runs (their round means, paired, where timed in rounds); "~" marks
+a cell whose difference is within noise after Holm's correction over every pair compared (so two
+folders of the same grid report no change at all 95% of the time), and a last line counts the
+cells that got faster, slower or stayed within noise.
 
 A cell is (machine, method, device, batch size). Machines are paired by name; where the two
 folders share no machine name and each holds one machine, those two are paired (a run on one
@@ -27,7 +29,7 @@ from tabulate import tabulate
 
 import common  # noqa: F401  (puts the grid package on the path)
 from nerbench.record import Status, SummaryRow, read_rows
-from nerbench.stats import ALPHA, drift_percentage, ratio_interval, welch_p
+from nerbench.stats import ALPHA, drift_percentage, holm, observations, ratio_interval, welch_p
 from nerbench.trust import flags, marks_legend
 
 
@@ -38,6 +40,7 @@ class Pair:
     a: SummaryRow
     b: SummaryRow
     drift_pct: float = 0.0
+    adjusted: float | None = None  # p after Holm's correction over every pair compared
 
     def __post_init__(self) -> None:
         if self.a.scenario not in (None, "process"):
@@ -51,16 +54,17 @@ class Pair:
             if self.a.scenario.startswith("single-stream"):
                 self.speedup = 1 / self.speedup  # a latency: B faster where it is lower
             return
-        runs_a, runs_b = self.a.run_times(), self.b.run_times()
+        runs_a, runs_b = observations(self.a.times, self.a.round_means), observations(self.b.times, self.b.round_means)
         self.speedup, self.low, self.high = ratio_interval(runs_a, runs_b, self.drift_pct)
         self.p = welch_p(runs_a, runs_b, self.drift_pct)
 
     @property
     def verdict(self) -> str:
-        """faster or slower (B against A), ~ within noise, ? too few runs to tell."""
-        if self.p is None:
+        """faster or slower (B against A), ~ within noise, ? too few runs to tell: by the adjusted p,
+        so that of two folders of the same grid, 95% report no change at all."""
+        if self.adjusted is None:
             return "?"
-        if self.p >= ALPHA:
+        if self.adjusted >= ALPHA:
             return "~"
         return "faster" if self.speedup > 1 else "slower"
 
@@ -68,6 +72,16 @@ class Pair:
         interval = "" if self.low is None else f" [{self.low:.2f}–{self.high:.2f}]"
         mark = {"~": " ~", "?": " ?"}.get(self.verdict, "")
         return f"{self.speedup:.2f}×{interval}{mark}"
+
+
+def machine_pair(text: str) -> str:
+    """--pair's A_MACHINE=B_MACHINE (argparse's type)."""
+    import argparse
+
+    name_a, equals, name_b = text.partition("=")
+    if not (equals and name_a and name_b):
+        raise argparse.ArgumentTypeError(f"{text!r}: give A_MACHINE=B_MACHINE")
+    return text
 
 
 def serving_figure(row: SummaryRow) -> float:
@@ -122,6 +136,8 @@ def compare(before: list[SummaryRow], after: list[SummaryRow], pairs: dict[str, 
         for row in before
         if row.machine in pairs and (pairs[row.machine], *row.key[1:]) in in_b
     ]
+    for pair, p in zip(found, holm([pair.p for pair in found]), strict=True):
+        pair.adjusted = p
     return sorted(found, key=lambda pair: tuple(map(str, pair.a.key)))
 
 
@@ -130,6 +146,10 @@ def describe(rows: list[SummaryRow], machine: str) -> str:
 
     found = [row for row in rows if row.machine == machine]
     return describe_machine(found[0].as_columns()) if found else "nothing measured"
+
+
+def probability(p: float | None) -> str:
+    return "" if p is None else f"{p:.3f}"
 
 
 def seconds(row: SummaryRow) -> str:
@@ -144,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
-    parser.add_argument("--pair", action="append", default=[], metavar="A_MACHINE=B_MACHINE")
+    parser.add_argument("--pair", action="append", default=[], type=machine_pair, metavar="A_MACHINE=B_MACHINE")
     parser.add_argument(
         "--drift-pct", type=drift_percentage, default=0.0, help="a cell's drift between two grids, in percent"
     )
@@ -166,18 +186,23 @@ def main() -> None:
         ([f"{pair.a.machine} → {pair.b.machine}"] if several else [])
         + [f"`{pair.a.method}`", pair.a.device, pair.a.batch_size, pair.a.scenario or "process"]
         + [seconds(pair.a), seconds(pair.b)]
-        + [pair.speedup_text(), "" if pair.p is None else f"{pair.p:.3f}"]
+        + [
+            pair.speedup_text(),
+            "" if pair.p is None else f"{pair.p:.3f}",
+            "" if pair.adjusted is None else f"{pair.adjusted:.3f}",
+        ]
         for pair in joined
     ]
     headers = (["Machines"] if several else []) + ["Method", "Device", "Batch", "Scenario", "A", "B"]
-    headers += ["B faster by (A/B) [95%]", "Welch p"]
+    headers += ["B faster by (A/B) [95%]", "Welch p", "Holm-adjusted p"]
     print("\n" + tabulate(rows, headers=headers, tablefmt="github"))
     if any(flags(pair.a) + flags(pair.b) for pair in joined):
         print(f"\n{marks_legend()}")
     verdicts = [pair.verdict for pair in joined]
     print(
         f"\n{len(joined)} cells: {verdicts.count('faster')} faster in B, {verdicts.count('slower')} slower, "
-        f"{verdicts.count('~')} within noise (p ≥ {ALPHA}), {verdicts.count('?')} with too few runs to tell "
+        f"{verdicts.count('~')} within noise (Holm-adjusted p ≥ {ALPHA} over the {len(joined)} pairs), "
+        f"{verdicts.count('?')} with too few runs to tell "
         "(a serving cell is one LoadGen run)."
     )
     unpaired = len(a) + len(b) - 2 * len(joined)

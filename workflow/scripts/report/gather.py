@@ -128,6 +128,9 @@ def roofline_columns(cell: Cell, roofline: dict, flops: dict, work: dict | None,
     if done and seconds > 0 and peak:
         columns["peak_format"] = number_format(cell.method.dtype)
         columns["pct_of_peak"] = 100 * done / seconds / peak["peak_flops"]
+        theoretical = (peak.get("theoretical") or {}).get("peak_flops")
+        if theoretical:
+            columns["pct_of_theoretical"] = 100 * done / seconds / theoretical
         # The host's load says nothing of a GPU's: only CPU peaks are measured again and flagged.
         columns["peak_contended"] = bool(roofline.get("contended")) and cell.device == "cpu"
     if work and peak:

@@ -33,7 +33,7 @@ from tabulate import tabulate
 
 import common  # noqa: F401  (puts the grid package on the path)
 from nerbench.record import Status, SummaryRow, read_rows
-from nerbench.stats import ALPHA, drift_percentage, drift_variance, mean, ratio_interval, variance
+from nerbench.stats import ALPHA, drift_percentage, drift_variance, mean, observations, ratio_interval, variance
 
 SIMULATED_REPEATS = 4000
 
@@ -63,8 +63,8 @@ def best_runs(folder: Path, reference: str, device: str) -> tuple[dict[tuple, li
     for machine in dict.fromkeys(row.machine for row in done):
         if (machine, reference) not in best:
             sys.exit(f"repeatability.py: error: {folder}: no measured `{reference}` cell on {device} on {machine}")
-    cells = {(row.machine, row.method, row.batch_size): row.run_times() for row in done}
-    return {key: row.run_times() for key, row in best.items()}, cells
+    cells = {(row.machine, row.method, row.batch_size): observations(row.times, row.round_means) for row in done}
+    return {key: observations(row.times, row.round_means) for key, row in best.items()}, cells
 
 
 def host_text(folder: Path) -> str:

@@ -17,12 +17,12 @@ import pandas as pd
 from tabulate import tabulate
 
 import common  # noqa: F401  (puts the grid package on the path)
-from answer import Answer, criterion_line
+from answer import Answer, criterion_line, not_told_apart
 from common import load_json
 from frames import describe_machine, measured, read_summary
 from nerbench.grid import Grid
 from nerbench.record import Status, write_atomically
-from nerbench.stats import ALPHA, differ, parse_times, ratio_text, welch_p
+from nerbench.stats import ALPHA, holm, observations, ratio_text, welch_p
 from nerbench.trust import REMEASURE_PEAKS, flags, is_true, marks_legend
 from nerlib.timings import PHASES
 from serving_tables import serving_sections
@@ -36,16 +36,24 @@ def status_text(row) -> str:
     return f"{NOT_AVAILABLE} ({row['reason']})" if row["status"] == NOT_AVAILABLE else row["status"]
 
 
-def flags_legend(drift_pct: float) -> str:
+def flags_legend(drift_pct: float, rounds: int) -> str:
     drift = f", with the machine's drift between grids, {drift_pct:g}% (the config's drift_pct)" if drift_pct else ""
-    return (
-        f"{marks_legend()} Intervals are 95% (Welch, on the log of the runs' means{drift}); "
-        f"`~`: within noise (the same test, p ≥ {ALPHA:g})."
-    )
+    unit = "the rounds' means, paired round by round" if rounds > 1 else "the runs' means (Welch)"
+    parts = [
+        f"{marks_legend()} Intervals are 95%, on the log of {unit}{drift}; `~`: within noise (the same test, "
+        f"p ≥ {ALPHA:g} after Holm's correction over the table's comparisons)."
+    ]
+    if rounds == 1 and not drift_pct:
+        parts.append(
+            "Timed in one round, each cell's runs share one moment of the host: the intervals cannot see how it "
+            "drifts between moments (time in rounds, benchmark.rounds, or set benchmark.drift_pct)."
+        )
+    return " ".join(parts)
 
 
 def times_of(row) -> list[float]:
-    return parse_times(row.get("times"))
+    """A cell's observations: its round means in rounds, else its runs."""
+    return observations(row.get("times"), row.get("round_means"))
 
 
 def seconds(value: float) -> str:
@@ -172,6 +180,7 @@ class MachineTables:
     reference: str
     roofline: dict  # its roofline.json: peaks (device -> number format -> measured peak), host load
     drift_pct: float = 0.0  # the machine's drift between grids, in every interval (Grid.drift_pct)
+    rounds: int = 1  # benchmark.rounds
 
     def best_cells(self, device: str) -> pd.DataFrame:
         """Each method's fastest measured cell on the device."""
@@ -202,13 +211,12 @@ class MachineTables:
         return tabulate(rows, headers=headers, tablefmt="github")
 
     def tied_batch_sizes(self, group: pd.DataFrame, best) -> str:
-        """ " ~ bs 32" where another batch size of the method is not significantly slower."""
-        others = measured(group)
+        """ " ~ bs 32" where another batch size of the method is not significantly slower (Holm's
+        correction over the method's other batch sizes)."""
+        others = [row for _, row in measured(group).iterrows() if row["batch_size"] != best["batch_size"]]
+        adjusted = holm([welch_p(times_of(row), times_of(best), self.drift_pct) for row in others])
         tied = [
-            str(int(row["batch_size"]))
-            for _, row in others.iterrows()
-            if row["batch_size"] != best["batch_size"]
-            and differ(times_of(row), times_of(best), self.drift_pct) is False
+            str(int(row["batch_size"])) for row, p in zip(others, adjusted, strict=True) if p is not None and p >= ALPHA
         ]
         return f" ~ bs {', '.join(tied)}" if tied else ""
 
@@ -217,23 +225,19 @@ class MachineTables:
         return ratio_text(times_of(a), times_of(b), self.drift_pct)
 
     def headline(self, device: str) -> str:
-        """The fastest cell, whether the runner-up is significantly slower, and its speed-up over
-        the reference method at the reference's best batch size."""
+        """The fastest cell, the set of methods it cannot be told apart from (Welch's tests against it,
+        Holm-corrected: a claim about the set, not about a runner-up picked after the fact), and its
+        speed-up over the reference method at the reference's best batch size."""
         best = self.best_cells(device).sort_values("mean")
         if best.empty:
             return ""
         first = best.iloc[0]
         text = f"Fastest: `{first['method']} -b {int(first['batch_size'])}`{flags(first)}, {seconds(first['mean'])} s"
-        if len(best) > 1:
-            second = best.iloc[1]
-            p = welch_p(times_of(second), times_of(first), self.drift_pct)
-            runner = f"`{second['method']} -b {int(second['batch_size'])}`"
-            if p is None:
-                text += f"; the runner-up {runner} ({seconds(second['mean'])} s) has too few runs to tell apart"
-            elif p >= ALPHA:
-                text += f" ~ {runner} ({seconds(second['mean'])} s, within noise: Welch p = {p:.2f})"
-            else:
-                text += f"; the runner-up {runner} is slower by {self.ratio(second, first)}"
+        alike = not_told_apart(first, best, self.drift_pct)
+        if alike:
+            text += f"; not significantly slower (Holm-corrected): {', '.join(alike)}"
+        elif len(best) > 1:
+            text += "; every other method is significantly slower (Holm-corrected)"
         reference = best[best["method"] == self.reference]
         if not reference.empty and first["method"] != self.reference:
             anchor = reference.iloc[0]
@@ -274,6 +278,7 @@ class MachineTables:
         done = measured(frame)
         ours = done[done["method"] == self.reference]
         reference = {row["batch_size"]: times_of(row) for _, row in ours.iterrows()}
+        adjusted = self.adjusted_against(reference, done)
         rows = []
         for method, group in frame.groupby("method", sort=False):
             row = [f"`{method}`"]
@@ -288,12 +293,22 @@ class MachineTables:
                     continue
                 text = f"{seconds(cell['mean'])} s{flags(cell)}"
                 if size in reference and method != self.reference:
-                    text += f" ({ratio_text(reference[size], times_of(cell), self.drift_pct)})"
+                    p = adjusted.get((method, size))
+                    text += f" ({ratio_text(reference[size], times_of(cell), self.drift_pct, p)})"
                 if agreement_flag(cell):
                     text += f" {accuracy_text(cell)[0]}"
                 row.append(text)
             rows.append(row)
         return tabulate(rows, headers=["Method"] + [f"bs {s}" for s in sizes], tablefmt="github")
+
+    def adjusted_against(self, reference: dict, done: pd.DataFrame) -> dict:
+        """Each cell's test against the reference method at its batch size, Holm-adjusted over the
+        whole table: (method, batch size) -> p."""
+        cells = [
+            row for _, row in done.iterrows() if row["method"] != self.reference and row["batch_size"] in reference
+        ]
+        found = [welch_p(reference[row["batch_size"]], times_of(row), self.drift_pct) for row in cells]
+        return {(row["method"], row["batch_size"]): p for row, p in zip(cells, holm(found), strict=True)}
 
     def peaks_text(self, device: str) -> str:
         device_peaks = self.roofline.get("peaks", {}).get(device, {})
@@ -318,7 +333,7 @@ class MachineTables:
                 f"`{self.reference}` at the same batch size, with its 95% interval)\n"
             )
             parts.append(self.grid_table(device) + "\n")
-            parts.append(flags_legend(self.drift_pct) + "\n")
+            parts.append(flags_legend(self.drift_pct, self.rounds) + "\n")
             phases = self.phase_table(device)
             if phases.count("\n") > 1:
                 parts.append(
@@ -401,13 +416,15 @@ class Report:
     criterion: dict = field(default_factory=lambda: {"f1_points": 0.5, "agreement_pct": 99})  # accept:
     sentences: int = 0  # the corpus's
     overheads: dict = field(default_factory=dict)  # machine -> its serving harness's costs
+    rounds: int = 1  # benchmark.rounds
 
     def machines(self) -> list[str]:
         return list(self.frame["machine"].unique())
 
     def machine_tables(self, machine: str) -> MachineTables:
         rows = self.process[self.process["machine"] == machine]
-        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}), self.drifts.get(machine, 0.0))
+        drift = self.drifts.get(machine, 0.0)
+        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}), drift, self.rounds)
 
     @property
     def process(self) -> pd.DataFrame:
@@ -571,6 +588,7 @@ def main() -> None:
         grid.config["accept"],
         corpus["lines"],
         {machine.name: load_json(machine.path("serving_overhead", grid.results())) for machine in grid.machines},
+        grid.rounds,
     )
     write_atomically(results / "tables.md", report.markdown())
     print(f"{len(frame)} cells: {results / 'tables.md'}")

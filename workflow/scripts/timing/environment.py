@@ -9,7 +9,6 @@ onnxruntime for its providers when it is installed) so collecting it costs well 
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from common import REPO, file_sha256
-from nerbench.host import cpu_flags
+from nerbench.host import cpu_description
 from nerlib.cores import physical_cores
 
 PACKAGES = (
@@ -40,18 +39,6 @@ PACKAGES = (
     "nvidia-cuda-runtime",
     "nvidia-cudnn-cu13",
     "nvidia-ml-py",
-)
-CPU_FLAGS_OF_INTEREST = (
-    "avx2",
-    "fma",
-    "avx512f",
-    "avx512bw",
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx512_fp16",
-    "amx_tile",
-    "amx_int8",
-    "amx_bf16",
 )
 
 
@@ -82,26 +69,9 @@ def onnxruntime_providers() -> list[str] | None:
 
 
 def cpu() -> dict:
-    info = {"logical_cpus": os.cpu_count(), "machine": platform.machine()}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return info
-    model = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    info["model"] = model.group(1).strip() if model else platform.processor()
-    # "AMD EPYC" names a Zen 3, a Zen 4 and a Zen 5 alike: the family and model numbers tell them apart.
-    for key, field in (
-        ("vendor", "vendor_id"),
-        ("family", "cpu family"),
-        ("model_number", "model"),
-        ("stepping", "stepping"),
-    ):
-        found = re.search(rf"^{field}\s*:\s*(.+)$", text, re.M)
-        if found:
-            info[key] = found.group(1).strip()
+    info = {"logical_cpus": os.cpu_count(), "machine": platform.machine(), **cpu_description()}
+    info.setdefault("model", platform.processor())
     info["physical_cores"] = physical_cores()
-    present = cpu_flags()
-    info["flags"] = [flag for flag in CPU_FLAGS_OF_INTEREST if flag in present]
     with suppress(ValueError, OSError):
         info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     return info
