@@ -334,6 +334,7 @@ def test_every_readme_command_is_run_somewhere():
     assert len(COMMANDS) > 20 and all(command.split()[0] in ("make", "snakemake") for command in DRY_RUNS)
 
 
+@pytest.mark.e2e
 def test_a_slurm_machine_run_without_the_cluster_profile_is_refused_before_any_job(tmp_path):
     """Its cells would be recorded as failed and its peaks measured on this host, looking finished."""
     settings = yaml.safe_load(SMOKE.read_text())
