@@ -84,6 +84,25 @@ def test_parallelism_wins_over_the_methods_own_threads_and_sessions(tmp_path):
     }
 
 
+def test_a_server_serves_a_parallel_method_as_predictors_of_one_thread(tmp_path):
+    grid = grid_of(
+        {
+            "benchmark": {"methods": ["ort-lean+dp"], "scenarios": ["process", "server"]},
+            "serving": {"methods": ["ort-lean+dp"], "parallelism": ["auto", "3x2"], "batch_sizes": [8]},
+        },
+        tmp_path,
+    )
+    commands = {
+        cell.parallelism: cell.serving_command("M", "C", grid.config["serving"])
+        for cell in grid.cells
+        if cell.serving and cell.device == "cpu"
+    }
+    auto, fixed = commands["auto"], commands["3x2"]
+    assert auto[auto.index("--engines") + 1] == "{threads}" and auto[auto.index("--threads") + 1] == "1"
+    assert fixed[fixed.index("--engines") + 1] == "3" and fixed[fixed.index("--threads") + 1] == "2"
+    assert "--workers" not in auto and "--workers" not in fixed
+
+
 @pytest.mark.parametrize(
     "override, error",
     [

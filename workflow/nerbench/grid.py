@@ -191,23 +191,44 @@ class Cell:
         """A serving cell's command: scripts/serve.py with the scenario's settings, then the
         method's own command line without its corpus (a Python method's script runs inside
         serve.py; a built program in its --serve mode). {batch_size} is filled in on the node
-        where the cell's batch size is BEST. serving.parallelism WxT wins over the method's own
-        threads and sessions: a +dp method runs W sessions of T threads itself, another runs as W
-        predictors of T threads (serve.py --engines)."""
+        where the cell's batch size is BEST, {threads} where benchmark.threads resolves."""
+        engines, threads, arguments = self.serving_parallelism()
         method = self.method
-        workers, each = parse_parallelism(self.parallelism)
-        threads = "{threads}" if not workers else str(workers * each if method.data_parallel else each)
-        arguments = [arg.replace("{threads}", str(workers)) if workers else arg for arg in method.arguments]
         program = method.executable if method.built else f"{{repo}}/{method.executable}"
         batch = "{batch_size}" if self.batch_size == BEST else str(self.batch_size)
         loadgen = self.path("loadgen")
         serve = ["{python}", "{repo}/scripts/serve.py", "--scenario", self.scenario, "--corpus", corpus]
         serve += ["--out", f"{loadgen}/serve.json", "--predictions", self.path("predictions"), "--log-dir", loadgen]
-        serve += ["--engines", str(workers if workers and not method.data_parallel else 1)]
+        serve += ["--engines", engines]
         for key in SERVING_SETTINGS:
             serve += [f"--{key.replace('_', '-')}", str(serving[key])]
         own = ["-d", self.device, "-b", batch, "-m", model, "--threads", threads, *arguments]
         return [*serve, "--", program, *own]
+
+    def serving_parallelism(self) -> tuple[str, str, list[str]]:
+        """(predictors, threads each, the method's options) of a serving cell. Offline is one request
+        of every sample: a +dp method's sessions share it as they share a corpus, and WxT gives it W
+        sessions of T threads (another method: W predictors of T threads, each a share). The server
+        and single-stream answer many small requests: concurrency is predictors, so a +dp method's
+        W sessions serve as W predictors of one thread each, and WxT as W predictors of T threads
+        (+dp dropped). serving.parallelism thus wins over +dp and benchmark.threads."""
+        method = self.method
+        workers, each = parse_parallelism(self.parallelism)
+        own = [
+            arg
+            for option in method.options
+            if not method.registry.data_parallel(option)
+            for arg in method.registry.options[option]["arguments"]
+        ]
+        if self.scenario == "offline":
+            if not workers:
+                return "1", "{threads}", method.arguments
+            if method.data_parallel:
+                return "1", str(workers * each), [arg.replace("{threads}", str(workers)) for arg in method.arguments]
+            return str(workers), str(each), own
+        if workers:
+            return str(workers), str(each), own
+        return ("{threads}", "1", own) if method.data_parallel else ("1", "{threads}", own)
 
 
 # What serve.py takes from the config's serving section (all of it defines a serving cell's measurement).

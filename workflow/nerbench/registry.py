@@ -86,7 +86,7 @@ class Method:
     @property
     def data_parallel(self) -> bool:
         """Whether it runs sessions side by side itself (+dp: --workers)."""
-        return any("--workers" in self.registry.options[option]["arguments"] for option in self.options)
+        return any(self.registry.data_parallel(option) for option in self.options)
 
     @property
     def cpu_features(self) -> set[str]:
@@ -185,6 +185,10 @@ class Registry:
             f"(?P<{self.group(option)}>\\+{re.escape(option)})?" for option in self.options
         )
         self._compiled = re.compile(self.pattern)
+
+    def data_parallel(self, option: str) -> bool:
+        """Whether an option runs sessions side by side (its arguments give --workers)."""
+        return "--workers" in self.options[option]["arguments"]
 
     @staticmethod
     def group(option: str) -> str:
