@@ -17,7 +17,7 @@ from nerbench.registry import Registry
 SERVED = ["ort-lean", "onnxruntime-ner"]
 SCENARIOS = ["offline", "single-stream", "server"]
 # Second-long runs: the smoke model's tests check the chain, not the figures.
-SERVING = {"methods": SERVED, "min_duration_s": 1, "server_runs": 2}
+SERVING = {"methods": SERVED, "batch_sizes": ["best"], "min_duration_s": 1, "server_runs": 2}
 
 
 def serving_config(tmp_path, **serving) -> "os.PathLike":
@@ -55,9 +55,12 @@ def test_serving_cells_are_their_own_and_leave_every_process_cell_as_it_is(tmp_p
     assert all(process.timing_settings(cell, "h") == served.timing_settings(cell, "h") for cell in process.cells)
     serving = [cell for cell in served.cells if cell.serving and cell.device == "cpu"]
     assert {(cell.method.name, cell.scenario, cell.batch_size) for cell in serving} == {
-        (method, scenario, 1 if scenario == "single-stream" else "best") for method in SERVED for scenario in SCENARIOS
+        (method, scenario, batch_size)
+        for method in SERVED
+        for scenario in SCENARIOS
+        for batch_size in ([1] if scenario == "single-stream" else [1, "best"])
     }
-    cell = next(cell for cell in serving if cell.scenario == "server")
+    cell = next(cell for cell in serving if cell.scenario == "server" and cell.batch_size == "best")
     assert cell.path("result") == "results/serving/server/ort-lean/cpu-best.json"
     assert served.cell(cell.key) is cell
 
