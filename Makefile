@@ -9,10 +9,12 @@
 #   make compare A=results/x B=results/y   side-by-side ratios of two results directories
 #                                           (DRIFT=2.5: a cell's drift between grids, in %)
 #   make lint         snakemake --lint, snakefmt --check, ruff, cargo fmt --check, cargo clippy
+#   make shell        a shell in this clone's environment (eval "$(make -s activate)": this one)
+#   make clean        what can be rebuilt; make clean-results: the config's results folder
 #   make wheels       a folder of every wheel the lock names, for an offline install (WHEELS=dir)
 #   make test-install / test-slow / fuzz    the longer tests (offline install, BERT F1 floor, fuzzing)
 #   make families     the smoke grid on every encoder family, a row per family
-# Options: CONFIG=configs/x.yaml, CORES=N, PROFILE=slurm, SNAKEMAKE_ARGS="-n ...", VENV=dir, WHEELS=dir,
+# Options: CONFIG=configs/x.yaml, MODEL=path/to/model or MODEL=hub:org/name[@revision], CORES=N, PROFILE=slurm, SNAKEMAKE_ARGS="-n ...", VENV=dir, WHEELS=dir,
 # HOST_TORCH=1, TEST_WORKERS=N.
 
 SHELL := /bin/bash
@@ -34,19 +36,27 @@ TOOLS := $(HOME)/.cache/nerbench/tools
 # What the command line gives reaches the recipes as environment variables, always quoted there,
 # never pasted into a shell command: a path with a space or a ';' stays a path.
 export NERBENCH_CONFIG = $(CONFIG)
-export MACHINE METHOD DEVICE BS A B WHEELS HOST_TORCH PYTHON
+export MACHINE METHOD DEVICE BS A B WHEELS HOST_TORCH PYTHON MODEL
 RUN = PATH="$(abspath $(BIN)):$(TOOLS)/bin:$$PATH" TOKENIZERS_PARALLELISM=false
-# The Snakefile reads config.yaml itself; another config extends it key by key.
-CONFIG_ARGS = $(if $(filter config.yaml,$(CONFIG)),,--configfile "$$NERBENCH_CONFIG")
+# MODEL=path/to/model or MODEL=hub:org/name[@revision]: the config's model replaced by that one, its
+# results in their own folder; query.py writes that config there and the recipe reads its path.
+WITH_MODEL = $(if $(MODEL),model_config="$$($(QUERY) model "$$MODEL" config.yaml "$$NERBENCH_CONFIG")" || exit 1;)
+# The config files in the order Snakemake reads them, for query.py.
+CONFIGS = config.yaml "$$NERBENCH_CONFIG"$(if $(MODEL), "$$model_config")
+# The Snakefile reads config.yaml itself; another config extends it key by key (one --configfile
+# takes them all: a second would replace the first's list).
+EXTRA_CONFIGS = $(if $(filter config.yaml,$(CONFIG)),,"$$NERBENCH_CONFIG")$(if $(MODEL), "$$model_config")
+CONFIG_ARGS = $(if $(strip $(EXTRA_CONFIGS)),--configfile $(EXTRA_CONFIGS))
 # PROFILE=slurm: the grid on a SLURM cluster (profiles/slurm/config.yaml).
 PROFILE_ARGS = $(if $(PROFILE),--workflow-profile profiles/$(PROFILE))
 SNAKEMAKE = $(RUN) $(BIN)/snakemake --cores $(CORES) $(CONFIG_ARGS) $(PROFILE_ARGS) $(SNAKEMAKE_ARGS)
 CRATE = --manifest-path onnxruntime-ner/Cargo.toml
 # What the grid says of the config (workflow/scripts/query.py): its results folder, a cell's file.
 QUERY = $(BIN)/python workflow/scripts/query.py
-RESULTS_FOLDER = results="$$($(QUERY) value results config.yaml "$$NERBENCH_CONFIG")"
+RESULTS_FOLDER = results="$$($(QUERY) value results $(CONFIGS))"
 
-.PHONY: venv hyperfine bench smoke check test lint cell tables lock clean compare report wheels test-install test-slow \
+.PHONY: venv hyperfine bench smoke check test lint cell tables lock clean clean-results shell activate compare report \
+	wheels test-install test-slow \
 	fuzz slurm-packages families rust-target scale
 
 venv: $(STAMP)
@@ -81,22 +91,24 @@ rust-target:
 	@mkdir -p "$(CARGO_CACHE)"
 	@[ -e onnxruntime-ner/target ] || [ -L onnxruntime-ner/target ] || ln -s "$(CARGO_CACHE)" onnxruntime-ner/target
 
+# It says first what it will do: the model to build, the cells, how long where earlier runs tell.
 bench: venv hyperfine rust-target
-	$(SNAKEMAKE)
+	@$(WITH_MODEL) $(QUERY) plan $(CONFIGS)
+	$(WITH_MODEL) $(SNAKEMAKE)
 
 smoke: CONFIG = configs/smoke.yaml
 smoke: bench
 
 cell: venv hyperfine rust-target
 	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name]" >&2; exit 2; }
-	files="$$($(QUERY) cell $${MACHINE:+--machine "$$MACHINE"} --method "$$METHOD" --device "$$DEVICE" --batch-size "$$BS" \
-	  config.yaml "$$NERBENCH_CONFIG")" && mapfile -t files <<< "$$files" && $(SNAKEMAKE) --forcerun "$${files[@]}"
+	$(WITH_MODEL) files="$$($(QUERY) cell $${MACHINE:+--machine "$$MACHINE"} --method "$$METHOD" --device "$$DEVICE" \
+	  --batch-size "$$BS" $(CONFIGS))" && mapfile -t files <<< "$$files" && $(SNAKEMAKE) --forcerun "$${files[@]}"
 
 tables: venv
-	$(SNAKEMAKE) --forcerun summary tables
+	$(WITH_MODEL) $(SNAKEMAKE) --forcerun summary tables
 
 report: venv
-	$(RESULTS_FOLDER); $(SNAKEMAKE) --report "$$results/report.html"
+	$(WITH_MODEL) $(RESULTS_FOLDER); $(SNAKEMAKE) --report "$$results/report.html"
 
 # Tests never reach the Hugging Face Hub (the machines they run on cannot); the pipeline itself
 # is offline only where it means to be (the ONNX export), so `model.source: hub` downloads.
@@ -185,8 +197,26 @@ families: venv hyperfine rust-target
 	done
 	$(RUN) $(BIN)/python workflow/scripts/report/family_table.py $(foreach family,$(FAMILIES),results/families/$(family)/summary.csv)
 
+# What can be rebuilt and is no rule's input: Snakemake's conda environments, logs and scratch, the
+# caches. Never measured results, nor what they were made from (the model, the binary), nor the
+# metadata and incomplete-job markers that say how they were made.
 clean:
-	rm -rf results .snakemake
+	rm -rf .snakemake/conda .snakemake/log .snakemake/shadow .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Measured results go only when asked by name: the folder the config's `results:` gives.
+clean-results: venv
+	@$(WITH_MODEL) $(RESULTS_FOLDER) && echo "removing $$results (results: of $(CONFIGS))" && rm -rf -- "$$results"
+
+# This clone's environment, for the original programs' command lines as the README writes them:
+# `make shell` starts a shell in it; `eval "$$(make -s activate)"` turns the current one into it.
+shell: venv hyperfine
+	@echo "nerbench environment: $(VENV) (exit to leave)"
+	@$(RUN) VIRTUAL_ENV="$(VENV)" PS1="(nerbench) \w \$$ " bash --norc -i
+
+activate:
+	@$(MAKE) --no-print-directory venv >&2
+	@echo 'source "$(VENV)/bin/activate" && export PATH="$(TOOLS)/bin:$$PATH" TOKENIZERS_PARALLELISM=false'
 
 compare: venv
 	@test -n "$$A" -a -n "$$B" || { echo "usage: make compare A=results/before B=results/after" >&2; exit 2; }

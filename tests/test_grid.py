@@ -413,8 +413,8 @@ BAD_CONFIGS = [
         "model.local.path: no/such/model: not a model directory",
     ),
     (
-        {"model": {"source": "hub", "hub": {"id": "dslim/bert-base-NER", "revision": "main"}}},
-        "model.hub.revision: 'main' does not match",
+        {"model": {"source": "hub", "hub": {"id": "dslim/bert-base-NER", "revision": "main; rm -rf ~"}}},
+        "model.hub.revision: 'main; rm -rf ~' does not match",
     ),
     ({"model": {"source": "hub"}}, "model: 'hub' is a required property"),
     ({"model": {"name": "a;rm -rf b"}}, "model.name: 'a;rm -rf b' does not match"),

@@ -1,15 +1,19 @@
-"""The model build: the offline recipe, a local model, and the hub path up to the network boundary."""
+"""The model build: the offline recipe, a local model, and the Hub path: up to the network boundary,
+and end to end through a Hub-shaped server on 127.0.0.1 (tests/hub_server.py)."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
-from conftest import REPO, STEPS
+from conftest import REPO, SMOKE, STEPS, run_snakemake
+from hub_server import HubServer, commit_of
 
 
 def test_minilm_maps_onto_distilbert_exactly():
@@ -137,3 +141,81 @@ def test_allow_pickle_still_loads_a_safetensors_model(smoke_models, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "model.safetensors").is_file()
+
+
+# ---- the Hub, served on 127.0.0.1 ----
+
+HUB_ID = "test-org/tiny-ner"
+
+
+@pytest.fixture
+def hub_repo(smoke_models, tmp_path):
+    """A Hub repository's files: the smoke model as its author would push it (no build records)."""
+    folder = tmp_path / "pushed"
+    shutil.copytree(smoke_models["torch"], folder, ignore=shutil.ignore_patterns("model_info.json", "metrics.json"))
+    return folder
+
+
+def hub_environment(endpoint: str, tmp_path) -> dict:
+    """huggingface_hub pointed at the test's Hub, with a cache of its own, online for this run only."""
+    return {
+        "HF_ENDPOINT": endpoint,
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+    }
+
+
+@pytest.mark.complete
+def test_an_unpinned_hub_revision_is_resolved_to_its_commit_recorded_and_warned_about(hub_repo, tmp_path):
+    commit = commit_of(hub_repo)
+    with HubServer({HUB_ID: {"main": hub_repo}}) as endpoint:
+        arguments = ["--source", "hub", "--hub-id", HUB_ID, "--revision", "main", "--out", str(tmp_path / "m")]
+        done = build_model(*arguments, env=hub_environment(endpoint, tmp_path))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    info = json.loads((tmp_path / "m/model_info.json").read_text())
+    assert (info["hub_id"], info["revision"], info["requested_revision"]) == (HUB_ID, commit, "main")
+    assert f"warning: model.hub.revision main is not a commit: {HUB_ID} is built at {commit}" in done.stdout
+    # Cached under that commit, as a pinned revision would be.
+    assert (tmp_path / f"hf/hub/models--test-org--tiny-ner/snapshots/{commit}/model.safetensors").is_file()
+
+
+@pytest.mark.complete
+@pytest.mark.parametrize(
+    "repo, revision, why",
+    [
+        ("test-org/missing", "main", "no such model on the Hub (or a private one: log in with `hf auth login`)"),
+        (HUB_ID, "v9", "the model has no such revision (branch, tag or commit)"),
+        (HUB_ID, "0" * 40, "the model has no such revision (branch, tag or commit)"),
+    ],
+)
+def test_a_missing_hub_model_or_revision_is_one_line(hub_repo, tmp_path, repo, revision, why):
+    with HubServer({HUB_ID: {"main": hub_repo}}) as endpoint:
+        arguments = ["--source", "hub", "--hub-id", repo, "--revision", revision, "--out", str(tmp_path / "m")]
+        done = build_model(*arguments, env=hub_environment(endpoint, tmp_path))
+    assert done.returncode != 0 and not (tmp_path / "m").exists()
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"build_model.py: error: model.hub: cannot download {repo}@{revision}: {why}"
+    )
+
+
+@pytest.mark.e2e
+def test_a_hub_model_runs_the_smoke_grid(smoke_clone, hub_repo, tmp_path):
+    """model.source: hub at a branch, through the pipeline: downloaded, built at the branch's commit
+    (recorded and said in the tables), exported, timed in Python and Rust, checked."""
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings["results"] = "results/hub"
+    settings["model"] = {"name": "hub-tiny", "source": "hub", "hub": {"id": HUB_ID, "revision": "main"}}
+    settings["benchmark"].update(methods=["baseline", "onnxruntime-ner"], batch_sizes=[8])
+    config = tmp_path / "hub.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    workdir = smoke_clone["workdir"]
+    with HubServer({HUB_ID: {"main": hub_repo}}) as endpoint:
+        run_snakemake(workdir, "--cores", "2", configfile=config, env=hub_environment(endpoint, tmp_path))
+    commit = commit_of(hub_repo)
+    assert json.loads((workdir / "data/models/hub-tiny/torch/model_info.json").read_text())["revision"] == commit
+    tables = (workdir / "results/hub/tables.md").read_text()
+    assert f"Model: `hub-tiny` (hub `{HUB_ID}` at {commit}" in tables
+    assert f"asked for at `main`, not a commit: it was built at {commit}" in tables
+    assert "use `" in "\n".join(tables.splitlines()[:10]) and (workdir / "results/hub/verified.txt").is_file()

@@ -22,14 +22,21 @@ from synthetic import build, host_speed, make_tables, small_tree, step_commands
 
 def test_smoke_tables_have_every_method(smoke):
     tables = (smoke["results"] / "tables.md").read_text()
-    assert tables.splitlines()[2].startswith("Machine: ")
+    first = tables.splitlines()[:10]
+    assert first[2].startswith("Accurate enough (`accept:`): F1 within 0.5 points"), first
+    assert re.search(r"use `[^`]+`, [\d.]+ s for 50 sentences, \d+ sentences/s end to end", "\n".join(first)), first
     methods = yaml.safe_load(SMOKE.read_text())["benchmark"]["methods"]
-    cpu = tables.split("## CPU")[1].split("## CUDA")[0]
+    cpu = tables.split("\n## CPU")[1].split("\n## CUDA")[0]
+    best = cpu.split("\n\n")[1]
+    means = [float(line.split("|")[2]) for line in best.splitlines()[2:]]
+    assert means == sorted(means), best  # fastest first
     for method in methods:
-        # name, its flags and tied batch sizes | mean ± σ | range | CV | agreement
-        row = rf"`{re.escape(method)} -b \d+`[^|]* +\| [\d.]+ ± [\d.]+ +\| [\d.]+ … [\d.]+ +\| (?:[\d.]+%)?"
-        row += r" +\| 100\.00%" if REGISTRY.parse(method).dtype == "fp32" else r" +\| [\d.]+%"  # int8: its own
-        assert re.search(row, cpu), method
+        # name, its flags and tied batch sizes | mean | sentences/s | vs baseline | F1 | agreement
+        row = rf"`{re.escape(method)} -b \d+`[^|]* +\| +[\d.]+ +\| +\d+ +\| [^|]* \| +[\d.]+ +\|"
+        row += r" 100\.00%" if REGISTRY.parse(method).dtype == "fp32" else r" [\d.]+%"  # int8: its own
+        assert re.search(row, best), method
+        details = rf"`{re.escape(method)} -b \d+` +\| [\d.]+ ± [\d.]+ +\| [\d.]+ … [\d.]+ +\| (?:[\d.]+%)? +\| +\d+ \|"
+        assert re.search(details, cpu), method
     if "cuda" not in os.environ.get("NERBENCH_DEVICES", ""):
         assert "cuda: not available (local lacks device cuda)" in tables
     assert (smoke["results"] / "verified.txt").is_file()

@@ -267,6 +267,106 @@ def test_make_cell_retimes_a_named_machines_cell(tmp_path):
     assert done.returncode != 0 and "nerbench: config error: MACHINE=third: not a machine of the config" in done.stderr
 
 
+def test_make_clean_keeps_the_results_and_clean_results_removes_the_configs_folder(tmp_path):
+    """In a folder laid out like a clone (the Makefile's own files linked), with a config whose
+    results go elsewhere: clean keeps every result; clean-results removes that folder alone."""
+    for name in ("Makefile", "workflow", "scripts", "config.yaml", "requirements.lock", "requirements-nodeps.txt"):
+        (tmp_path / name).symlink_to(REPO / name)
+    for folder in ("results/cells", "elsewhere/cells", ".snakemake/metadata", ".snakemake/conda/env"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "kept.json").write_text("{}")
+    (tmp_path / "mine.yaml").write_text("results: elsewhere\n")
+    venv = Path(sys.executable).parent.parent
+    done = subprocess.run(
+        ["make", "-s", "-o", "venv", f"VENV={venv}", "clean", "clean-results", "CONFIG=mine.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "removing elsewhere (results: of config.yaml mine.yaml)" in done.stdout
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / ".snakemake/conda").exists()
+    assert (tmp_path / "results/cells/kept.json").is_file() and (tmp_path / ".snakemake/metadata/kept.json").is_file()
+
+
+def test_make_shell_and_activate_are_this_clones_environment():
+    venv = Path(sys.executable).parent.parent
+    line = make("-s", "activate").stdout.strip()
+    assert line.startswith(f'source "{venv}/bin/activate"'), line
+    found = subprocess.run(["bash", "-c", f"{line} && command -v python hyperfine"], capture_output=True, text=True)
+    assert found.stdout.splitlines()[0] == f"{venv}/bin/python" and found.stdout.count("\n") == 2, found
+    shell = make("-s", "shell", input="command -v python\nexit\n")
+    assert f"{venv}/bin/python" in shell.stdout, shell.stdout + shell.stderr
+
+
+@pytest.mark.parametrize(
+    "model, line",
+    [
+        ("no/such/folder", "MODEL=no/such/folder: no such directory (a Hub model is MODEL=hub:org/name[@revision])"),
+        ("hub:not an id", "MODEL=hub:not an id: model.hub.id: 'not an id' does not match"),
+        ("hub:org/name@v1;rm", "MODEL=hub:org/name@v1;rm: model.hub.revision: 'v1;rm' does not match"),
+    ],
+)
+def test_a_model_that_cannot_be_is_one_line(model, line, tmp_path):
+    query = [sys.executable, str(REPO / "workflow/scripts/query.py"), "model", model, str(REPO / "config.yaml")]
+    done = subprocess.run(query, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode != 0 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"nerbench: config error: {line}") and not list(tmp_path.iterdir())
+
+
+def test_a_model_gets_a_results_folder_of_its_own(tmp_path):
+    """Beside the config's results, never over them; a folder named like the config's own model is renamed."""
+    query = [sys.executable, str(REPO / "workflow/scripts/query.py"), "model"]
+    run = {"cwd": tmp_path, "capture_output": True, "text": True}
+    mine = tmp_path / "minilm-conll"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"model_type": "distilbert"}')
+    written = subprocess.run([*query, str(mine), str(REPO / "config.yaml")], **run)
+    assert written.returncode == 0, written.stderr
+    path = tmp_path / written.stdout.strip()
+    assert path == tmp_path / "results/models/minilm-conll-local/model.yaml"
+    assert yaml.safe_load(path.read_text()) == {
+        "results": "results/models/minilm-conll-local",
+        "model": {"name": "minilm-conll-local", "source": "local", "local": {"path": str(mine)}},
+    }
+    hub = subprocess.run([*query, "hub:org/name", str(REPO / "config.yaml")], **run)
+    assert yaml.safe_load((tmp_path / hub.stdout.strip()).read_text())["model"] == {
+        "name": "org--name",
+        "source": "hub",
+        "hub": {"id": "org/name"},
+    }
+
+
+@pytest.mark.e2e
+def test_make_bench_with_a_model_folder_says_its_plan_and_runs_into_its_own_folder(smoke_clone, smoke_models, tmp_path):
+    """make bench MODEL=<folder>: the plan first, then the grid on that model, its results in their own folder."""
+    workdir = smoke_clone["workdir"]
+    settings = yaml.safe_load(SMOKE.read_text())
+    settings["results"] = str(workdir / "results/smoke")  # the Makefile's queries run in the repository
+    settings["benchmark"].update(methods=["baseline", "ort-lean"], batch_sizes=[8])
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    model = tmp_path / "my-ner"
+    shutil.copytree(smoke_models["torch"], model)
+    done = make(
+        "bench",
+        f"CONFIG={config}",
+        f"MODEL={model}",
+        f"SNAKEMAKE_ARGS=--directory {workdir}",
+        "CORES=2",
+        env=workflow_environment(),
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    plan = done.stdout.split("nerbench plan", 1)[1].splitlines()[:5]
+    assert plan[1] == "  model my-ner: copied from model.local.path first", plan
+    assert plan[2].startswith("  cells: 2 process, 0 serving on local"), plan
+    results = workdir / "results/smoke/models/my-ner"
+    tables = (results / "tables.md").read_text()
+    assert "Model: `my-ner` (local" in tables and (results / "verified.txt").is_file()
+    assert (workdir / "data/models/my-ner/torch/model_info.json").is_file()
+    assert not (REPO / "results/smoke/models").exists()
+
+
 def test_only_the_tests_run_offline():
     """The hub source downloads under `make bench`; the tests never reach the hub."""
     bench, test = make("-n", "bench"), make("-n", "test")
@@ -301,6 +401,11 @@ RUN_ELSEWHERE = {
     "python workflow/scripts/report/compare.py A B": "tests/test_statistics.py::test_compare_prints_ratios",
     "make wheels WHEELS=dir [HOST_TORCH=1]": "tests/test_install.py",
     "make bench WHEELS=dir": "tests/test_install.py",
+    "make bench MODEL=/data/my-ner": "test_make_bench_with_a_model_folder_says_its_plan_and_runs_into_its_own_folder",
+    "make bench MODEL=hub:org/name@revision": "tests/test_model.py::test_a_hub_model_runs_the_smoke_grid",
+    "make shell": "test_make_shell_and_activate_are_this_clones_environment",
+    "make clean": "test_make_clean_keeps_the_results_and_clean_results_removes_the_configs_folder",
+    "make clean-results": "test_make_clean_keeps_the_results_and_clean_results_removes_the_configs_folder",
     **dict.fromkeys(
         ["make lint", "snakemake --lint", "snakefmt --check", "ruff check", "ruff format --check"], "make check"
     ),

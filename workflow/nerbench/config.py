@@ -25,14 +25,16 @@ def validate(config: dict, registry: Registry | None = None) -> dict:
     registry = registry or Registry.load()
     config_schema = schema.load_schema(CONFIG_SCHEMA)
     # The method names come from the registry, so the schema cannot list them itself.
-    for section in ("benchmark", "serving"):
-        config_schema["properties"][section]["properties"]["methods"]["items"] = {
+    for section, key in (("benchmark", "methods"), ("benchmark", "more_methods"), ("serving", "methods")):
+        config_schema["properties"][section]["properties"][key]["items"] = {
             "type": "string",
             "pattern": f"^{registry.wildcard_pattern}$",
         }
     problem = schema.first_error(config, config_schema)
     if problem:
         raise ConfigError(problem)
+    bench = config["benchmark"]
+    bench["methods"] = list(dict.fromkeys([*bench["methods"], *bench["more_methods"]]))
     check_methods(config, registry)
     check_paths(config)
     check_machines(config)

@@ -8,14 +8,22 @@ Snakemake reads them; what none sets has the schema's default. Errors are one li
                                         (with benchmark.rounds > 1: its rounds' files, one a line)
   query.py methods --model-type electra config.yaml configs/smoke.yaml
                                         (the config's methods that run such a model, a YAML list)
+  query.py model /data/my-ner config.yaml   (MODEL=: a config of the model's own, written beside its
+  query.py model hub:org/name@main config.yaml     results; prints its path)
+  query.py plan config.yaml               (what `make bench` will do, before it starts)
 """
 
 import argparse
+import copy
+import re
+import statistics
 import sys
+from pathlib import Path
 
 import common  # noqa: F401  (puts the grid package on the path)
-from nerbench.config import ConfigError, load
+from nerbench.config import ConfigError, extend, load
 from nerbench.grid import CellKey, Grid
+from nerbench.record import CellRecord
 
 
 def value(config: dict, key: str):
@@ -55,6 +63,86 @@ def methods_for(grid: Grid, model_type: str) -> str:
     return "[" + ", ".join(kept) + "]"
 
 
+def model_config(spec: str, files: list[str]) -> Path:
+    """MODEL=: the config's model replaced by a local folder (an existing directory wins) or a Hub
+    model (hub:org/name[@revision]), its results in a folder of their own under the config's, so
+    they never land on the config's own model's cells. Written as a config file in that folder."""
+    base = Grid.from_config(load(files)).config
+    folder = Path(spec).expanduser()
+    if folder.is_dir():
+        name = re.sub(r"[^A-Za-z0-9._-]", "-", folder.resolve().name).lstrip("._-") or "model"
+        model = {"source": "local", "local": {"path": str(folder.resolve())}}
+    elif spec.startswith("hub:"):
+        repo, _, revision = spec.removeprefix("hub:").partition("@")
+        name = repo.replace("/", "--")
+        model = {"source": "hub", "hub": {"id": repo, **({"revision": revision} if revision else {})}}
+    else:
+        raise ConfigError(f"MODEL={spec}: no such directory (a Hub model is MODEL=hub:org/name[@revision])")
+    if name == base["model"]["name"]:  # its folder under data/models/ is the config's own model's
+        name += f"-{model['source']}"
+    results = f"{base['results']}/models/{name}"
+    override = {"results": results, "model": {"name": name, **model}}
+    try:
+        Grid.from_config(extend(load(files), copy.deepcopy(override)))
+    except ConfigError as error:
+        raise ConfigError(f"MODEL={spec}: {error}") from None
+    path = Path(results) / "model.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import yaml
+
+    path.write_text(f"# MODEL={spec} (make bench MODEL=...): written by workflow/scripts/query.py\n")
+    with path.open("a") as out:
+        yaml.safe_dump(override, out, sort_keys=False)
+    return path
+
+
+BUILDS = {
+    "finetune": "fine-tuned from MiniLM on CoNLL-2003 train first",
+    "random": "made with random weights first",
+    "hub": "downloaded from the Hub first",
+    "local": "copied from model.local.path first",
+}
+
+
+def plan(grid: Grid, files: list[str]) -> str:
+    """What the run will do, before it starts: the model, the cells, how long, where an earlier run
+    of the same cells in the results folder says."""
+    model = grid.config["model"]
+    built = (Path(grid.normalised_model()) / "model_info.json").is_file()
+    lines = [f"nerbench plan ({' + '.join(files)}):"]
+    lines.append(f"  model {model['name']}: {'built already' if built else BUILDS[model['source']]}")
+    cells = grid.runnable()
+    serving = sum(cell.serving for cell in cells)
+    machines = sorted({cell.machine.name for cell in cells})
+    lines.append(
+        f"  cells: {len(cells) - serving} process, {serving} serving on {', '.join(machines) or 'no machine'}"
+        f"; {len(grid.unavailable())} not runnable here (the tables say why)"
+    )
+    walls: dict[bool, list[float]] = {False: [], True: []}
+    missing = {False: 0, True: 0}
+    for cell in cells:
+        record = CellRecord.read(cell.path("result")) if Path(cell.path("result")).is_file() else None
+        if record and record.wall_seconds:
+            walls[cell.serving].append(record.wall_seconds)
+        else:
+            missing[cell.serving] += 1
+    done = sum(len(found) for found in walls.values())
+    lines.append(
+        f"  {done} of them have a result in {grid.results()}/ (Snakemake re-times one whose code, model or "
+        "settings changed; the others are kept)"
+    )
+    if not done:
+        lines.append("  time: no estimate (no cell of this grid has a result here to go by)")
+        return "\n".join(lines)
+    took = sum(sum(found) for found in walls.values()) / 60
+    left = sum(missing[kind] * statistics.median(walls[kind]) for kind in walls if walls[kind]) / 60
+    unknown = sum(missing[kind] for kind in walls if not walls[kind])
+    text = f"  time: those took {took:.0f} min when timed; the {sum(missing.values())} without a result, about "
+    text += f"{left:.0f} min more at their kind's median"
+    lines.append(text + (f" ({unknown} of a kind never timed here: not counted)" if unknown else ""))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,12 +155,20 @@ def main() -> None:
     cell_parser.add_argument("--batch-size", type=int, required=True)
     methods_parser = commands.add_parser("methods", help="the methods that run a model type")
     methods_parser.add_argument("--model-type", required=True, help="config.json's model_type, e.g. electra")
-    for command in (value_parser, cell_parser, methods_parser):
+    model_parser = commands.add_parser("model", help="write MODEL='s config beside its results; print its path")
+    model_parser.add_argument("model", help="a model folder, or hub:org/name[@revision]")
+    plan_parser = commands.add_parser("plan", help="what the run will do")
+    for command in (value_parser, cell_parser, methods_parser, model_parser, plan_parser):
         command.add_argument("files", nargs="+", help="config files, in the order Snakemake reads them")
     args = parser.parse_args()
     try:
+        if args.command == "model":
+            print(model_config(args.model, args.files))
+            return
         grid = Grid.from_config(load(args.files))
-        if args.command == "value":
+        if args.command == "plan":
+            print(plan(grid, args.files))
+        elif args.command == "value":
             print(value(grid.config, args.key))
         elif args.command == "methods":
             print(methods_for(grid, args.model_type))

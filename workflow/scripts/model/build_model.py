@@ -10,7 +10,8 @@ Sources (config key model.source):
   random    random weights of a preset shape (distilbert-base: the original benchmark's cost;
             tiny; <family>-tiny: every encoder family, with a tokenizer of its kind trained on
             CoNLL-2003 train text, workflow/scripts/model/families.py); predictions are meaningless
-  hub       a Hugging Face Hub model id at a pinned revision (needs network)
+  hub       a Hugging Face Hub model id at a revision (needs network; huggingface_hub honours
+            HF_ENDPOINT): a commit, or a branch or tag resolved to its commit, recorded and warned of
   local     a local transformers model directory, or an ONNX export (model.onnx beside its
             config.json and tokenizer), which goes to the ONNX directory as it is
 
@@ -29,6 +30,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -370,14 +372,35 @@ def from_pretrained_checked(source: str, allow_pickle: bool):
     return model, tokenizer
 
 
-def download_from_hub(repo_id: str, revision: str, allow_pickle: bool) -> str:
-    from huggingface_hub import snapshot_download
+COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def download_from_hub(repo_id: str, revision: str, allow_pickle: bool) -> tuple[str, str]:
+    """The model's files at the revision's commit, in huggingface_hub's cache under that commit:
+    (their folder, the commit). A branch or tag is resolved first and the commit downloaded, so
+    that what is recorded is what was built; it is warned about, since the branch may move."""
+    from huggingface_hub import HfApi, snapshot_download
 
     patterns = ["*.json", "*.txt", "*.model", "*.safetensors"] + (["*.bin"] if allow_pickle else [])
     try:
-        return snapshot_download(repo_id, revision=revision, allow_patterns=patterns)
+        commit = revision if COMMIT.fullmatch(revision) else HfApi().model_info(repo_id, revision=revision).sha
+        if commit != revision:
+            log(
+                f"warning: model.hub.revision {revision} is not a commit: {repo_id} is built at {commit}, its "
+                "commit now (recorded in model_info.json); pin it in model.hub.revision for a grid others can repeat"
+            )
+        return snapshot_download(repo_id, revision=commit, allow_patterns=patterns), commit
     except Exception as error:  # huggingface_hub raises many types: offline, not found, gated
-        fail(f"model.hub: cannot download {repo_id}@{revision}: {type(error).__name__}: {str(error).splitlines()[0]}")
+        why = HUB_ERRORS.get(type(error).__name__) or f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        fail(f"model.hub: cannot download {repo_id}@{revision}: {why}")
+
+
+# What huggingface_hub's errors mean to the user (others are named as they are).
+HUB_ERRORS = {
+    "RepositoryNotFoundError": "no such model on the Hub (or a private one: log in with `hf auth login`)",
+    "RevisionNotFoundError": "the model has no such revision (branch, tag or commit)",
+    "GatedRepoError": "the model is gated: accept its terms on the Hub, then log in with `hf auth login`",
+}
 
 
 # ---- an ONNX export the user brings ---------------------------------------------------------
@@ -564,10 +587,11 @@ def main() -> None:
     elif args.source == "random":
         model, tokenizer = random_weights(args, info)
     elif args.source == "hub":
-        model, tokenizer = from_pretrained_checked(
-            download_from_hub(args.hub_id, args.revision, args.allow_pickle), args.allow_pickle
-        )
-        info.update(hub_id=args.hub_id, revision=args.revision)
+        folder, commit = download_from_hub(args.hub_id, args.revision, args.allow_pickle)
+        model, tokenizer = from_pretrained_checked(folder, args.allow_pickle)
+        info.update(hub_id=args.hub_id, revision=commit)
+        if commit != args.revision:
+            info.update(requested_revision=args.revision)
     else:
         path = Path(args.path)
         info.update(path=str(path.resolve()))

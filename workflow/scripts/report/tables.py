@@ -17,7 +17,7 @@ import pandas as pd
 from tabulate import tabulate
 
 import common  # noqa: F401  (puts the grid package on the path)
-from answer import Answer, criterion_line, not_told_apart
+from answer import Answer, best_process_cells, criterion_line, not_told_apart
 from common import load_json
 from frames import describe_machine, measured, read_summary
 from nerbench.grid import Grid
@@ -181,33 +181,56 @@ class MachineTables:
     roofline: dict  # its roofline.json: peaks (device -> number format -> measured peak), host load
     drift_pct: float = 0.0  # the machine's drift between grids, in every interval (Grid.drift_pct)
     rounds: int = 1  # benchmark.rounds
+    sentences: int = 0  # the corpus's
 
     def best_cells(self, device: str) -> pd.DataFrame:
-        """Each method's fastest measured cell on the device."""
-        return best_cells(self.frame[self.frame["device"] == device])
+        """Each method's fastest measured cell on the device, fastest first."""
+        return best_process_cells(measured(self.frame[self.frame["device"] == device]))
+
+    def unmeasured(self, device: str) -> list:
+        """The first row of each method with no measured cell on the device (failed, or not run)."""
+        frame = self.frame[self.frame["device"] == device]
+        done = set(measured(frame)["method"])
+        return [group.iloc[0] for method, group in frame.groupby("method", sort=False) if method not in done]
 
     def best_table(self, device: str) -> str:
-        best = {row["method"]: row for _, row in self.best_cells(device).iterrows()}
-        headers = ["Method (best batch size)", "Mean [s]", "Range [s]", "CV", "Agreement", "F1", "Threads"]
-        headers += ["Peak RSS [MiB]"]
+        """The reader's table: each method at its best batch size, fastest first, with its rate end
+        to end, its speed against the reference's best (with the interval) and its accuracy."""
+        best = self.best_cells(device)
+        reference = best[best["method"] == self.reference]
+        headers = ["Method (best batch size)", "Mean [s]", "Sentences/s end to end"]
+        headers += [f"vs `{self.reference}`", "F1", "Agreement", "Peak RSS [MiB]"]
         headers += ["GPU memory [MiB]"] if device == "cuda" else []
         rows = []
-        for method, group in self.frame[self.frame["device"] == device].groupby("method", sort=False):
-            if method not in best:
-                rows.append([f"`{method}`", status_text(group.iloc[0])] + [""] * (len(headers) - 2))
-                continue
-            cell = best[method]
+        for _, cell in best.iterrows():
+            frame = self.frame[(self.frame["device"] == device) & (self.frame["method"] == cell["method"])]
             agreement, f1 = accuracy_text(cell)
-            stddev = 0 if pd.isna(cell["stddev"]) else cell["stddev"]
-            name = f"`{method} -b {int(cell['batch_size'])}`{flags(cell)}{self.tied_batch_sizes(group, cell)}"
-            cv = "" if pd.isna(cell.get("cv_pct")) else f"{cell['cv_pct']:.1f}%"
-            row = [
-                name,
-                f"{seconds(cell['mean'])} ± {seconds(stddev)}",
-                f"{seconds(cell['min'])} … {seconds(cell['max'])}",
-            ]
-            row += [cv, agreement, f1, threads_text(cell), mebibytes(cell, "peak_rss_mib")]
+            name = f"`{cell['method']} -b {int(cell['batch_size'])}`{flags(cell)}{self.tied_batch_sizes(frame, cell)}"
+            ratio = "" if reference.empty or cell["method"] == self.reference else self.ratio(reference.iloc[0], cell)
+            rate = f"{self.sentences / cell['mean']:.0f}" if self.sentences else ""
+            row = [name, seconds(cell["mean"]), rate, ratio, f1, agreement, mebibytes(cell, "peak_rss_mib")]
             rows.append(row + ([mebibytes(cell, "gpu_memory_peak_mib")] if device == "cuda" else []))
+        for cell in self.unmeasured(device):
+            rows.append([f"`{cell['method']}`", status_text(cell)] + [""] * (len(headers) - 2))
+        return tabulate(rows, headers=headers, tablefmt="github")
+
+    def details_table(self, device: str) -> str:
+        """The methodologist's columns of the best cells: spread, runs, threads."""
+        rows = []
+        for _, cell in self.best_cells(device).iterrows():
+            stddev = 0 if pd.isna(cell["stddev"]) else cell["stddev"]
+            cv = "" if pd.isna(cell.get("cv_pct")) else f"{cell['cv_pct']:.1f}%"
+            rows.append(
+                [
+                    f"`{cell['method']} -b {int(cell['batch_size'])}`",
+                    f"{seconds(cell['mean'])} ± {seconds(stddev)}",
+                    f"{seconds(cell['min'])} … {seconds(cell['max'])}",
+                    cv,
+                    f"{int(cell['runs'])}",
+                    threads_text(cell),
+                ]
+            )
+        headers = ["Method (best batch size)", "Mean ± sd [s]", "Range [s]", "CV", "Runs", "Threads"]
         return tabulate(rows, headers=headers, tablefmt="github")
 
     def tied_batch_sizes(self, group: pd.DataFrame, best) -> str:
@@ -228,7 +251,7 @@ class MachineTables:
         """The fastest cell, the set of methods it cannot be told apart from (Welch's tests against it,
         Holm-corrected: a claim about the set, not about a runner-up picked after the fact), and its
         speed-up over the reference method at the reference's best batch size."""
-        best = self.best_cells(device).sort_values("mean")
+        best = self.best_cells(device)
         if best.empty:
             return ""
         first = best.iloc[0]
@@ -280,7 +303,9 @@ class MachineTables:
         reference = {row["batch_size"]: times_of(row) for _, row in ours.iterrows()}
         adjusted = self.adjusted_against(reference, done)
         rows = []
-        for method, group in frame.groupby("method", sort=False):
+        order = [*self.best_cells(device)["method"], *(cell["method"] for cell in self.unmeasured(device))]
+        for method in order:
+            group = frame[frame["method"] == method]
             row = [f"`{method}`"]
             for size in sizes:
                 cell = group[group["batch_size"] == size]
@@ -334,6 +359,9 @@ class MachineTables:
             )
             parts.append(self.grid_table(device) + "\n")
             parts.append(flags_legend(self.drift_pct, self.rounds) + "\n")
+            parts.append(f"{level}# {device.upper()}: details (the best cells' spread, runs and threads)\n")
+            parts.append(host_load_line(measured(subset)) + "\n")
+            parts.append(self.details_table(device) + "\n")
             phases = self.phase_table(device)
             if phases.count("\n") > 1:
                 parts.append(
@@ -397,11 +425,6 @@ def contended_peaks_text(roofline: dict) -> str:
     )
 
 
-def best_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    done = measured(frame)
-    return done.loc[done.groupby("method", sort=False)["mean"].idxmin()] if not done.empty else done
-
-
 @dataclass
 class Report:
     model: str
@@ -424,7 +447,8 @@ class Report:
     def machine_tables(self, machine: str) -> MachineTables:
         rows = self.process[self.process["machine"] == machine]
         drift = self.drifts.get(machine, 0.0)
-        return MachineTables(rows, self.reference, self.rooflines.get(machine, {}), drift, self.rounds)
+        roofline = self.rooflines.get(machine, {})
+        return MachineTables(rows, self.reference, roofline, drift, self.rounds, self.sentences)
 
     @property
     def process(self) -> pd.DataFrame:
@@ -448,7 +472,7 @@ class Report:
         best = {
             (row["machine"], row["device"], row["method"]): row
             for (machine, device), frame in self.process.groupby(["machine", "device"], sort=False)
-            for _, row in best_cells(frame).iterrows()
+            for _, row in best_process_cells(measured(frame)).iterrows()
         }
         first_machine = {device: machine for machine, device in reversed(columns)}
         rows = []
@@ -516,7 +540,7 @@ def machine_line(frame: pd.DataFrame) -> str:
     done = measured(frame)
     if done.empty:
         return "Machine: no cell was measured."
-    return f"Machine: {describe_machine(done.iloc[0])}.\n\n{host_load_line(done)}"
+    return f"Machine: {describe_machine(done.iloc[0])}."
 
 
 def host_load_line(done: pd.DataFrame) -> str:
@@ -554,8 +578,20 @@ def slow_host_text(done: pd.DataFrame) -> str:
 def model_text(model_info: Path) -> str:
     model = json.loads(model_info.read_text())
     size = f", {model['parameters']:,} parameters" if "parameters" in model else ""
-    text = f"`{model_info.parent.parent.name}` ({model['source']}{size}, {model.get('architecture', 'ONNX export')}"
+    source = f"hub `{model['hub_id']}` at {model['revision']}" if model["source"] == "hub" else model["source"]
+    text = f"`{model_info.parent.parent.name}` ({source}{size}, {model.get('architecture', 'ONNX export')}"
     return text + (f", dev-set F1 {model['dev_f1']:.4f})" if "dev_f1" in model else ")")
+
+
+def unpinned_note(model_info: Path) -> list[str]:
+    """A Hub model asked for by branch or tag: the commit it was built at, which the branch may leave."""
+    model = json.loads(model_info.read_text())
+    if "requested_revision" not in model:
+        return []
+    return [
+        f"The model was asked for at `{model['requested_revision']}`, not a commit: it was built at "
+        f"{model['revision']}, that revision's commit then. Pin it (`model.hub.revision`) for a grid others can repeat."
+    ]
 
 
 def main() -> None:
@@ -570,7 +606,7 @@ def main() -> None:
     rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
     frame = read_summary(args.summary)
     corpus = json.loads(Path(args.corpus_info).read_text())
-    notes = []
+    notes = unpinned_note(Path(args.model_info))
     if json.loads(Path(args.model_info).read_text())["source"] == "random":
         notes.append(
             "**The model has random weights: its predictions are meaningless.** Times are faithful to the "
