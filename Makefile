@@ -3,7 +3,7 @@
 #   make smoke        the tiny grid of configs/smoke.yaml (< 3 minutes)
 #   make check        lint, cargo test and the unit tier: no Snakemake run, no model build (< 2 minutes)
 #   make test         make check, then the end-to-end tier: the smoke run, faults, SLURM (what .ci/run calls)
-#   make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name]   re-time one cell, then the tables
+#   make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name] [SCENARIO=server]   re-time one cell, then the tables
 #   make tables       rebuild tables.md and summary.csv from the cells already measured
 #   make report       the HTML report (snakemake --report) beside tables.md
 #   make compare A=results/x B=results/y   side-by-side ratios of two results directories
@@ -36,7 +36,7 @@ TOOLS := $(HOME)/.cache/nerbench/tools
 # What the command line gives reaches the recipes as environment variables, always quoted there,
 # never pasted into a shell command: a path with a space or a ';' stays a path.
 export NERBENCH_CONFIG = $(CONFIG)
-export MACHINE METHOD DEVICE BS A B WHEELS HOST_TORCH PYTHON MODEL
+export MACHINE METHOD DEVICE BS SCENARIO A B WHEELS HOST_TORCH PYTHON MODEL
 RUN = PATH="$(abspath $(BIN)):$(TOOLS)/bin:$$PATH" TOKENIZERS_PARALLELISM=false
 # MODEL=path/to/model or MODEL=hub:org/name[@revision]: the config's model replaced by that one, its
 # results in their own folder; query.py writes that config there and the recipe reads its path.
@@ -57,7 +57,7 @@ RESULTS_FOLDER = results="$$($(QUERY) value results $(CONFIGS))"
 
 .PHONY: venv hyperfine bench smoke check test lint cell tables lock clean clean-results shell activate compare report \
 	wheels test-install test-slow \
-	fuzz slurm-packages families rust-target scale
+	fuzz slurm-packages browser-packages families rust-target scale
 
 venv: $(STAMP)
 
@@ -100,9 +100,9 @@ smoke: CONFIG = configs/smoke.yaml
 smoke: bench
 
 cell: venv hyperfine rust-target
-	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name]" >&2; exit 2; }
+	@test -n "$$METHOD" -a -n "$$DEVICE" -a -n "$$BS" || { echo "usage: make cell METHOD=ort-hf DEVICE=cpu BS=8 [MACHINE=name] [SCENARIO=server]" >&2; exit 2; }
 	$(WITH_MODEL) files="$$($(QUERY) cell $${MACHINE:+--machine "$$MACHINE"} --method "$$METHOD" --device "$$DEVICE" \
-	  --batch-size "$$BS" $(CONFIGS))" && mapfile -t files <<< "$$files" && $(SNAKEMAKE) --forcerun "$${files[@]}"
+	  --batch-size "$$BS" $${SCENARIO:+--scenario "$$SCENARIO"} $(CONFIGS))" && mapfile -t files <<< "$$files" && $(SNAKEMAKE) --forcerun "$${files[@]}"
 
 tables: venv
 	$(WITH_MODEL) $(SNAKEMAKE) --forcerun summary tables
@@ -125,7 +125,7 @@ check: venv rust-target lint
 
 # The two runs share one smoke run's folder (tests/conftest.py's `smoke`), so the second does not
 # build the smoke model again.
-test: venv hyperfine slurm-packages check
+test: venv hyperfine slurm-packages browser-packages check
 	smoke="$$(mktemp -d)" && trap 'rm -rf "$$smoke"' EXIT && \
 	export NERBENCH_SMOKE_WORKDIR="$${NERBENCH_SMOKE_WORKDIR:-$$smoke}" && \
 	$(PYTEST) --durations=20 $(IN_WORKERS) -m "(e2e or complete) and not alone and not install and not slow" tests && \
@@ -147,6 +147,17 @@ test-slow: venv hyperfine rust-target
 fuzz: venv rust-target
 	cargo build --release --locked $(CRATE)
 	$(RUN) HF_HUB_OFFLINE=1 NERBENCH_FUZZ=long $(BIN)/python -m pytest -q tests/test_fuzz.py
+
+# The report's test opens it in headless Chromium (tests/browser.py): Debian's headless shell, as root;
+# elsewhere that test is skipped, saying why.
+BROWSER_PACKAGES := chromium-headless-shell
+browser-packages:
+	@command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	  else \
+	    echo "note: no Chromium and not root: the report's browser test will be skipped" >&2; \
+	  fi; }
 
 # The cluster test starts a one-node SLURM here (tests/test_slurm.py): Debian's daemons, as root.
 SLURM_PACKAGES := slurmctld slurmd slurm-client munge

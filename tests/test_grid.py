@@ -508,3 +508,11 @@ def test_an_nvidia_smi_that_hangs_is_no_gpu_and_one_line(tmp_path, monkeypatch, 
     assert grid_module.host_devices() == {"cpu"}
     said = capsys.readouterr().err
     assert said.count("\n") == 1 and "nvidia-smi -L gave no answer within 0.5 s" in said
+
+
+def test_more_methods_add_to_the_list_a_config_replaces(tmp_path):
+    grid = grid_of({"benchmark": {"methods": ["ort-lean"], "more_methods": ["onnxruntime-ner", "ort-lean"]}}, tmp_path)
+    assert [method.name for method in grid.methods] == ["ort-lean", "onnxruntime-ner"]
+    assert config_error_of({"benchmark": {"more_methods": ["ort-lean+nosuch"]}}, tmp_path).startswith(
+        "nerbench: config error: benchmark.more_methods[0]: 'ort-lean+nosuch' does not match"
+    )

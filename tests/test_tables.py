@@ -10,6 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import REGISTRY, SMOKE, grid_of, run_snakemake, small_grid
@@ -73,11 +74,38 @@ def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
     assert set(skipped["reason"]) <= {"local lacks device cuda", "local lacks CPU feature bf16"}, "what it lacks"
 
 
-def test_report_builds(smoke):
+def test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser(smoke):
+    """make report's HTML, opened in headless Chromium and clicked through as a reader would."""
+    from browser import Browser, find_browser
+
     report = smoke["workdir"] / "report.html"
     run_snakemake(smoke["workdir"], "--cores", "1", "--report", str(report))
-    html = report.read_text(errors="replace")
-    assert report.stat().st_size > 10_000 and "time_vs_batch_size.png" in html
+    assert report.stat().st_size > 10_000 and "time_vs_batch_size.png" in report.read_text(errors="replace")
+    if not find_browser():
+        pytest.skip("no Chromium here: `make test` installs Debian's chromium-headless-shell where it runs as root")
+    with Browser() as browser:
+        page = browser.open(report.as_uri())
+        browser.send("Page.enable", session=page)
+        browser.wait_for(page, "document.body && document.body.textContent.includes('Tables')")
+        browser.click(page, "Tables")
+        browser.wait_for(page, "!!document.querySelector('tr a[iconname=eye]')")
+        browser.evaluate(page, "document.querySelector('tr a[iconname=eye]').click()")
+        browser.wait_for(page, "!!document.querySelector('iframe')")
+        text = browser.evaluate_in_frame(page, "document.body.innerText")
+        tables = browser.evaluate_in_frame(page, "document.querySelectorAll('table').length")
+        assert text.startswith("nerbench results\n\nAccurate enough (accept:)"), text[:300]
+        assert re.search(r"\n\nCPU, whole process [^\n]*: use ", text), text[:600]
+        assert tables >= 4 and "sentences/s end to end" in text, (tables, text[:600])
+        shown = []
+        for name in ("time_vs_batch_size.png", "phases.png", "accuracy_vs_time.png"):
+            browser.click(page, "Results")
+            browser.click(page, "Plots")
+            row = f"Array.from(document.querySelectorAll('tr')).find(r => r.innerText.includes('{name}'))"
+            browser.wait_for(page, f"!!{row}")
+            browser.evaluate(page, f"{row}.querySelector('a[iconname=eye]').click()")
+            image = f"Array.from(document.images).find(i => i.src.includes('filename={name}'))"
+            shown.append(browser.wait_for(page, f"{image} && {image}.complete && {image}.naturalWidth"))
+        assert all(width > 200 for width in shown), shown  # decoded and drawn, not a broken image
 
 
 # ---- from synthetic results ----

@@ -367,6 +367,17 @@ def test_make_bench_with_a_model_folder_says_its_plan_and_runs_into_its_own_fold
     assert not (REPO / "results/smoke/models").exists()
 
 
+def test_make_cell_retimes_a_serving_cell(tmp_path):
+    config = tmp_path / "config.yaml"
+    settings = {"benchmark": {"methods": ["ort-lean"], "scenarios": ["process", "server"]}}
+    config.write_text(yaml.safe_dump({**settings, "serving": {"methods": ["ort-lean"]}}))
+    cell = ["METHOD=ort-lean", "DEVICE=cpu", "SCENARIO=server"]
+    done = make("cell", f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", "BS=best", *cell, cwd=tmp_path)
+    assert done.returncode == 0 and "results/serving/server/ort-lean/cpu-best.json" in done.stdout, done.stderr
+    done = make("cell", f"CONFIG={config}", "SNAKEMAKE_ARGS=-n", "BS=large", *cell, cwd=tmp_path)
+    assert done.returncode != 0 and "nerbench: config error: BS=large: a batch size is a number, or best" in done.stderr
+
+
 def test_only_the_tests_run_offline():
     """The hub source downloads under `make bench`; the tests never reach the hub."""
     bench, test = make("-n", "bench"), make("-n", "test")
@@ -395,8 +406,8 @@ RUN_ELSEWHERE = {
     "make fuzz": "tests/test_fuzz.py, its own target",
     "make scale": "tests/test_scale.py",
     "make families": "tests/test_families.py (every family through every method)",
-    "make report": "tests/test_tables.py::test_report_builds",
-    "snakemake --cores 1 --report results/report.html": "tests/test_tables.py::test_report_builds",
+    "make report": "tests/test_tables.py::test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser",
+    "snakemake --cores 1 --report results/report.html": "tests/test_tables.py::test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser",
     "make compare A=results/old B=results": "tests/test_statistics.py::test_compare_prints_ratios",
     "python workflow/scripts/report/compare.py A B": "tests/test_statistics.py::test_compare_prints_ratios",
     "make wheels WHEELS=dir [HOST_TORCH=1]": "tests/test_install.py",

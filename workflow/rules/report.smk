@@ -45,8 +45,9 @@ rule tables:
         corpus=results("corpus.json"),
         rooflines=list(GRID.rooflines().values()),
     output:
-        tables=report(
-            results("tables.md"),
+        tables=results("tables.md"),
+        html=report(
+            results("tables.html"),
             caption="../report/tables.rst",
             category="Tables",
         ),

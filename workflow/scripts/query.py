@@ -22,7 +22,7 @@ from pathlib import Path
 
 import common  # noqa: F401  (puts the grid package on the path)
 from nerbench.config import ConfigError, extend, load
-from nerbench.grid import CellKey, Grid
+from nerbench.grid import BEST, CellKey, Grid
 from nerbench.record import CellRecord
 
 
@@ -36,7 +36,10 @@ def value(config: dict, key: str):
 
 def cell_files(grid: Grid, args) -> str:
     """The files to time again for one cell."""
-    key = CellKey(args.machine or grid.machines[0].name, args.method, args.device, args.batch_size)
+    if args.batch_size != BEST and not args.batch_size.isdigit():
+        raise ConfigError(f"BS={args.batch_size}: a batch size is a number, or best (a serving cell's)")
+    batch_size = args.batch_size if args.batch_size == BEST else int(args.batch_size)
+    key = CellKey(args.machine or grid.machines[0].name, args.method, args.device, batch_size, args.scenario)
     if key.machine not in [machine.name for machine in grid.machines]:
         names = ", ".join(machine.name for machine in grid.machines)
         raise ConfigError(f"MACHINE={key.machine}: not a machine of the config (it has: {names})")
@@ -49,7 +52,10 @@ def cell_files(grid: Grid, args) -> str:
         raise ConfigError(f"METHOD={key.method}: {error}") from None
     cell = grid.cell(key)
     if cell not in grid.cells:
-        raise ConfigError(f"{cell.label} is not a cell of the config's grid (benchmark.methods, devices, batch_sizes)")
+        where = (
+            "serving.methods, batch_sizes, parallelism" if cell.serving else "benchmark.methods, devices, batch_sizes"
+        )
+        raise ConfigError(f"{cell.label} is not a cell of the config's grid ({where})")
     if grid.rounds > 1:  # its timed files are its rounds'
         return "\n".join(cell.round_path("result", number) for number in range(grid.rounds))
     return cell.path("result")
@@ -152,7 +158,8 @@ def main() -> None:
     cell_parser.add_argument("--machine", help="its machine (the config's only one where left out)")
     cell_parser.add_argument("--method", required=True)
     cell_parser.add_argument("--device", required=True)
-    cell_parser.add_argument("--batch-size", type=int, required=True)
+    cell_parser.add_argument("--batch-size", required=True, help="a number, or best (a serving cell's)")
+    cell_parser.add_argument("--scenario", default="process", help="process, or a serving scenario[@WxT]")
     methods_parser = commands.add_parser("methods", help="the methods that run a model type")
     methods_parser.add_argument("--model-type", required=True, help="config.json's model_type, e.g. electra")
     model_parser = commands.add_parser("model", help="write MODEL='s config beside its results; print its path")

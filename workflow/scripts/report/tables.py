@@ -626,8 +626,26 @@ def main() -> None:
         {machine.name: load_json(machine.path("serving_overhead", grid.results())) for machine in grid.machines},
         grid.rounds,
     )
-    write_atomically(results / "tables.md", report.markdown())
-    print(f"{len(frame)} cells: {results / 'tables.md'}")
+    markdown = report.markdown()
+    write_atomically(results / "tables.md", markdown)
+    write_atomically(results / "tables.html", html_page(markdown))
+    print(f"{len(frame)} cells: {results / 'tables.md'}, {results / 'tables.html'}")
+
+
+# tables.html's look: readable tables, numbers in columns, the page as wide as its tables.
+STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;line-height:1.45;color:#222}
+table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left;white-space:nowrap}
+th{background:#f2f2f2}code{font-size:0.95em}blockquote{border-left:4px solid #c60;margin:0;padding-left:1em}"""
+
+
+def html_page(markdown: str) -> str:
+    """tables.md as one HTML page (the HTML report shows it; tables.md stays the text to paste)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    head = f'<meta charset="utf-8"><title>nerbench results</title><style>{STYLE}</style>'
+    return f"<!DOCTYPE html>\n<html><head>{head}</head><body>\n{body}</body></html>\n"
 
 
 if __name__ == "__main__":
