@@ -11,6 +11,7 @@ and 4), so no WebSocket library is needed.
         inner = browser.evaluate_in_frame(page, "document.title")   # its first iframe's document
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -73,10 +74,8 @@ class Browser:
         return self
 
     def __exit__(self, *exc) -> None:
-        try:
+        with contextlib.suppress(BrowserError):
             self.send("Browser.close")
-        except BrowserError:
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -397,6 +397,7 @@ COMMANDS = [
     for command in re.findall(r"`([^`]+)`", row.split("|")[2])
     if command.split()[0] in PROGRAMS  # not `MACHINE=name` or `-n`, which complete another command
 ]
+REPORT_TEST = "tests/test_tables.py::test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser"
 # Forms run for real elsewhere (too long here, or needing results first), by what runs them.
 RUN_ELSEWHERE = {
     "make test": ".ci/run",
@@ -406,8 +407,8 @@ RUN_ELSEWHERE = {
     "make fuzz": "tests/test_fuzz.py, its own target",
     "make scale": "tests/test_scale.py",
     "make families": "tests/test_families.py (every family through every method)",
-    "make report": "tests/test_tables.py::test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser",
-    "snakemake --cores 1 --report results/report.html": "tests/test_tables.py::test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser",
+    "make report": REPORT_TEST,
+    "snakemake --cores 1 --report results/report.html": REPORT_TEST,
     "make compare A=results/old B=results": "tests/test_statistics.py::test_compare_prints_ratios",
     "python workflow/scripts/report/compare.py A B": "tests/test_statistics.py::test_compare_prints_ratios",
     "make wheels WHEELS=dir [HOST_TORCH=1]": "tests/test_install.py",

@@ -118,7 +118,9 @@ def serving_file(kind):
 
 def serving_cell(wildcards):
     batch = wildcards.batch.removeprefix("bs")
-    return GRID.cell_at(wildcards.where, wildcards.method, wildcards.device, batch, wildcards.scenario)
+    return GRID.cell_at(
+        wildcards.where, wildcards.method, wildcards.device, batch, wildcards.scenario
+    )
 
 
 def serving_inputs(wildcards):
@@ -133,12 +135,18 @@ def serving_inputs(wildcards):
 
 
 def best_of(cell):
-    return [candidate.path("result") for candidate in GRID.best_candidates(cell)] if cell.batch_size == BEST else []
+    return (
+        [candidate.path("result") for candidate in GRID.best_candidates(cell)]
+        if cell.batch_size == BEST
+        else []
+    )
 
 
 def serving_command(wildcards):
     cell = serving_cell(wildcards)
-    command = cell.serving_command(GRID.method_model(cell.method), GRID.corpus_text(), config["serving"])
+    command = cell.serving_command(
+        GRID.method_model(cell.method), GRID.corpus_text(), config["serving"]
+    )
     return json.dumps(command)
 
 
@@ -173,7 +181,9 @@ def serving_overheads():
     """Each machine's serving harness costs, where the grid serves anything."""
     if not any(cell.serving for cell in GRID.runnable()):
         return []
-    return [machine.path("serving_overhead", GRID.results()) for machine in GRID.machines]
+    return [
+        machine.path("serving_overhead", GRID.results()) for machine in GRID.machines
+    ]
 
 
 def hyperfine_version():
@@ -380,9 +390,16 @@ def model_build_inputs(wildcards):
     return [layout.TRAIN_SPLIT] if trains_a_tokenizer(config["model"]) else []
 
 
-unserved = [GRID.unserved(name) for name in config["serving"]["methods"] if GRID.unserved(name)]
-if unserved and any(scenario != "process" for scenario in config["benchmark"]["scenarios"]):
-    print(f"nerbench: not served (serving.methods): {'; '.join(unserved)}", file=sys.stderr)
+unserved = [
+    GRID.unserved(name) for name in config["serving"]["methods"] if GRID.unserved(name)
+]
+if unserved and any(
+    scenario != "process" for scenario in config["benchmark"]["scenarios"]
+):
+    print(
+        f"nerbench: not served (serving.methods): {'; '.join(unserved)}",
+        file=sys.stderr,
+    )
 
 if GRID.unavailable():
     reasons = Counter(cell.unavailable_reason for cell in GRID.unavailable())

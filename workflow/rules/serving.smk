@@ -25,7 +25,9 @@ rule serve_cell:
         cell=lambda w: json.dumps(serving_cell(w).key._asdict()),
         command=serving_command,
         parallelism=lambda w: serving_cell(w).parallelism,
-        best_of=lambda w: " ".join(shlex.quote(path) for path in best_of(serving_cell(w))),
+        best_of=lambda w: " ".join(
+            shlex.quote(path) for path in best_of(serving_cell(w))
+        ),
     shell:
         "python {input.script:q} --serving --settings {params.settings:q} --cell {params.cell:q}"
         " --command {params.command:q} --model {input.model:q} --out {output.result:q}"
@@ -36,13 +38,13 @@ rule serve_cell:
 
 use rule check_cell as check_serving with:
     input:
+        **step("checks/check_cell.py"),
         cell=serving_file("result"),
         predictions=serving_file("predictions"),
         reference=GRID.reference_file("predictions"),
         gaps=GRID.reference_file("gaps"),
         corpus=GRID.corpus_text(),
         gold=GRID.corpus_gold() or [],
-        **step("checks/check_cell.py"),
     output:
         serving_file("check"),
     log:
@@ -56,14 +58,15 @@ use rule check_cell as check_serving with:
 
 rule serving_overhead:
     """What the serving harness itself costs on a machine: LoadGen against a predictor that answers
-    at once, in each scenario, and the Rust binary's pipe with requests of no sentence."""
+    at once, in each scenario, and the Rust binary's pipe with requests of no sentence.
+    """
     input:
         machine_inputs,
+        **harness(),
         program=GRID.registry.methods["onnxruntime-ner"]["program"],
         model=GRID.model_dir("onnx"),
         corpus=GRID.corpus_text(),
         serve=repo_paths(sources.code_dependencies("scripts/serve.py")),
-        **harness(),
     output:
         results(MACHINE_FILES["serving_overhead"]),
     log:
