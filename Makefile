@@ -36,16 +36,20 @@ TOOLS := $(HOME)/.cache/nerbench/tools
 # What the command line gives reaches the recipes as environment variables, always quoted there,
 # never pasted into a shell command: a path with a space or a ';' stays a path.
 export NERBENCH_CONFIG = $(CONFIG)
-export MACHINE METHOD DEVICE BS SCENARIO A B WHEELS HOST_TORCH PYTHON MODEL
+export MACHINE METHOD DEVICE BS SCENARIO A B WHEELS HOST_TORCH PYTHON
 RUN = PATH="$(abspath $(BIN)):$(TOOLS)/bin:$$PATH" TOKENIZERS_PARALLELISM=false
-# MODEL=path/to/model or MODEL=hub:org/name[@revision]: the config's model replaced by that one, its
-# results in their own folder; query.py writes that config there and the recipe reads its path.
-WITH_MODEL = $(if $(MODEL),model_config="$$($(QUERY) model "$$MODEL" config.yaml "$$NERBENCH_CONFIG")" || exit 1;)
-# The config files in the order Snakemake reads them, for query.py.
-CONFIGS = config.yaml "$$NERBENCH_CONFIG"$(if $(MODEL), "$$model_config")
+# MODEL=path/to/model or MODEL=hub:org/name[@revision], on the command line only (a MODEL the shell
+# happens to export changes nothing): the config's model replaced by that one, its results in their
+# own folder; query.py writes that config there and the recipe reads its path.
+export NERBENCH_MODEL = $(if $(filter command line,$(origin MODEL)),$(MODEL))
+WITH_MODEL = $(if $(NERBENCH_MODEL),model_config="$$($(QUERY) model "$$NERBENCH_MODEL" $(CONFIGS_OF_USER))" || exit 1;)
+# The config files in the order Snakemake reads them, for query.py: config.yaml, CONFIG's, MODEL's.
+CONFIGS_OF_USER = config.yaml$(if $(filter config.yaml,$(CONFIG)),, "$$NERBENCH_CONFIG")
+CONFIGS = $(CONFIGS_OF_USER)$(if $(NERBENCH_MODEL), "$$model_config")
 # The Snakefile reads config.yaml itself; another config extends it key by key (one --configfile
 # takes them all: a second would replace the first's list).
-EXTRA_CONFIGS = $(if $(filter config.yaml,$(CONFIG)),,"$$NERBENCH_CONFIG")$(if $(MODEL), "$$model_config")
+CONFIG_FILE_ARGS = $(if $(filter config.yaml,$(CONFIG)),,--configfile "$$NERBENCH_CONFIG")
+EXTRA_CONFIGS = $(if $(filter config.yaml,$(CONFIG)),,"$$NERBENCH_CONFIG")$(if $(NERBENCH_MODEL), "$$model_config")
 CONFIG_ARGS = $(if $(strip $(EXTRA_CONFIGS)),--configfile $(EXTRA_CONFIGS))
 # PROFILE=slurm: the grid on a SLURM cluster (profiles/slurm/config.yaml).
 PROFILE_ARGS = $(if $(PROFILE),--workflow-profile profiles/$(PROFILE))
@@ -108,7 +112,7 @@ tables: venv
 	$(WITH_MODEL) $(SNAKEMAKE) --forcerun summary tables
 
 report: venv
-	$(WITH_MODEL) $(RESULTS_FOLDER); $(SNAKEMAKE) --report "$$results/report.html"
+	$(WITH_MODEL) $(RESULTS_FOLDER) && $(SNAKEMAKE) --report "$$results/report.html"
 
 # Tests never reach the Hugging Face Hub (the machines they run on cannot); the pipeline itself
 # is offline only where it means to be (the ONNX export), so `model.source: hub` downloads.
@@ -170,7 +174,7 @@ slurm-packages:
 	  fi; }
 
 lint: venv rust-target
-	$(RUN) $(BIN)/snakemake --lint $(CONFIG_ARGS)
+	$(RUN) $(BIN)/snakemake --lint $(CONFIG_FILE_ARGS)
 	$(RUN) $(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -215,15 +219,19 @@ clean:
 	rm -rf .snakemake/conda .snakemake/log .snakemake/shadow .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# Measured results go only when asked by name: the folder the config's `results:` gives.
+# Measured results go only when asked by name: the folder the config's `results:` gives (with it, the
+# other models' folders under it, results/models/), and only a folder with a grid.json.
 clean-results: venv
-	@$(WITH_MODEL) $(RESULTS_FOLDER) && echo "removing $$results (results: of $(CONFIGS))" && rm -rf -- "$$results"
+	@$(WITH_MODEL) $(RESULTS_FOLDER) && if [ ! -f "$$results/grid.json" ]; then \
+	  printf '%s: not a results folder (no grid.json): not removed\n' "$$results" >&2; exit 1; fi; \
+	  configs="$$(printf '%s ' $(CONFIGS))" && printf 'removing %s (results: of %s)\n' "$$results" "$${configs% }" \
+	  && rm -rf -- "$$results"
 
 # This clone's environment, for the original programs' command lines as the README writes them:
 # `make shell` starts a shell in it; `eval "$$(make -s activate)"` turns the current one into it.
 shell: venv hyperfine
 	@echo "nerbench environment: $(VENV) (exit to leave)"
-	@$(RUN) VIRTUAL_ENV="$(VENV)" PS1="(nerbench) \w \$$ " bash --norc -i
+	@$(RUN) VIRTUAL_ENV="$(VENV)" PS1="(nerbench) \w \\$$ " bash --norc -i
 
 activate:
 	@$(MAKE) --no-print-directory venv >&2

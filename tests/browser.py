@@ -14,8 +14,10 @@ and 4), so no WebSocket library is needed.
 import contextlib
 import json
 import os
+import select
 import shutil
 import subprocess
+import tempfile
 import time
 
 NAMES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
@@ -62,12 +64,13 @@ class Browser:
             os.dup2(commands_read, 3)
             os.dup2(answers_write, 4)
 
+        self.stderr = tempfile.TemporaryFile()  # a file, not a pipe: a chatty browser never blocks on it
         self.process = subprocess.Popen(
             argv,
             pass_fds=(3, 4),  # kept open in the child, where wire() made them the pipes' ends
             preexec_fn=wire,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
         )
         os.close(commands_read)
         os.close(answers_write)
@@ -82,6 +85,7 @@ class Browser:
             self.process.kill()
         os.close(self.commands)
         os.close(self.answers)
+        self.stderr.close()
 
     def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
         """One DevTools command; its result (events in between are skipped)."""
@@ -91,19 +95,23 @@ class Browser:
             message["sessionId"] = session
         os.write(self.commands, json.dumps(message).encode() + b"\0")
         deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            answer = self.read()
+        while True:
+            answer = self.read(deadline, method)
             if answer.get("id") == self.next_id:
                 if "error" in answer:
                     raise BrowserError(f"{method}: {answer['error'].get('message')}")
                 return answer.get("result", {})
-        raise BrowserError(f"{method}: no answer in {self.timeout:.0f} s")
 
-    def read(self) -> dict:
+    def read(self, deadline: float, method: str) -> dict:
+        """The next message, waiting no later than the deadline."""
         while b"\0" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.answers], [], [], left)[0]:
+                raise BrowserError(f"{method}: no answer in {self.timeout:.0f} s")
             chunk = os.read(self.answers, 1 << 16)
             if not chunk:
-                stderr = self.process.stderr.read().decode(errors="replace").strip().splitlines()
+                self.stderr.seek(0)
+                stderr = self.stderr.read().decode(errors="replace").strip().splitlines()
                 raise BrowserError(f"{self.executable} ended: {stderr[-1] if stderr else 'no message'}")
             self.buffer += chunk
         message, _, self.buffer = self.buffer.partition(b"\0")

@@ -233,6 +233,24 @@ def run_snakemake(workdir, *args, configfile=SMOKE, env=None, check=True):
     return done
 
 
+def run_make(*args, **kwargs):
+    """A make target of the repository, with the environment the tests run in (VENV=)."""
+    venv = Path(sys.executable).parent.parent
+    command = ["make", "--no-print-directory", "-C", str(REPO), f"VENV={venv}", *args]
+    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+
+
+def make_in(workdir, config: dict, tmp_path, *args, env=None):
+    """A make target run as a user runs it in the repository, its Snakemake working in `workdir`
+    (a smoke folder) and its results in `config`'s folder there (made absolute: the Makefile's
+    queries run in the repository)."""
+    settings = {**config, "results": str(Path(workdir) / config["results"])}
+    path = tmp_path / "config-for-make.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    extra = ["CORES=2", f"CONFIG={path}", f"SNAKEMAKE_ARGS=--directory {workdir}"]
+    return run_make(*args, *extra, env=workflow_environment(**(env or {})))
+
+
 def config_of(override: dict) -> dict:
     """config.yaml extended by `override`, as Snakemake extends it with a further config file."""
     return extend(load([REPO / "config.yaml"]), copy.deepcopy(override))

@@ -1,6 +1,7 @@
 """The model build: the offline recipe, a local model, and the Hub path: up to the network boundary,
 and end to end through a Hub-shaped server on 127.0.0.1 (tests/hub_server.py)."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, SMOKE, STEPS, run_snakemake
+from conftest import REPO, SMOKE, STEPS, make_in
 from hub_server import HubServer, commit_of
 
 
@@ -169,15 +170,25 @@ def hub_environment(endpoint: str, tmp_path) -> dict:
 @pytest.mark.complete
 def test_an_unpinned_hub_revision_is_resolved_to_its_commit_recorded_and_warned_about(hub_repo, tmp_path):
     commit = commit_of(hub_repo)
-    with HubServer({HUB_ID: {"main": hub_repo}}) as endpoint:
+    hub = HubServer({HUB_ID: {"main": hub_repo}})
+    with hub as endpoint:
         arguments = ["--source", "hub", "--hub-id", HUB_ID, "--revision", "main", "--out", str(tmp_path / "m")]
         done = build_model(*arguments, env=hub_environment(endpoint, tmp_path))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     info = json.loads((tmp_path / "m/model_info.json").read_text())
     assert (info["hub_id"], info["revision"], info["requested_revision"]) == (HUB_ID, commit, "main")
     assert f"warning: model.hub.revision main is not a commit: {HUB_ID} is built at {commit}" in done.stdout
-    # Cached under that commit, as a pinned revision would be.
+    # The branch asked for once; the files downloaded at its commit, cached under it.
+    assert [r for r in hub.requests if "/resolve/" in r] and all(
+        f"/resolve/{commit}/" in r for r in hub.requests if "/resolve/" in r
+    )
     assert (tmp_path / f"hf/hub/models--test-org--tiny-ner/snapshots/{commit}/model.safetensors").is_file()
+    # Offline, the cache's refs resolve the branch to the same commit: the model builds again.
+    again = build_model(
+        *arguments[:-1], str(tmp_path / "again"), env={"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((tmp_path / "again/model_info.json").read_text())["revision"] == commit
 
 
 @pytest.mark.complete
@@ -201,21 +212,25 @@ def test_a_missing_hub_model_or_revision_is_one_line(hub_repo, tmp_path, repo, r
 
 
 @pytest.mark.e2e
-def test_a_hub_model_runs_the_smoke_grid(smoke_clone, hub_repo, tmp_path):
-    """model.source: hub at a branch, through the pipeline: downloaded, built at the branch's commit
-    (recorded and said in the tables), exported, timed in Python and Rust, checked."""
+def test_make_bench_runs_a_hub_model(smoke_clone, hub_repo, tmp_path):
+    """make bench MODEL=hub:org/name (a branch: main), through the pipeline: downloaded, built at the
+    branch's commit (recorded and said in the tables), exported, timed in Python and Rust, checked."""
     settings = yaml.safe_load(SMOKE.read_text())
-    settings["results"] = "results/hub"
-    settings["model"] = {"name": "hub-tiny", "source": "hub", "hub": {"id": HUB_ID, "revision": "main"}}
     settings["benchmark"].update(methods=["baseline", "onnxruntime-ner"], batch_sizes=[8])
-    config = tmp_path / "hub.yaml"
-    config.write_text(yaml.safe_dump(settings))
     workdir = smoke_clone["workdir"]
     with HubServer({HUB_ID: {"main": hub_repo}}) as endpoint:
-        run_snakemake(workdir, "--cores", "2", configfile=config, env=hub_environment(endpoint, tmp_path))
-    commit = commit_of(hub_repo)
-    assert json.loads((workdir / "data/models/hub-tiny/torch/model_info.json").read_text())["revision"] == commit
-    tables = (workdir / "results/hub/tables.md").read_text()
-    assert f"Model: `hub-tiny` (hub `{HUB_ID}` at {commit}" in tables
+        done = make_in(
+            workdir, settings, tmp_path, "bench", f"MODEL=hub:{HUB_ID}", env=hub_environment(endpoint, tmp_path)
+        )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    commit, name = (
+        commit_of(hub_repo),
+        f"test-org--tiny-ner-{hashlib.sha256(f'{HUB_ID}@main'.encode()).hexdigest()[:6]}",
+    )
+    assert f"  model {name}: downloaded from the Hub first" in done.stdout
+    assert json.loads((workdir / f"data/models/{name}/torch/model_info.json").read_text())["revision"] == commit
+    results = workdir / "results/smoke/models" / name
+    tables = (results / "tables.md").read_text()
+    assert f"Model: `{name}` (hub `{HUB_ID}` at {commit}" in tables
     assert f"asked for at `main`, not a commit: it was built at {commit}" in tables
-    assert "use `" in "\n".join(tables.splitlines()[:10]) and (workdir / "results/hub/verified.txt").is_file()
+    assert "use `" in "\n".join(tables.splitlines()[:10]) and (results / "verified.txt").is_file()

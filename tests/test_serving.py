@@ -87,10 +87,10 @@ def test_parallelism_wins_over_the_methods_own_threads_and_sessions(tmp_path):
     }
 
 
-def test_a_server_serves_a_parallel_method_as_predictors_of_one_thread(tmp_path):
+def test_a_server_serves_a_parallel_method_as_predictors_of_one_thread_single_stream_as_one(tmp_path):
     grid = grid_of(
         {
-            "benchmark": {"methods": ["ort-lean+dp"], "scenarios": ["process", "server"]},
+            "benchmark": {"methods": ["ort-lean+dp"], "scenarios": ["process", "server", "single-stream"]},
             "serving": {"methods": ["ort-lean+dp"], "parallelism": ["auto", "3x2"], "batch_sizes": [8]},
         },
         tmp_path,
@@ -98,12 +98,59 @@ def test_a_server_serves_a_parallel_method_as_predictors_of_one_thread(tmp_path)
     commands = {
         cell.parallelism: cell.serving_command("M", "C", grid.config["serving"])
         for cell in grid.cells
-        if cell.serving and cell.device == "cpu"
+        if cell.scenario == "server" and cell.device == "cpu"
     }
     auto, fixed = commands["auto"], commands["3x2"]
     assert auto[auto.index("--engines") + 1] == "{threads}" and auto[auto.index("--threads") + 1] == "1"
+    single = next(cell for cell in grid.cells if cell.scenario == "single-stream" and cell.parallelism == "auto")
+    alone = single.serving_command("M", "C", grid.config["serving"])  # one request at a time: one predictor
+    assert alone[alone.index("--engines") + 1] == "1" and alone[alone.index("--threads") + 1] == "{threads}"
+    assert "--workers" not in alone
     assert fixed[fixed.index("--engines") + 1] == "3" and fixed[fixed.index("--threads") + 1] == "2"
     assert "--workers" not in auto and "--workers" not in fixed
+
+
+class ScriptedRunner:
+    """serve.py's Runner with LoadGen replaced by a script of what each run would say."""
+
+    def __init__(self, says, server_runs=6):
+        self.says, self.runs = says, []
+        self.args = type("Args", (), {"server_runs": server_runs})()
+
+    def perform(self, rate: float) -> dict:
+        run = {"target_qps": rate, "loadgen": self.says(rate)}
+        self.runs.append(run)
+        return run
+
+
+def test_an_offline_run_too_short_for_its_least_duration_runs_again_at_the_rate_it_reached():
+    import serve
+
+    def says(rate):  # the warm process does 1,500 a second: a run expecting 1,000 ends too soon
+        ok = rate >= 1500
+        return {
+            "result_validity": "VALID" if ok else "INVALID",
+            "result_min_duration_met": ok,
+            "result_samples_per_second": 1500.0,
+        }
+
+    runner = ScriptedRunner(says)
+    chosen = serve.run_offline(runner, 1000.0)
+    assert [run["target_qps"] for run in runner.runs] == [1000.0, 1500.0] and serve.valid(chosen)
+    slower = ScriptedRunner(lambda rate: {"result_validity": "INVALID", "result_min_duration_met": True})
+    assert not serve.valid(serve.run_offline(slower, 1000.0)) and len(slower.runs) == 1  # invalid for another reason
+
+
+def test_the_server_search_keeps_the_highest_valid_rate_and_never_goes_below_its_start():
+    import serve
+
+    runner = ScriptedRunner(lambda rate: {"result_validity": "VALID" if rate <= 700 else "INVALID"})
+    chosen = serve.search_server_rate(runner, throughput=1000.0, latency_s=0.002)
+    rates = [run["target_qps"] for run in runner.runs]
+    assert rates[0] == 250.0 and min(rates) == 250.0 and len(rates) == 6  # LOW_LOAD / 2 ms
+    assert chosen["target_qps"] == max(rate for rate in rates if rate <= 700) and chosen["target_qps"] > 600
+    hopeless = ScriptedRunner(lambda rate: {"result_validity": "INVALID"})
+    assert serve.search_server_rate(hopeless, 1000.0, 0.002) is None and len(hopeless.runs) == 1
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REGISTRY, SMOKE, grid_of, run_snakemake, small_grid
+from conftest import REGISTRY, SMOKE, grid_of, make_in, small_grid
 from frames import read_summary
 from nerbench.record import Status
 from synthetic import build, host_speed, make_tables, small_tree, step_commands
@@ -74,12 +74,13 @@ def test_summary_has_one_row_per_cell_with_statistics_and_environment(smoke):
     assert set(skipped["reason"]) <= {"local lacks device cuda", "local lacks CPU feature bf16"}, "what it lacks"
 
 
-def test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser(smoke):
-    """make report's HTML, opened in headless Chromium and clicked through as a reader would."""
+def test_the_report_shows_the_answer_the_tables_and_the_plots_in_a_browser(smoke, tmp_path):
+    """make report's page, opened in headless Chromium and clicked through as a reader would."""
     from browser import Browser, find_browser
 
-    report = smoke["workdir"] / "report.html"
-    run_snakemake(smoke["workdir"], "--cores", "1", "--report", str(report))
+    done = make_in(smoke["workdir"], yaml.safe_load(SMOKE.read_text()), tmp_path, "report")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = smoke["results"] / "report.html"
     assert report.stat().st_size > 10_000 and "time_vs_batch_size.png" in report.read_text(errors="replace")
     if not find_browser():
         pytest.skip("no Chromium here: `make test` installs Debian's chromium-headless-shell where it runs as root")

@@ -5,6 +5,7 @@ one cell and regenerating the tables alone, what each edit of the config or of a
 several machines on one host, the profiles and Snakemake's scheduler, the Makefile's targets, and
 every command the README gives, run as written."""
 
+import hashlib
 import os
 import re
 import shutil
@@ -22,7 +23,9 @@ from conftest import (
     REPO,
     SMOKE,
     config_error_of,
+    make_in,
     planned_jobs,
+    run_make,
     run_snakemake,
     snakemake_command,
     workflow_environment,
@@ -233,10 +236,7 @@ def test_snakemakes_scheduler_keeps_one_daemon_wakeup_however_many_jobs_finish()
 # ---- the Makefile's targets ----
 
 
-def make(*args, **kwargs):
-    venv = Path(sys.executable).parent.parent
-    command = ["make", "--no-print-directory", "-C", str(REPO), f"VENV={venv}", *args]
-    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+make = run_make
 
 
 @pytest.mark.parametrize("target", ["cell", "tables"])
@@ -277,26 +277,34 @@ def test_make_clean_keeps_the_results_and_clean_results_removes_the_configs_fold
         (tmp_path / folder / "kept.json").write_text("{}")
     (tmp_path / "mine.yaml").write_text("results: elsewhere\n")
     venv = Path(sys.executable).parent.parent
-    done = subprocess.run(
-        ["make", "-s", "-o", "venv", f"VENV={venv}", "clean", "clean-results", "CONFIG=mine.yaml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+
+    def make_here(*targets):
+        command = ["make", "-s", "-o", "venv", f"VENV={venv}", *targets, "CONFIG=mine.yaml"]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+
+    refused = make_here("clean-results")  # not a results folder: no grid.json
+    assert refused.returncode != 0 and "elsewhere: not a results folder (no grid.json): not removed" in refused.stderr
+    (tmp_path / "elsewhere/grid.json").write_text("{}")
+    done = make_here("clean", "clean-results")
     assert done.returncode == 0, done.stderr
     assert "removing elsewhere (results: of config.yaml mine.yaml)" in done.stdout
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / ".snakemake/conda").exists()
     assert (tmp_path / "results/cells/kept.json").is_file() and (tmp_path / ".snakemake/metadata/kept.json").is_file()
 
 
-def test_make_shell_and_activate_are_this_clones_environment():
+def test_make_activate_is_this_clones_environment():
     venv = Path(sys.executable).parent.parent
     line = make("-s", "activate").stdout.strip()
     assert line.startswith(f'source "{venv}/bin/activate"'), line
-    found = subprocess.run(["bash", "-c", f"{line} && command -v python hyperfine"], capture_output=True, text=True)
-    assert found.stdout.splitlines()[0] == f"{venv}/bin/python" and found.stdout.count("\n") == 2, found
-    shell = make("-s", "shell", input="command -v python\nexit\n")
-    assert f"{venv}/bin/python" in shell.stdout, shell.stdout + shell.stderr
+    found = subprocess.run(["bash", "-c", f"{line} && command -v python"], capture_output=True, text=True)
+    assert found.stdout.strip() == f"{venv}/bin/python", found
+
+
+@pytest.mark.e2e  # make shell makes sure of hyperfine first (a build, on a fresh machine)
+def test_make_shell_is_this_clones_environment():
+    venv = Path(sys.executable).parent.parent
+    shell = make("-s", "shell", input="command -v python hyperfine\nexit\n")
+    assert f"{venv}/bin/python\n" in shell.stdout and "/hyperfine\n" in shell.stdout, shell.stdout + shell.stderr
 
 
 @pytest.mark.parametrize(
@@ -315,26 +323,34 @@ def test_a_model_that_cannot_be_is_one_line(model, line, tmp_path):
 
 
 def test_a_model_gets_a_results_folder_of_its_own(tmp_path):
-    """Beside the config's results, never over them; a folder named like the config's own model is renamed."""
+    """Beside the config's results, never over them, named by where the model comes from: two folders
+    of one name, or two revisions of one Hub model, never share a model folder or results."""
     query = [sys.executable, str(REPO / "workflow/scripts/query.py"), "model"]
     run = {"cwd": tmp_path, "capture_output": True, "text": True}
-    mine = tmp_path / "minilm-conll"
-    mine.mkdir()
-    (mine / "config.json").write_text('{"model_type": "distilbert"}')
-    written = subprocess.run([*query, str(mine), str(REPO / "config.yaml")], **run)
-    assert written.returncode == 0, written.stderr
-    path = tmp_path / written.stdout.strip()
-    assert path == tmp_path / "results/models/minilm-conll-local/model.yaml"
-    assert yaml.safe_load(path.read_text()) == {
-        "results": "results/models/minilm-conll-local",
-        "model": {"name": "minilm-conll-local", "source": "local", "local": {"path": str(mine)}},
-    }
-    hub = subprocess.run([*query, "hub:org/name", str(REPO / "config.yaml")], **run)
-    assert yaml.safe_load((tmp_path / hub.stdout.strip()).read_text())["model"] == {
-        "name": "org--name",
-        "source": "hub",
-        "hub": {"id": "org/name"},
-    }
+    names = []
+    for parent in ("a", "b"):
+        mine = tmp_path / parent / "minilm-conll"  # the config's own model's name, twice
+        mine.mkdir(parents=True)
+        (mine / "config.json").write_text('{"model_type": "distilbert"}')
+        written = subprocess.run([*query, str(mine), str(REPO / "config.yaml")], **run)
+        assert written.returncode == 0, written.stderr
+        name = f"minilm-conll-{hashlib.sha256(str(mine).encode()).hexdigest()[:6]}"
+        assert written.stdout.strip() == f"results/models/{name}/model.yaml"
+        assert yaml.safe_load((tmp_path / written.stdout.strip()).read_text()) == {
+            "results": f"results/models/{name}",
+            "model": {"name": name, "source": "local", "local": {"path": str(mine)}, "allow_pickle": False},
+        }
+        names.append(name)
+    assert len(set(names)) == 2
+    for revision, spec in (("main", "hub:org/name"), ("v2", "hub:org/name@v2")):
+        hub = subprocess.run([*query, spec, str(REPO / "config.yaml")], **run)
+        name = f"org--name-{hashlib.sha256(f'org/name@{revision}'.encode()).hexdigest()[:6]}"
+        assert yaml.safe_load((tmp_path / hub.stdout.strip()).read_text())["model"] == {
+            "name": name,
+            "source": "hub",
+            "hub": {"id": "org/name", "revision": revision},  # never the config's own model's revision
+            "allow_pickle": False,
+        }
 
 
 @pytest.mark.e2e
@@ -342,28 +358,19 @@ def test_make_bench_with_a_model_folder_says_its_plan_and_runs_into_its_own_fold
     """make bench MODEL=<folder>: the plan first, then the grid on that model, its results in their own folder."""
     workdir = smoke_clone["workdir"]
     settings = yaml.safe_load(SMOKE.read_text())
-    settings["results"] = str(workdir / "results/smoke")  # the Makefile's queries run in the repository
     settings["benchmark"].update(methods=["baseline", "ort-lean"], batch_sizes=[8])
-    config = tmp_path / "small.yaml"
-    config.write_text(yaml.safe_dump(settings))
     model = tmp_path / "my-ner"
     shutil.copytree(smoke_models["torch"], model)
-    done = make(
-        "bench",
-        f"CONFIG={config}",
-        f"MODEL={model}",
-        f"SNAKEMAKE_ARGS=--directory {workdir}",
-        "CORES=2",
-        env=workflow_environment(),
-    )
+    done = make_in(workdir, settings, tmp_path, "bench", f"MODEL={model}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     plan = done.stdout.split("nerbench plan", 1)[1].splitlines()[:5]
-    assert plan[1] == "  model my-ner: copied from model.local.path first", plan
+    name = f"my-ner-{hashlib.sha256(str(model).encode()).hexdigest()[:6]}"
+    assert plan[1] == f"  model {name}: copied from model.local.path first", plan
     assert plan[2].startswith("  cells: 2 process, 0 serving on local"), plan
-    results = workdir / "results/smoke/models/my-ner"
+    results = workdir / "results/smoke/models" / name
     tables = (results / "tables.md").read_text()
-    assert "Model: `my-ner` (local" in tables and (results / "verified.txt").is_file()
-    assert (workdir / "data/models/my-ner/torch/model_info.json").is_file()
+    assert f"Model: `{name}` (local" in tables and (results / "verified.txt").is_file()
+    assert (workdir / f"data/models/{name}/torch/model_info.json").is_file()
     assert not (REPO / "results/smoke/models").exists()
 
 
@@ -414,8 +421,8 @@ RUN_ELSEWHERE = {
     "make wheels WHEELS=dir [HOST_TORCH=1]": "tests/test_install.py",
     "make bench WHEELS=dir": "tests/test_install.py",
     "make bench MODEL=/data/my-ner": "test_make_bench_with_a_model_folder_says_its_plan_and_runs_into_its_own_folder",
-    "make bench MODEL=hub:org/name@revision": "tests/test_model.py::test_a_hub_model_runs_the_smoke_grid",
-    "make shell": "test_make_shell_and_activate_are_this_clones_environment",
+    "make bench MODEL=hub:org/name@revision": "tests/test_model.py::test_make_bench_runs_a_hub_model",
+    "make shell": "test_make_shell_is_this_clones_environment",
     "make clean": "test_make_clean_keeps_the_results_and_clean_results_removes_the_configs_folder",
     "make clean-results": "test_make_clean_keeps_the_results_and_clean_results_removes_the_configs_folder",
     **dict.fromkeys(

@@ -209,17 +209,13 @@ class Cell:
         """(predictors, threads each, the method's options) of a serving cell. Offline is one request
         of every sample: a +dp method's sessions share it as they share a corpus, and WxT gives it W
         sessions of T threads (another method: W predictors of T threads, each a share). The server
-        and single-stream answer many small requests: concurrency is predictors, so a +dp method's
-        W sessions serve as W predictors of one thread each, and WxT as W predictors of T threads
-        (+dp dropped). serving.parallelism thus wins over +dp and benchmark.threads."""
+        answers many small requests at once: concurrency is predictors, so a +dp method's sessions
+        serve as one predictor of one thread per thread. Single-stream has one request at a time:
+        one predictor of every thread. WxT is W predictors of T threads there (+dp dropped).
+        serving.parallelism thus wins over +dp and benchmark.threads."""
         method = self.method
         workers, each = parse_parallelism(self.parallelism)
-        own = [
-            arg
-            for option in method.options
-            if not method.registry.data_parallel(option)
-            for arg in method.registry.options[option]["arguments"]
-        ]
+        own = method.arguments_without_sessions
         if self.scenario == "offline":
             if not workers:
                 return "1", "{threads}", method.arguments
@@ -228,7 +224,9 @@ class Cell:
             return str(workers), str(each), own
         if workers:
             return str(workers), str(each), own
-        return ("{threads}", "1", own) if method.data_parallel else ("1", "{threads}", own)
+        if self.scenario == "server" and method.data_parallel:
+            return "{threads}", "1", own
+        return "1", "{threads}", own
 
 
 # What serve.py takes from the config's serving section (all of it defines a serving cell's measurement).
@@ -345,8 +343,10 @@ class Grid:
         ]
 
     def unserved(self, name: str) -> str:
-        """Why a method of serving.methods is not served: a BEST batch size is its fastest process
-        cell's, so it must be timed as a process too; "" when it is served."""
+        """Why a method of serving.methods is not served: with BEST among the batch sizes, a served
+        method is one timed as a process (BEST is its fastest process cell's), so that a config
+        which replaces benchmark.methods does not serve config.yaml's methods at its other sizes;
+        "" when it is served."""
         bench = self.config["benchmark"]
         if BEST in self.config["serving"]["batch_sizes"] and (
             name not in bench["methods"] or PROCESS not in bench["scenarios"]

@@ -108,6 +108,16 @@ class Method:
         return [arg for option in self.options for arg in self.registry.options[option]["arguments"]]
 
     @property
+    def arguments_without_sessions(self) -> list[str]:
+        """Its options' arguments but the data-parallel ones (a server's predictors replace them)."""
+        return [
+            arg
+            for option in self.options
+            if not self.registry.data_parallel(option)
+            for arg in self.registry.options[option]["arguments"]
+        ]
+
+    @property
     def model_kind(self) -> str:
         """torch (the transformers model), onnx (the export) or ct2 (the CTranslate2 conversion)."""
         return self.entry["model"]

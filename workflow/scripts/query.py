@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Ask the grid what Snakemake will see, for the Makefile and for people: one value of the
-config, or the result file of one cell. The config files extend one another key by key, as
-Snakemake reads them; what none sets has the schema's default. Errors are one line.
+config, the result files of one cell, the methods that run a model type, MODEL='s config, the
+plan. The config files extend one another key by key, as Snakemake reads them; what none sets has
+the schema's default. Errors are one line.
 
   query.py value results config.yaml configs/smoke.yaml
   query.py cell --machine local --method ort-hf --device cpu --batch-size 8 config.yaml
@@ -15,6 +16,7 @@ Snakemake reads them; what none sets has the schema's default. Errors are one li
 
 import argparse
 import copy
+import hashlib
 import re
 import statistics
 import sys
@@ -56,7 +58,7 @@ def cell_files(grid: Grid, args) -> str:
             "serving.methods, batch_sizes, parallelism" if cell.serving else "benchmark.methods, devices, batch_sizes"
         )
         raise ConfigError(f"{cell.label} is not a cell of the config's grid ({where})")
-    if grid.rounds > 1:  # its timed files are its rounds'
+    if grid.rounds > 1 and not cell.serving:  # its timed files are its rounds'
         return "\n".join(cell.round_path("result", number) for number in range(grid.rounds))
     return cell.path("result")
 
@@ -76,18 +78,21 @@ def model_config(spec: str, files: list[str]) -> Path:
     base = Grid.from_config(load(files)).config
     folder = Path(spec).expanduser()
     if folder.is_dir():
+        where = str(folder.resolve())
         name = re.sub(r"[^A-Za-z0-9._-]", "-", folder.resolve().name).lstrip("._-") or "model"
-        model = {"source": "local", "local": {"path": str(folder.resolve())}}
+        model = {"source": "local", "local": {"path": where}}
     elif spec.startswith("hub:"):
         repo, _, revision = spec.removeprefix("hub:").partition("@")
-        name = repo.replace("/", "--")
-        model = {"source": "hub", "hub": {"id": repo, **({"revision": revision} if revision else {})}}
+        where, name = f"{repo}@{revision or 'main'}", repo.replace("/", "--")
+        model = {"source": "hub", "hub": {"id": repo, "revision": revision or "main"}}
     else:
         raise ConfigError(f"MODEL={spec}: no such directory (a Hub model is MODEL=hub:org/name[@revision])")
-    if name == base["model"]["name"]:  # its folder under data/models/ is the config's own model's
-        name += f"-{model['source']}"
+    # The name holds a hash of where the model comes from: two folders of one name (checkpoint-500),
+    # two revisions of one Hub model, never share data/models/NAME or their results.
+    name += "-" + hashlib.sha256(where.encode()).hexdigest()[:6]
     results = f"{base['results']}/models/{name}"
-    override = {"results": results, "model": {"name": name, **model}}
+    # Every model key the config could carry over from its own model is given.
+    override = {"results": results, "model": {"name": name, **model, "allow_pickle": False}}
     try:
         Grid.from_config(extend(load(files), copy.deepcopy(override)))
     except ConfigError as error:

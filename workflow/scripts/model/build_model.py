@@ -30,7 +30,6 @@ import json
 import math
 import os
 import random
-import re
 import shutil
 import sys
 import tempfile
@@ -372,27 +371,27 @@ def from_pretrained_checked(source: str, allow_pickle: bool):
     return model, tokenizer
 
 
-COMMIT = re.compile(r"[0-9a-f]{40}")
-
-
 def download_from_hub(repo_id: str, revision: str, allow_pickle: bool) -> tuple[str, str]:
-    """The model's files at the revision's commit, in huggingface_hub's cache under that commit:
-    (their folder, the commit). A branch or tag is resolved first and the commit downloaded, so
-    that what is recorded is what was built; it is warned about, since the branch may move."""
-    from huggingface_hub import HfApi, snapshot_download
+    """The model's files at the revision's commit: (their folder, the commit). huggingface_hub
+    resolves a branch or tag to its commit (online from the Hub, offline from its cache's refs)
+    and downloads that commit's files into a snapshot folder named by it, so what is recorded is
+    what was built. A branch or tag is warned about: it may move."""
+    from huggingface_hub import snapshot_download
 
     patterns = ["*.json", "*.txt", "*.model", "*.safetensors"] + (["*.bin"] if allow_pickle else [])
     try:
-        commit = revision if COMMIT.fullmatch(revision) else HfApi().model_info(repo_id, revision=revision).sha
-        if commit != revision:
-            log(
-                f"warning: model.hub.revision {revision} is not a commit: {repo_id} is built at {commit}, its "
-                "commit now (recorded in model_info.json); pin it in model.hub.revision for a grid others can repeat"
-            )
-        return snapshot_download(repo_id, revision=commit, allow_patterns=patterns), commit
+        folder = snapshot_download(repo_id, revision=revision, allow_patterns=patterns)
     except Exception as error:  # huggingface_hub raises many types: offline, not found, gated
         why = HUB_ERRORS.get(type(error).__name__) or f"{type(error).__name__}: {str(error).splitlines()[0]}"
         fail(f"model.hub: cannot download {repo_id}@{revision}: {why}")
+    commit = Path(folder).name
+    if commit != revision:
+        log(
+            f"warning: model.hub.revision {revision} is not a commit: {repo_id} is built at {commit}, its commit "
+            "now (recorded in model_info.json); pin it (model.hub.revision, or MODEL=hub:ORG/NAME@COMMIT) for a "
+            "grid others can repeat"
+        )
+    return folder, commit
 
 
 # What huggingface_hub's errors mean to the user (others are named as they are).

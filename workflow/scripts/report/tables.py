@@ -2,10 +2,13 @@
 """Render results/tables.md from summary.csv (report/gather.py), the cells' checks and each
 machine's roofline.
 
-tables.md: the machine in one line; per device, each method at its best batch size in the
-original benchmark's format (mean ± σ, min … max) with agreement and F1 beside it; then the
-full method × batch size grid with speed relative to the reference method at the same batch size; then
-cells that failed or could not run here, and where cells' entities differ from the reference.
+tables.md: the answer first (report/answer.py: the acceptance criterion, then per device and
+scenario the method to use and the fastest exact one); the machine, the model, the corpus; per
+device, each method at its best batch size, fastest first (mean, sentences/s end to end, speed
+against the reference method's best, F1, agreement, memory); the full method × batch size grid with
+speed relative to the reference method at the same batch size; the details (spread, runs, threads,
+the host's load); where the time goes; the serving tables; cells that failed or could not run here,
+and where cells' entities differ from the reference. tables.html is the same, rendered.
 """
 
 import argparse
@@ -575,23 +578,29 @@ def slow_host_text(done: pd.DataFrame) -> str:
     )
 
 
-def model_text(model_info: Path) -> str:
-    model = json.loads(model_info.read_text())
+def model_text(name: str, model: dict) -> str:
+    """The model in a line, from its model_info.json."""
     size = f", {model['parameters']:,} parameters" if "parameters" in model else ""
     source = f"hub `{model['hub_id']}` at {model['revision']}" if model["source"] == "hub" else model["source"]
-    text = f"`{model_info.parent.parent.name}` ({source}{size}, {model.get('architecture', 'ONNX export')}"
+    text = f"`{name}` ({source}{size}, {model.get('architecture', 'ONNX export')}"
     return text + (f", dev-set F1 {model['dev_f1']:.4f})" if "dev_f1" in model else ")")
 
 
-def unpinned_note(model_info: Path) -> list[str]:
-    """A Hub model asked for by branch or tag: the commit it was built at, which the branch may leave."""
-    model = json.loads(model_info.read_text())
-    if "requested_revision" not in model:
-        return []
-    return [
-        f"The model was asked for at `{model['requested_revision']}`, not a commit: it was built at "
-        f"{model['revision']}, that revision's commit then. Pin it (`model.hub.revision`) for a grid others can repeat."
-    ]
+def model_notes(model: dict) -> list[str]:
+    """What a reader must know of the model before reading a number."""
+    notes = []
+    if "requested_revision" in model:  # a Hub branch or tag: the commit it was built at, which the branch may leave
+        notes.append(
+            f"The model was asked for at `{model['requested_revision']}`, not a commit: it was built at "
+            f"{model['revision']}, that revision's commit then. Pin it (`model.hub.revision`, or "
+            "`MODEL=hub:ORG/NAME@COMMIT`) for a grid others can repeat."
+        )
+    if model["source"] == "random":
+        notes.append(
+            "**The model has random weights: its predictions are meaningless.** Times are faithful to the "
+            "model's shape; agreement still shows whether methods compute the same thing; F1 means nothing."
+        )
+    return notes
 
 
 def main() -> None:
@@ -606,18 +615,14 @@ def main() -> None:
     rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
     frame = read_summary(args.summary)
     corpus = json.loads(Path(args.corpus_info).read_text())
-    notes = unpinned_note(Path(args.model_info))
-    if json.loads(Path(args.model_info).read_text())["source"] == "random":
-        notes.append(
-            "**The model has random weights: its predictions are meaningless.** Times are faithful to the "
-            "model's shape; agreement still shows whether methods compute the same thing; F1 means nothing."
-        )
+    model_info = Path(args.model_info)
+    model = json.loads(model_info.read_text())
     report = Report(
-        model_text(Path(args.model_info)),
+        model_text(model_info.parent.parent.name, model),
         f"`{corpus['file']}`, {corpus['lines']} lines, {corpus['words']} words",
         frame,
         grid.reference().name,
-        notes,
+        model_notes(model),
         rooflines,
         differing_cells(grid),
         {machine.name: grid.drift_pct(machine) for machine in grid.machines},
