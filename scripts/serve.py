@@ -172,14 +172,20 @@ def valid(run: dict) -> bool:
 
 
 def search_server_rate(runner: Runner, throughput: float, latency_s: float) -> dict | None:
-    """The highest valid rate, by bisection of valid runs: first the low rate (LOW_LOAD / the
-    single-sentence latency, or the throughput if lower); if that is valid, the rest of the
-    `server_runs` halve the gap to the throughput on a log scale (a run at rate r takes at least
-    SERVER_MIN_QUERIES / r seconds, so the search never goes below where it started)."""
-    low, high = min(throughput, LOW_LOAD / latency_s), throughput
-    if not valid(runner.perform(low)):
-        return None
-    for _ in range(runner.args.server_runs - 1):
+    """The highest valid rate, by a bisection of valid runs within `server_runs` runs. It starts
+    low: LOW_LOAD / the single-sentence latency (or the throughput if lower); while a run is not
+    valid it halves the rate (a method slower under arrivals than its warm-up said), then it halves
+    the gap between the highest valid rate and the lowest invalid one (the throughput at first) on
+    a log scale. None when no run was valid."""
+    rate, high = min(throughput, LOW_LOAD / latency_s), throughput
+    runs = runner.args.server_runs
+    while not valid(runner.perform(rate)):
+        runs -= 1
+        if not runs:
+            return None
+        rate, high = rate / 2, rate
+    low = rate
+    for _ in range(runs - 1):
         rate = math.sqrt(low * high)
         if valid(runner.perform(rate)):
             low = rate

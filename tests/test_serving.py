@@ -141,16 +141,20 @@ def test_an_offline_run_too_short_for_its_least_duration_runs_again_at_the_rate_
     assert not serve.valid(serve.run_offline(slower, 1000.0)) and len(slower.runs) == 1  # invalid for another reason
 
 
-def test_the_server_search_keeps_the_highest_valid_rate_and_never_goes_below_its_start():
+def test_the_server_search_keeps_the_highest_valid_rate_going_down_first_where_it_must():
     import serve
 
     runner = ScriptedRunner(lambda rate: {"result_validity": "VALID" if rate <= 700 else "INVALID"})
     chosen = serve.search_server_rate(runner, throughput=1000.0, latency_s=0.002)
     rates = [run["target_qps"] for run in runner.runs]
-    assert rates[0] == 250.0 and min(rates) == 250.0 and len(rates) == 6  # LOW_LOAD / 2 ms
+    assert rates[0] == 250.0 and min(rates) == 250.0 and len(rates) == 6  # LOW_LOAD / 2 ms, valid: only up
     assert chosen["target_qps"] == max(rate for rate in rates if rate <= 700) and chosen["target_qps"] > 600
+    slow = ScriptedRunner(lambda rate: {"result_validity": "VALID" if rate <= 100 else "INVALID"})
+    chosen = serve.search_server_rate(slow, throughput=1000.0, latency_s=0.002)
+    rates = [run["target_qps"] for run in slow.runs]
+    assert rates[:3] == [250.0, 125.0, 62.5] and len(rates) == 6 and 80 < chosen["target_qps"] <= 100, rates
     hopeless = ScriptedRunner(lambda rate: {"result_validity": "INVALID"})
-    assert serve.search_server_rate(hopeless, 1000.0, 0.002) is None and len(hopeless.runs) == 1
+    assert serve.search_server_rate(hopeless, 1000.0, 0.002) is None and len(hopeless.runs) == 6
 
 
 @pytest.mark.parametrize(
