@@ -66,6 +66,7 @@ rule serving_overhead:
         program=GRID.registry.methods["onnxruntime-ner"]["program"],
         model=GRID.model_dir("onnx"),
         corpus=GRID.corpus_text(),
+        serve_script=f"{REPO}/scripts/serve.py",
         serve=repo_paths(sources.code_dependencies("scripts/serve.py")),
     output:
         results(MACHINE_FILES["serving_overhead"]),
@@ -81,6 +82,6 @@ rule serving_overhead:
     params:
         min_duration_s=config["serving"]["min_duration_s"],
     shell:
-        "python {REPO}/scripts/serve.py --overhead --corpus {input.corpus:q} --out {output:q}"
+        "python {input.serve_script:q} --overhead --corpus {input.corpus:q} --out {output:q}"
         " --predictions /dev/null --log-dir - --min-duration-s {params.min_duration_s}"
         " -- {input.program:q} -d cpu -m {input.model:q} > {log:q} 2>&1"
