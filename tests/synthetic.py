@@ -184,7 +184,12 @@ def small_tree(directory: Path, seed: int = 0, **benchmark) -> Grid:
 
 def machines(count: int) -> dict:
     """`count` kinds of SLURM node (one machine alone is the host)."""
-    nodes = [{"name": f"machine-{index:02d}", "partition": f"part-{index:02d}", "cpus": 2} for index in range(count)]
+    # A SLURM machine's features are given, never read from the host: every one, so no cell is left out.
+    features = sorted(CPU_FEATURES)
+    nodes = [
+        {"name": f"machine-{index:02d}", "partition": f"part-{index:02d}", "cpus": 2, "cpu_features": features}
+        for index in range(count)
+    ]
     return {"machines": nodes} if count > 1 else {}
 
 

@@ -274,21 +274,6 @@ def test_scancel_of_a_timed_cell_leaves_no_result_and_no_process(cluster, smoke,
     assert "stopped by SIGTERM" in log.read_text() or "CANCELLED" in output, log.read_text()[-2000:]
 
 
-def test_a_cell_of_a_slurm_machine_refuses_to_run_outside_slurm(smoke, tmp_path):
-    """Run locally, a cell of a machine with a partition would be timed on the wrong host."""
-    config = cluster_config(tmp_path, "results/not-slurm", methods=["ort-lean"], batch_sizes=[1])
-    cell = "results/not-slurm/machines/node/cells/ort-lean/cpu-bs1.json"
-    done = subprocess.run(
-        snakemake_command(smoke["workdir"], config) + ["--cores", "1", cell],
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in workflow_environment().items() if not k.startswith("SLURM")},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    record = read_json(smoke["workdir"] / cell)
-    assert record["status"] == "failed" and "this is not a SLURM job" in record["reason"]
-
-
 def test_a_machine_without_a_partition_is_refused_under_the_cluster_profile_in_one_line(cluster, smoke, tmp_path):
     """Its timed cells would share a node of the default partition: the run stops before any job."""
     settings = yaml.safe_load(SMOKE.read_text())

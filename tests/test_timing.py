@@ -281,6 +281,20 @@ def test_a_grid_in_rounds_times_each_cell_once_a_round_and_tabulates_every_run(s
 # ---- where a cell runs ----
 
 
+def test_a_slurm_cell_outside_a_slurm_job_is_recorded_as_failed(smoke_models, tmp_path):
+    """Behind the workflow's refusal (test_workflow), run_cell itself never times a SLURM machine's
+    cell on the host that happens to run it."""
+    machine = {"name": "node", "partition": "debug", "cpus": 2}
+    args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, machines=[machine])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM")}
+    done = subprocess.run(
+        [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args], env=env, capture_output=True
+    )
+    record = json.loads((tmp_path / "cell.json").read_text())
+    assert done.returncode == 0 and record["status"] == "failed", done.stderr
+    assert "this is not a SLURM job" in record["reason"]
+
+
 def test_a_slurm_cell_in_another_partitions_job_is_refused(smoke_models, tmp_path):
     """Its job must run on its machine's partition: another partition's nodes are another machine."""
     machine = {"name": "epyc", "partition": "cpu,cpu-long", "cpus": 2}

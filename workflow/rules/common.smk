@@ -266,6 +266,8 @@ def refuse_unplaceable(machine):
     on; without one, a SLURM machine's cells and peaks would be timed on this host (and recorded
     as failed, or as the node's): stop with one line either way, before any job.
     """
+    if not workflow.is_main_process:
+        return  # a cluster job's own Snakemake, on the node the main process placed it on
     executor = workflow.executor_plugin
     local = executor is None or executor.common_settings.local_exec
     if local and machine.on_scheduler and not workflow.dryrun:
