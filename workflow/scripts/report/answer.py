@@ -6,7 +6,8 @@ be told apart from. tables.md opens with these lines."""
 import pandas as pd
 
 import common  # noqa: F401  (puts the grid package on the path)
-from nerbench.stats import ALPHA, holm, observations, ratio_text, welch_p
+from frames import times_of
+from nerbench.stats import ALPHA, holm, ratio_text, welch_p
 from nerbench.trust import criterion_text, is_true
 
 SCENARIO_TITLES = {
@@ -39,8 +40,7 @@ def not_told_apart(best, others: pd.DataFrame, drift_pct: float) -> list[str]:
     """The methods whose best cell is not significantly slower than `best`, after Holm's
     correction over every comparison made (Welch's test on the runs, as the intervals)."""
     rows = [row for _, row in others.iterrows() if row["method"] != best["method"]]
-    times = observations(best.get("times"), best.get("round_means"))
-    found = [welch_p(observations(row.get("times"), row.get("round_means")), times, drift_pct) for row in rows]
+    found = [welch_p(times_of(row), times_of(best), drift_pct) for row in rows]
     adjusted = holm(found)
     return [
         f"`{row['method']} -b {int(row['batch_size'])}`"
@@ -116,11 +116,7 @@ class Answer:
             anchor = anchor[anchor["method"] == self.reference]
             if not anchor.empty and row["method"] != self.reference:
                 reference = anchor.iloc[0]
-                ratio = ratio_text(
-                    observations(reference.get("times"), reference.get("round_means")),
-                    observations(row.get("times"), row.get("round_means")),
-                    self.drift_pct,
-                )
+                ratio = ratio_text(times_of(reference), times_of(row), self.drift_pct)
                 text += f", {ratio} `{self.reference} -b {int(reference['batch_size'])}`"
             text += f"; {accuracy(row)}"
             alike = not_told_apart(row, candidates, self.drift_pct)

@@ -7,6 +7,7 @@ import pandas as pd
 
 import common  # noqa: F401  (puts the grid package on the path)
 from nerbench.record import TEXT_COLUMNS, Status
+from nerbench.stats import observations
 from nerbench.trust import is_true
 
 # A cell's identity in summary.csv: nerbench.grid.CellKey's fields.
@@ -48,3 +49,8 @@ def describe_machine(row) -> str:
         f"{text(row.get('gpu')) or 'no GPU'}; {int(row['threads'])} intra-op threads per method; "
         f"Python {row['python']}, torch {row.get('pkg_torch')}, onnxruntime {ort}; code {commit[:10]}{dirty}"
     )
+
+
+def times_of(row) -> list[float]:
+    """A cell's observations: its round means in rounds, else its runs."""
+    return observations(row.get("times"), row.get("round_means"))

@@ -22,10 +22,10 @@ from tabulate import tabulate
 import common  # noqa: F401  (puts the grid package on the path)
 from answer import Answer, best_process_cells, criterion_line, not_told_apart
 from common import load_json
-from frames import describe_machine, measured, read_summary
+from frames import describe_machine, measured, read_summary, times_of
 from nerbench.grid import Grid
 from nerbench.record import Status, write_atomically
-from nerbench.stats import ALPHA, holm, observations, ratio_text, welch_p
+from nerbench.stats import ALPHA, holm, ratio_text, welch_p
 from nerbench.trust import REMEASURE_PEAKS, flags, is_true, marks_legend
 from nerlib.timings import PHASES
 from serving_tables import serving_sections
@@ -52,11 +52,6 @@ def flags_legend(drift_pct: float, rounds: int) -> str:
             "drifts between moments (time in rounds, benchmark.rounds, or set benchmark.drift_pct)."
         )
     return " ".join(parts)
-
-
-def times_of(row) -> list[float]:
-    """A cell's observations: its round means in rounds, else its runs."""
-    return observations(row.get("times"), row.get("round_means"))
 
 
 def seconds(value: float) -> str:
