@@ -62,21 +62,19 @@ class Method:
         """The number format: the variant's or an option's (bf16), else the program's."""
         return [part["dtype"] for part in self.parts if "dtype" in part][-1]
 
+    def allowed_by_every_part(self, key: str, every: tuple[str, ...]) -> set[str]:
+        """What each of the method's parts allows under `key` (a part without it allows `every`)."""
+        return set(every).intersection(*(part.get(key, every) for part in self.parts))
+
     @property
     def devices(self) -> set[str]:
         """The devices every part of the method can run on."""
-        devices = set(DEVICES)
-        for part in self.parts:
-            devices &= set(part.get("devices", DEVICES))
-        return devices
+        return self.allowed_by_every_part("devices", DEVICES)
 
     @property
     def scenarios(self) -> set[str]:
         """The scenarios every part of the method can be timed in."""
-        scenarios = set(SCENARIOS)
-        for part in self.parts:
-            scenarios &= set(part.get("scenarios", SCENARIOS))
-        return scenarios
+        return self.allowed_by_every_part("scenarios", SCENARIOS)
 
     @property
     def attention_dtype(self) -> str:
