@@ -24,6 +24,7 @@ from nerbench.record import (
     Threads,
     read_rows,
     summary_columns,
+    write_atomically,
     write_summary,
 )
 from nerbench.trust import cell_speed, contended
@@ -221,3 +222,13 @@ def test_a_results_folder_from_before_gathers_into_the_same_summary(tmp_path):
             again = after[column]
             if value != again:
                 assert math.isclose(float(value), float(again), rel_tol=1e-12), (column, value, again)
+
+
+def test_a_record_written_is_readable_by_the_other_users_of_a_shared_folder(tmp_path):
+    """mkstemp makes its file 0600, and a rename keeps the mode: records, tables and the summary
+    went 0600 while nerlib's files stayed 0644."""
+    target = tmp_path / "cells" / "cell.json"
+    write_atomically(target, "{}\n")
+    assert target.read_text() == "{}\n" and target.stat().st_mode & 0o777 == 0o644
+    assert [path.name for path in target.parent.iterdir()] == ["cell.json"], "no partial file left"
+

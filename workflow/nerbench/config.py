@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nerbench import jobs, layout, schema
 from nerbench.errors import ConfigError  # noqa: F401  (the config's errors, imported from here)
-from nerbench.registry import REPO, Registry
+from nerbench.registry import Registry
 
 # A machine without a partition is the host Snakemake runs on; these keys are a SLURM node's.
 # The host's CPU features are read from its CPU: only a SLURM machine's are given (cpu_features).
@@ -162,11 +162,7 @@ def check_paths(config: dict) -> None:
 
 def check_corpus(path: str) -> None:
     """Read the user's corpus as every method will, so a bad file stops the run here."""
-    import sys
-
-    scripts = str(REPO / "scripts")
-    if scripts not in sys.path:
-        sys.path.insert(0, scripts)
+    layout.nerlib_importable()
     from nerlib.corpus import CorpusError, read_sentences
 
     if not Path(path).is_file():

@@ -568,9 +568,7 @@ def grid(config: dict, available_devices=DEVICES) -> list[Cell]:
 
 def physical_cores() -> int:
     """The methods' own count of this process's cores (scripts/nerlib/cores.py)."""
-    scripts = str(Path(__file__).resolve().parents[2] / "scripts")
-    if scripts not in sys.path:
-        sys.path.insert(0, scripts)
+    layout.nerlib_importable()
     from nerlib.cores import physical_cores as count
 
     return count()

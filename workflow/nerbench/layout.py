@@ -4,7 +4,19 @@ timed cell's scheduler job must allow. Every rule and step takes its paths from 
 output before it runs the rule again."""
 
 import re
+import sys
 from pathlib import Path
+
+# The timed programs' shared core (`nerlib`): the grid model calls a few of its pieces rather than
+# keeping copies that could drift.
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def nerlib_importable() -> None:
+    """Put scripts/ on the import path, so that `nerlib` imports wherever the caller was started."""
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+
 
 # The benchmark corpus made from CoNLL-2003 (data/test-1k.txt and .gold), its training and
 # development splits, the models and their exports.

@@ -18,12 +18,12 @@ Standard library only: it runs in every method's environment (run_cell.py does).
 import csv
 import json
 import math
-import os
-import tempfile
 import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
+
+from nerbench import layout
 
 # The record formats, each a fixture in tests/data/records/:
 #   1  f1a3c00 (2026-12-01): hyperfine's export, the cell with its machine, status, settings, environment
@@ -659,14 +659,9 @@ def drop_none(data: dict) -> dict:
 
 
 def write_atomically(path: str | Path, text: str) -> None:
-    """Written to a sibling and renamed once complete, so a half-written record never looks done."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Written to a sibling and renamed once complete, so a half-written record never looks done:
+    nerlib's writer, which every result file of the project goes through (and its 0644 mode)."""
+    layout.nerlib_importable()
+    from nerlib.atomic import write_text_atomically
+
+    write_text_atomically(path, text)
