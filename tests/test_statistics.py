@@ -257,6 +257,30 @@ def test_two_folders_of_one_grid_report_no_change_in_95_percent_of_comparisons(d
     assert quiet / trials >= 0.95, quiet / trials
 
 
+@pytest.mark.complete
+def test_repeatability_reads_a_folder_with_serving_cells(tmp_path):
+    """A serving cell is one LoadGen run with no runs to repeat: the default grid has them, and
+    repeatability stopped on them with "no `times` column"."""
+    import dataclasses
+
+    from nerbench.record import read_rows, write_summary
+
+    folders = []
+    for seed in range(2):
+        folder = tmp_path / f"run-{seed}"
+        folder.mkdir()
+        grid = small_tree(folder, seed=seed)
+        make_tables(grid, folder)
+        summary = folder / grid.results() / "summary.csv"
+        rows = read_rows(summary)
+        served = dataclasses.replace(rows[0], scenario="offline", times=None, round_means=None, mean=None, runs=None)
+        write_summary(summary, [*rows, served])
+        folders.append(summary.parent)
+    done = subprocess.run([sys.executable, STEPS / "report/repeatability.py", *folders], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"- {folders[0]}: 6 cells, " in done.stdout, done.stdout
+
+
 def test_repeatability_keeps_each_machine_apart(tmp_path):
     """Two machines whose headline ratios are 2× and 12×: each its own row, never one mixed (2d70120
     printed 10.00× for both)."""

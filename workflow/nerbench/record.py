@@ -546,8 +546,10 @@ class SummaryRow:
         """nerbench.grid.CellKey's fields: machine, method, device, batch size, scenario."""
         return (self.machine, self.method, self.device, self.batch_size, self.scenario or "process")
 
-    def run_times(self) -> list[float]:
-        return [float(value) for value in (self.times or "").split()]
+    @property
+    def process(self) -> bool:
+        """A whole-process cell, timed by hyperfine (not a serving scenario's LoadGen run)."""
+        return (self.scenario or "process") == "process"
 
 
 PACKAGE_PREFIX = "pkg_"

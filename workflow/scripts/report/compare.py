@@ -43,7 +43,7 @@ class Pair:
     adjusted: float | None = None  # p after Holm's correction over every pair compared
 
     def __post_init__(self) -> None:
-        if self.a.scenario not in (None, "process"):
+        if not self.a.process:
             # A serving cell is one LoadGen run: its figure's ratio, with no interval or test.
             self.speedup, self.low, self.high, self.p = (
                 serving_figure(self.b) / serving_figure(self.a),

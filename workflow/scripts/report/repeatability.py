@@ -39,11 +39,16 @@ SIMULATED_REPEATS = 4000
 
 
 def measured_rows(folder: Path, device: str | None = None) -> list[SummaryRow]:
-    """A folder's measured cells (on one device), or SystemExit with one line saying what is wrong."""
+    """A folder's measured process cells (on one device), or SystemExit with one line saying what is
+    wrong. Serving cells have no runs to repeat: one LoadGen run each."""
     path = folder / "summary.csv"
     if not path.is_file():
         sys.exit(f"repeatability.py: error: {path}: missing (run the grid there, or `make tables`)")
-    rows = [row for row in read_rows(path) if row.status == Status.OK and (device is None or row.device == device)]
+    rows = [
+        row
+        for row in read_rows(path)
+        if row.status == Status.OK and row.process and (device is None or row.device == device)
+    ]
     if any(row.times is None for row in rows):
         sys.exit(
             f"repeatability.py: error: {path}: no `times` column (written by an older nerbench: `make tables` there)"
