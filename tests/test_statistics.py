@@ -4,7 +4,6 @@ The interval on the ratio of two cells' times and Welch's test of signal against
 widened by a drift between grids where one is given, and what compare (two results folders) and
 repeatability (several) make of them."""
 
-import json
 import math
 import re
 import subprocess
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO
 from nerbench.stats import ALPHA, Rounds, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
-from synthetic import make_tables, small_tree
+from synthetic import make_tables, rewrite_times, small_tree
 
 STEPS = REPO / "workflow" / "scripts"
 
@@ -89,17 +88,6 @@ def test_a_cells_spread_and_a_clear_difference():
 
 
 # ---- compare, the drift and repeatability ----
-
-
-def rewrite_times(tmp_path, grid, change):
-    """Give every cell's runs new times: change(cell, times) -> times."""
-    for cell in grid.runnable():
-        path = tmp_path / cell.path("result")
-        record = json.loads(path.read_text())
-        stats = record["results"][0]
-        stats["times"] = change(cell, stats["times"])
-        stats["mean"] = sum(stats["times"]) / len(stats["times"])
-        path.write_text(json.dumps(record))
 
 
 def test_compare_prints_ratios(smoke, tmp_path):

@@ -16,7 +16,7 @@ import yaml
 from conftest import REGISTRY, SMOKE, grid_of, make_in, small_grid
 from frames import read_summary
 from nerbench.record import Status
-from synthetic import build, host_speed, make_tables, small_tree, step_commands
+from synthetic import TWO_MACHINES, build, host_speed, make_tables, rewrite_times, small_tree, step_commands
 
 # ---- from the smoke run ----
 
@@ -145,6 +145,24 @@ def test_the_tables_flag_unstable_and_contended_cells_and_state_the_hosts_load(t
     done = subprocess.run(step_commands(grid, tmp_path)["verify"], cwd=tmp_path, capture_output=True, text=True)
     again = f"make cell METHOD={slow.method.name} DEVICE=cpu BS={slow.batch_size} MACHINE=local"
     assert done.returncode == 0 and "Timed while the host ran slow" in done.stdout and again in done.stdout, done
+
+
+def test_the_answer_compares_each_device_with_the_reference_on_that_device(tmp_path):
+    """On a machine with both devices, the CPU's answer took the reference method's fastest cell
+    whatever its device: its CUDA cell, ten times faster here."""
+    settings = {"methods": ["baseline", "ort-lean"], "batch_sizes": [8], "devices": ["cpu", "cuda"]}
+    grid = build(tmp_path, {**TWO_MACHINES, "benchmark": settings})
+    rewrite_times(tmp_path, grid, lambda cell, times: [t / 10 if cell.device == "cuda" else t for t in times])
+    make_tables(grid, tmp_path)
+    tables = (tmp_path / grid.results() / "tables.md").read_text()
+    ratios = {
+        device: float(
+            re.search(rf"\*\*h200 {device}, [^*]+\*\*: use `ort-lean -b 8`, [^;]*?([\d.]+)× \[", tables).group(1)
+        )
+        for device in ("CPU", "CUDA")
+    }
+    # baseline takes about 4× ort-lean's time in a synthetic tree, on each device alike.
+    assert 3 < ratios["CPU"] < 5 and 3 < ratios["CUDA"] < 5, (ratios, tables[:3000])
 
 
 def test_the_tables_take_phases_only_from_cells_that_ran(tmp_path):

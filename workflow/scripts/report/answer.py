@@ -89,9 +89,9 @@ class Answer:
         if accepted.empty:
             parts.append("no method meets the acceptance criterion.")
         else:
-            parts.append(f"use {self.describe(accepted.iloc[0], name, accepted)}.")
+            parts.append(f"use {self.describe(accepted.iloc[0], name, accepted, ranked)}.")
         if not exactly.empty and (accepted.empty or exactly.iloc[0]["method"] != accepted.iloc[0]["method"]):
-            parts.append(f"Fastest exact: {self.describe(exactly.iloc[0], name, exactly)}.")
+            parts.append(f"Fastest exact: {self.describe(exactly.iloc[0], name, exactly, ranked)}.")
         return " ".join(parts)
 
     @staticmethod
@@ -104,16 +104,16 @@ class Answer:
         )
         return valid.sort_values(key, ascending=ascending)
 
-    def describe(self, row, name: str, candidates: pd.DataFrame) -> str:
+    def describe(self, row, name: str, candidates: pd.DataFrame, ranked: pd.DataFrame) -> str:
+        """One method's figure; a process cell's against the reference's best on the same device
+        (`ranked`: each method's best there)."""
         method = f"`{row['method']} -b {int(row['served_batch_size'] if name != 'process' else row['batch_size'])}`"
         if name == "process":
             text = (
                 f"{method}, {row['mean']:.3f} s for {self.sentences} sentences, "
                 f"{self.sentences / row['mean']:.0f} sentences/s end to end"
             )
-            timed = self.frame[(self.frame["scenario"] == "process") & (self.frame["status"] == "ok")]
-            anchor = best_process_cells(timed)
-            anchor = anchor[anchor["method"] == self.reference]
+            anchor = ranked[ranked["method"] == self.reference]
             if not anchor.empty and row["method"] != self.reference:
                 reference = anchor.iloc[0]
                 ratio = ratio_text(times_of(reference), times_of(row), self.drift_pct)
