@@ -147,7 +147,7 @@ class LoadgenRun:
     def from_loadgen(cls, target_qps: float, detail: dict, log_dir: str) -> "LoadgenRun":
         """From LoadGen's detail log (its results and effective settings, by key)."""
         percentile = {name: detail.get(f"result_{share}_percentile_latency_ns") for name, share in PERCENTILES.items()}
-        to_ms = {key: value / 1e6 if value is not None else None for key, value in percentile.items()}
+        to_ms = {key: ns_to_ms(value) for key, value in percentile.items()}
         rate = next((detail[key] for key in RATE_KEYS if key in detail), None)
         queries = detail.get("result_query_count")
         samples = detail.get("generated_query_count", 0) * detail.get("generated_samples_per_query", 1) or None
@@ -572,9 +572,10 @@ def write_summary(path: str | Path, rows: list[SummaryRow]) -> None:
     """summary.csv: every column always (a cell without a value leaves it empty)."""
     packages = list(dict.fromkeys(name for row in rows for name in row.packages))
     columns = summary_columns(packages)
-    lines = [csv_line(columns)] + [
-        csv_line([csv_value(row.as_columns().get(name)) for name in columns]) for row in rows
-    ]
+    lines = [csv_line(columns)]
+    for row in rows:
+        values = row.as_columns()
+        lines.append(csv_line([csv_value(values.get(name)) for name in columns]))
     write_atomically(path, "".join(lines))
 
 

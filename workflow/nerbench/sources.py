@@ -68,6 +68,7 @@ def harness_files() -> list[str]:
     return sorted({path for script in HARNESS for path in code_dependencies(script)})
 
 
+@cache  # both walks of every module, and every script that imports it, read it once per process
 def syntax(module: Path) -> ast.Module:
     return ast.parse(module.read_text(encoding="utf-8"), filename=str(module))
 

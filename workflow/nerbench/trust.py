@@ -8,7 +8,7 @@ only judges what the records hold, so editing it re-runs the report steps and re
 
 import statistics
 
-from nerbench.record import CellRecord, Contention, HostSpeed
+from nerbench.record import CellRecord, Contention, HostSpeed, from_dict
 
 # A cell timed while others took at least this much of the host is flagged "contended" (tables,
 # summary.csv). Steal above 2% is a busy neighbour on the hypervisor; foreign CPU above 5% of the
@@ -36,7 +36,7 @@ def unstable(cv_pct: float | None) -> bool:
 def contended(record: Contention | dict | None) -> bool:
     """Whether timed work shared the host beyond the thresholds above (a Contention, or its JSON)."""
     if isinstance(record, dict):
-        record = Contention(**{key: record.get(key) for key in Contention.__dataclass_fields__})
+        record = from_dict(Contention, record)
     if record is None or record.steal_pct is None:
         return False
     return record.steal_pct >= CONTENDED_STEAL_PCT or record.foreign_cpu_pct >= CONTENDED_FOREIGN_PCT

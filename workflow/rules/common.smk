@@ -34,8 +34,8 @@ try:
     GRID = Grid.from_config(config)
 except ConfigError as error:
     sys.exit(error.line)
-if GRID.timed_elsewhere():
-    sys.exit(ConfigError(GRID.timed_elsewhere()).line)
+if refusal := GRID.timed_elsewhere():
+    sys.exit(ConfigError(refusal).line)
 REFERENCE = GRID.reference()
 
 

@@ -76,8 +76,6 @@ class Pair:
 
 def machine_pair(text: str) -> str:
     """--pair's A_MACHINE=B_MACHINE (argparse's type)."""
-    import argparse
-
     name_a, equals, name_b = text.partition("=")
     if not (equals and name_a and name_b):
         raise argparse.ArgumentTypeError(f"{text!r}: give A_MACHINE=B_MACHINE")
@@ -188,8 +186,8 @@ def main() -> None:
         + [seconds(pair.a), seconds(pair.b)]
         + [
             pair.speedup_text(),
-            "" if pair.p is None else f"{pair.p:.3f}",
-            "" if pair.adjusted is None else f"{pair.adjusted:.3f}",
+            probability(pair.p),
+            probability(pair.adjusted),
         ]
         for pair in joined
     ]
