@@ -45,10 +45,7 @@ class OptimumBackend(TransformersEncoder):
         return self.model(**{name: inputs[name] for name in self.input_names}).logits
 
 
-extra_arguments = add_session_arguments  # the name workflow/scripts/reference.py looks for
-
-
-PROGRAM = backend_program(__doc__, "onnx", OptimumBackend, extra_arguments)
+PROGRAM = backend_program(__doc__, "onnx", OptimumBackend, add_session_arguments)
 
 if __name__ == "__main__":
     PROGRAM.main()

@@ -19,7 +19,7 @@ from .batching import Encoded, batch_indices, pad_batch
 from .cli import CONFIG, parse_args
 from .corpus import CorpusError, read_corpus
 from .decode import decode_sentence
-from .model_dir import MethodError, read_model_config, read_model_json  # noqa: F401  (the methods import them here)
+from .model_dir import MethodError, read_model_config  # noqa: F401  (the methods import them here)
 from .output import write_predictions
 from .timings import PhaseTimer
 

@@ -16,10 +16,8 @@ LoadGen is imported when a test starts, so a method's own runs never pay for it.
 import array
 import queue
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from .model_dir import MethodError
@@ -216,13 +214,3 @@ def accuracy_answers(log_dir: Path, samples: int) -> list[str]:
     if missing:
         raise EngineError(f"the accuracy run answered {samples - len(missing)} of {samples} sentences")
     return answers
-
-
-def timed(call: Callable) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
-
-
-def note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
