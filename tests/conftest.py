@@ -281,6 +281,14 @@ def write_manifest(grid: Grid) -> Path:
     return path
 
 
+def replace_bytes(path: Path, data: bytes) -> None:
+    """Rewrite a file in one step: other pytest workers run it meanwhile and must never read half of it."""
+    temporary = path.with_name(f".{path.name}.edit")
+    temporary.write_bytes(data)
+    shutil.copymode(path, temporary)
+    os.replace(temporary, path)
+
+
 def run_cell_arguments(tmp_path, method, model, corpus, batch_size=4, machines=(), **benchmark) -> list[str]:
     """run_cell.py's command line for one cell, with the settings the rule would give it."""
     benchmark = {"warmup": 0, "runs": 1, **benchmark}
@@ -295,11 +303,11 @@ def run_cell_arguments(tmp_path, method, model, corpus, batch_size=4, machines=(
     return [str(arg) for arg in args]
 
 
-def run_cell(tmp_path, corpus, *, env=None, cwd=None, method="ort-lean", model):
-    """run_cell.py on one cell of `method` (its rule's command line): the finished process and the
-    record it wrote, or None."""
+def run_cell(tmp_path, corpus, *, env=None, cwd=None, method="ort-lean", model, machines=()):
+    """run_cell.py on one cell of `method` (its rule's command line) on the first of `machines`
+    (the host without them): the finished process and the record it wrote, or None."""
     out = tmp_path / "cell.json"
-    args = run_cell_arguments(tmp_path, method, model, corpus, timeout_s=120)
+    args = run_cell_arguments(tmp_path, method, model, corpus, machines=machines, timeout_s=120)
     done = subprocess.run(
         [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args],
         capture_output=True,

@@ -12,10 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from check_cell import NEAR_TIE_LOGITS, agreement, entity_gap
-from conftest import LEAN, REPO, TRICKY, run_rust, small_grid, write_manifest
-
-STEPS = REPO / "workflow" / "scripts"
-
+from conftest import LEAN, REPO, STEPS, TRICKY, run_rust, small_grid, write_manifest
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 

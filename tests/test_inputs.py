@@ -16,7 +16,7 @@ import yaml
 from conftest import (
     LEAN,
     PYTHON_METHODS,
-    REPO,
+    STEPS,
     TRICKY,
     Run,
     config_error_of,
@@ -30,9 +30,6 @@ from conftest import (
 )
 from nerlib.corpus import CorpusError, decode_corpus, read_corpus
 from nerlib.output import read_json_lines
-
-STEPS = REPO / "workflow" / "scripts"
-
 
 # ---- the corpus reader ----
 

@@ -9,10 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, TRICKY, run_rust
-
-STEPS = REPO / "workflow" / "scripts"
-
+from conftest import STEPS, TRICKY, run_rust
 
 # ---- the library it loads ----
 

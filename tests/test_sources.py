@@ -4,7 +4,6 @@ import it; each rule's inputs follow what its code imports."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SMOKE, grid_of, planned_jobs, run_snakemake
+from conftest import REGISTRY, REPO, SMOKE, STAGES, grid_of, planned_jobs, replace_bytes, run_snakemake
 from nerbench import sources
-from nerbench.registry import Registry
 
-REGISTRY = Registry.load()
 PYTHON_PROGRAMS = {name: entry["program"] for name, entry in REGISTRY.methods.items() if not entry["built"]}
-STAGES = ("corpus", "model", "timing", "checks", "report")
 HARNESS_ONLY = {
     "workflow/scripts/timing/run_cell.py",
     "workflow/scripts/timing/host_load.py",
@@ -93,16 +89,10 @@ def edited_plan(smoke, path: Path) -> dict[str, int]:
     touch alone would not count), restored afterwards with its times."""
     original, stat = path.read_bytes(), path.stat()
     try:
-        temporary = path.with_name(f".{path.name}.edit")
-        temporary.write_bytes(original + b"\n# edited\n")
-        shutil.copymode(path, temporary)
-        os.replace(temporary, path)
+        replace_bytes(path, original + b"\n# edited\n")
         done = run_snakemake(smoke["workdir"], "-n", "--cores", "1")
     finally:
-        temporary = path.with_name(f".{path.name}.restore")
-        temporary.write_bytes(original)
-        shutil.copymode(path, temporary)
-        os.replace(temporary, path)
+        replace_bytes(path, original)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     jobs = planned_jobs(done.stdout)
     print(f"{path.relative_to(REPO)}: {jobs}", file=sys.stderr)

@@ -14,12 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
+from conftest import REPO, STEPS
 from nerbench.stats import ALPHA, Rounds, cv_pct, differ, parse_times, ratio_interval, ratio_text, welch_p
 from synthetic import make_tables, rewrite_times, small_tree
-
-STEPS = REPO / "workflow" / "scripts"
-
 
 runs = st.lists(st.floats(0.5, 50), min_size=2, max_size=8)
 

@@ -23,6 +23,7 @@ from conftest import (
     REGISTRY,
     REPO,
     SMOKE,
+    STEPS,
     TRICKY,
     cpu_burner,
     cpu_quota,
@@ -43,9 +44,6 @@ from nerbench.record import CellRecord, HostSpeed, SummaryRow
 from nerbench.stats import parse_times
 from nerbench.trust import SLOW_HOST_MARK, SLOW_HOST_PCT, contended, flags
 from synthetic import host_speed, small_tree
-
-STEPS = REPO / "workflow" / "scripts"
-
 
 # ---- the host's load and a quiet start ----
 
@@ -286,12 +284,8 @@ def test_a_slurm_cell_outside_a_slurm_job_is_recorded_as_failed(smoke_models, tm
     """Behind the workflow's refusal (test_workflow), run_cell itself never times a SLURM machine's
     cell on the host that happens to run it."""
     machine = {"name": "node", "partition": "debug", "cpus": 2}
-    args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, machines=[machine])
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM")}
-    done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args], env=env, capture_output=True
-    )
-    record = json.loads((tmp_path / "cell.json").read_text())
+    done, record = run_cell(tmp_path, TRICKY, env=env, model=smoke_models["onnx"], machines=[machine])
     assert done.returncode == 0 and record["status"] == "failed", done.stderr
     assert "this is not a SLURM job" in record["reason"]
 
@@ -299,12 +293,8 @@ def test_a_slurm_cell_outside_a_slurm_job_is_recorded_as_failed(smoke_models, tm
 def test_a_slurm_cell_in_another_partitions_job_is_refused(smoke_models, tmp_path):
     """Its job must run on its machine's partition: another partition's nodes are another machine."""
     machine = {"name": "epyc", "partition": "cpu,cpu-long", "cpus": 2}
-    args = run_cell_arguments(tmp_path, "ort-lean", smoke_models["onnx"], TRICKY, machines=[machine])
     env = {**os.environ, "SLURM_JOB_ID": "77", "SLURM_JOB_PARTITION": "gpu"}
-    done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/timing/run_cell.py", *args], env=env, capture_output=True
-    )
-    record = json.loads((tmp_path / "cell.json").read_text())
+    done, record = run_cell(tmp_path, TRICKY, env=env, model=smoke_models["onnx"], machines=[machine])
     assert done.returncode == 0 and record["status"] == "failed", done.stderr
     assert (
         record["reason"] == "machine epyc runs on SLURM partition cpu,cpu-long, and this job 77 runs in partition gpu"

@@ -25,6 +25,7 @@ from conftest import (
     config_error_of,
     make_in,
     planned_jobs,
+    replace_bytes,
     run_make,
     run_snakemake,
     snakemake_command,
@@ -113,14 +114,6 @@ def test_regenerating_the_tables_runs_no_benchmark(smoke):
     run_snakemake(smoke["workdir"], "--cores", "1", "--forcerun", "summary", "tables")
     assert (smoke["results"] / "cells/baseline/cpu-bs1.json").stat().st_mtime == before
     assert (smoke["results"] / "tables.md").stat().st_mtime > before
-
-
-def replace_bytes(path: Path, data: bytes) -> None:
-    """Rewrite a file in one step: other pytest workers run it meanwhile and must never read half of it."""
-    temporary = path.with_name(f".{path.name}.edit")
-    temporary.write_bytes(data)
-    shutil.copymode(path, temporary)
-    os.replace(temporary, path)
 
 
 def test_editing_a_method_retimes_only_its_cells(smoke):
