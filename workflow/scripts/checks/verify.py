@@ -15,7 +15,7 @@ import sys
 from common import load_json
 from nerbench.grid import Grid
 from nerbench.record import Status, SummaryRow, read_rows, write_atomically
-from nerbench.trust import REMEASURE_PEAKS
+from nerbench.trust import REMEASURE_PEAKS, accepted
 
 
 def beyond_the_peak(summary: list[SummaryRow]) -> tuple[list[str], list[str]]:
@@ -56,14 +56,16 @@ def below_the_floor(summary: list[SummaryRow], floor: dict) -> list[str]:
     for row in summary:
         if row.dtype in (None, "fp32") or row.agreement_pct is None:
             continue
+        # The floor is a criterion of accept:'s form, judged as accept: is, only lower.
+        if accepted(row.f1, row.reference_f1, row.agreement_pct, floor):
+            continue
         cell = f"{row.method} -d {row.device} -b {row.batch_size} {row.scenario or 'process'} on {row.machine}"
         if row.f1 is not None and row.reference_f1 is not None:
-            if 100 * (row.reference_f1 - row.f1) > floor["f1_points"]:
-                broken.append(
-                    f"{cell}: F1 {row.f1:.4f}, more than {floor['f1_points']:g} points below the reference's "
-                    f"{row.reference_f1:.4f} (verify.f1_points): a broken {row.dtype} variant"
-                )
-        elif row.agreement_pct < floor["agreement_pct"]:
+            broken.append(
+                f"{cell}: F1 {row.f1:.4f}, more than {floor['f1_points']:g} points below the reference's "
+                f"{row.reference_f1:.4f} (verify.f1_points): a broken {row.dtype} variant"
+            )
+        else:
             broken.append(
                 f"{cell}: agrees {row.agreement_pct:.2f}% with the reference, below {floor['agreement_pct']:g}% "
                 f"(verify.agreement_pct): a broken {row.dtype} variant"
