@@ -185,6 +185,27 @@ def ns_to_ms(value: float | None) -> float | None:
     return value / 1e6 if value is not None else None
 
 
+@dataclass(frozen=True)
+class Figure:
+    """What a serving scenario's cells are ranked and compared by: a summary.csv column."""
+
+    column: str
+    unit: str
+    lower_is_better: bool = False
+
+
+SERVING_FIGURES = {
+    "offline": Figure("sentences_per_s", "sentences/s"),
+    "single-stream": Figure("latency_p90_ms", "ms p90", lower_is_better=True),  # MLPerf's metric
+    "server": Figure("server_qps", "queries/s"),  # the highest valid rate
+}
+
+
+def serving_figure(scenario: str) -> Figure:
+    """A serving cell's figure, from its scenario (`server@2x1`: the server's)."""
+    return SERVING_FIGURES[scenario.partition("@")[0]]
+
+
 @dataclass
 class Serving:
     """A serving cell's measurement: the method served under LoadGen in one warm process."""

@@ -7,6 +7,7 @@ import pandas as pd
 
 import common  # noqa: F401  (puts the grid package on the path)
 from frames import times_of
+from nerbench.record import serving_figure
 from nerbench.stats import ALPHA, holm, ratio_text, welch_p
 from nerbench.trust import criterion_text, is_true
 
@@ -99,10 +100,8 @@ class Answer:
         """Serving cells with a valid result, best first: the most sentences per second (offline),
         the lowest p90 latency (single-stream: MLPerf's metric), the highest valid rate (server)."""
         valid = rows[rows["loadgen_valid"].map(is_true)]
-        key, ascending = {"single-stream": ("latency_p90_ms", True), "server": ("server_qps", False)}.get(
-            name, ("sentences_per_s", False)
-        )
-        return valid.sort_values(key, ascending=ascending)
+        figure = serving_figure(name)
+        return valid.sort_values(figure.column, ascending=figure.lower_is_better)
 
     def describe(self, row, name: str, candidates: pd.DataFrame, ranked: pd.DataFrame) -> str:
         """One method's figure; a process cell's against the reference's best on the same device

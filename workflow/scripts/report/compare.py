@@ -28,7 +28,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 import common  # noqa: F401  (puts the grid package on the path)
-from nerbench.record import Status, SummaryRow, read_rows
+from nerbench.record import Status, SummaryRow, read_rows, serving_figure
 from nerbench.stats import ALPHA, drift_percentage, holm, observations, ratio_interval, welch_p
 from nerbench.trust import flags, marks_legend
 
@@ -45,13 +45,8 @@ class Pair:
     def __post_init__(self) -> None:
         if not self.a.process:
             # A serving cell is one LoadGen run: its figure's ratio, with no interval or test.
-            self.speedup, self.low, self.high, self.p = (
-                serving_figure(self.b) / serving_figure(self.a),
-                None,
-                None,
-                None,
-            )
-            if self.a.scenario.startswith("single-stream"):
+            self.speedup, self.low, self.high, self.p = figure_value(self.b) / figure_value(self.a), None, None, None
+            if serving_figure(self.a.scenario).lower_is_better:
                 self.speedup = 1 / self.speedup  # a latency: B faster where it is lower
             return
         runs_a, runs_b = observations(self.a.times, self.a.round_means), observations(self.b.times, self.b.round_means)
@@ -82,11 +77,9 @@ def machine_pair(text: str) -> str:
     return text
 
 
-def serving_figure(row: SummaryRow) -> float:
-    """What a serving cell is ranked by: sentences/s (offline), p90 latency (single-stream), the
-    highest valid rate (server)."""
-    name = (row.scenario or "").partition("@")[0]
-    return {"single-stream": row.latency_p90_ms, "server": row.server_qps}.get(name, row.sentences_per_s)
+def figure_value(row: SummaryRow) -> float:
+    """A serving cell's figure (nerbench.record.SERVING_FIGURES)."""
+    return getattr(row, serving_figure(row.scenario).column)
 
 
 def load(directory: Path) -> list[SummaryRow]:
@@ -152,9 +145,7 @@ def probability(p: float | None) -> str:
 
 def seconds(row: SummaryRow) -> str:
     if row.mean is None:  # a serving cell: its figure
-        name = (row.scenario or "").partition("@")[0]
-        unit = {"single-stream": "ms p90", "server": "queries/s"}.get(name, "sentences/s")
-        return f"{serving_figure(row):.1f} {unit}{flags(row)}"
+        return f"{figure_value(row):.1f} {serving_figure(row.scenario).unit}{flags(row)}"
     return f"{row.mean:.3f} ± {row.stddev or 0:.3f} s{flags(row)}"
 
 
