@@ -19,12 +19,17 @@ SCENARIO_TITLES = {
 }
 
 
+def only_near_ties(row) -> bool:
+    """Every differing entity of every differing sentence is a near-tie: rounding, not a fault."""
+    return row.get("near_tie_sentences") == row.get("differing_sentences")
+
+
 def exact(row) -> bool:
     """Agrees 100% with the reference, or differs at near-ties only."""
     agreement = row.get("agreement_pct")
     if pd.isna(agreement):
         return False
-    return agreement == 100 or row.get("near_tie_sentences") == row.get("differing_sentences")
+    return agreement == 100 or only_near_ties(row)
 
 
 def best_process_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -37,17 +42,17 @@ def accuracy(row) -> str:
     return f"{f1}agreement {row['agreement_pct']:.2f}%"
 
 
+def not_slower(best, rows: list, drift_pct: float) -> list:
+    """The rows not significantly slower than `best`, after Holm's correction over every
+    comparison made (Welch's test on the runs, as the intervals)."""
+    adjusted = holm([welch_p(times_of(row), times_of(best), drift_pct) for row in rows])
+    return [row for row, p in zip(rows, adjusted, strict=True) if p is not None and p >= ALPHA]
+
+
 def not_told_apart(best, others: pd.DataFrame, drift_pct: float) -> list[str]:
-    """The methods whose best cell is not significantly slower than `best`, after Holm's
-    correction over every comparison made (Welch's test on the runs, as the intervals)."""
+    """The methods whose best cell cannot be told apart from `best`'s."""
     rows = [row for _, row in others.iterrows() if row["method"] != best["method"]]
-    found = [welch_p(times_of(row), times_of(best), drift_pct) for row in rows]
-    adjusted = holm(found)
-    return [
-        f"`{row['method']} -b {int(row['batch_size'])}`"
-        for row, p in zip(rows, adjusted, strict=True)
-        if p is not None and p >= ALPHA
-    ]
+    return [f"`{row['method']} -b {int(row['batch_size'])}`" for row in not_slower(best, rows, drift_pct)]
 
 
 class Answer:

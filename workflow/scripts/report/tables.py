@@ -20,7 +20,7 @@ import pandas as pd
 from tabulate import tabulate
 
 import common  # noqa: F401  (puts the grid package on the path)
-from answer import Answer, best_process_cells, criterion_line, not_told_apart
+from answer import Answer, best_process_cells, criterion_line, not_slower, not_told_apart, only_near_ties
 from common import load_json
 from frames import describe_machine, measured, read_summary, times_of
 from nerbench.grid import Grid
@@ -84,11 +84,6 @@ def agreement_flag(row) -> str:
     if pd.isna(agreement) or agreement == 100 or row["dtype"] != "fp32":
         return ""
     return " (near-ties)" if only_near_ties(row) else " **DISAGREES**"
-
-
-def only_near_ties(row) -> bool:
-    """Every differing entity of every differing sentence is a near-tie: rounding, not a fault."""
-    return row.get("near_tie_sentences") == row.get("differing_sentences")
 
 
 def entity_text(entity: dict) -> str:
@@ -235,10 +230,7 @@ class MachineTables:
         """ " ~ bs 32" where another batch size of the method is not significantly slower (Holm's
         correction over the method's other batch sizes)."""
         others = [row for _, row in measured(group).iterrows() if row["batch_size"] != best["batch_size"]]
-        adjusted = holm([welch_p(times_of(row), times_of(best), self.drift_pct) for row in others])
-        tied = [
-            str(int(row["batch_size"])) for row, p in zip(others, adjusted, strict=True) if p is not None and p >= ALPHA
-        ]
+        tied = [str(int(row["batch_size"])) for row in not_slower(best, others, self.drift_pct)]
         return f" ~ bs {', '.join(tied)}" if tied else ""
 
     def ratio(self, a, b) -> str:
