@@ -28,7 +28,7 @@ rule benchmark_cell:
         # new batch size, method or machine times only its own cells.
         settings=timing_settings,
         cell=cell_identity,
-        command=cell_command("cell"),
+        command=cell_command,
     shell:
         "python {input.script:q} --settings {params.settings:q} --cell {params.cell:q} --command {params.command:q}"
         " --model {input.model:q} --out {output.result:q} --predictions {output.predictions:q}"
@@ -76,10 +76,6 @@ if GRID.rounds > 1:
             **CELL_WILDCARDS,
             round=r"\d+",
         priority: round_priority
-        params:
-            settings=timing_settings,
-            cell=cell_identity,
-            command=cell_command("round"),
 
     rule combine_rounds:
         """A cell's rounds as one result: every run, and what the host did during each."""

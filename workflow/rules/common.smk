@@ -206,23 +206,19 @@ def program(method):
     return method.executable if method.built else str(REPO / method.executable)
 
 
-def cell_command(kind, round_number=None):
-    """A timed job's command (nerbench.grid.Cell.command), as JSON: `kind` "cell" or "round"."""
-
-    def command(wildcards):
-        cell = wildcard_cell(wildcards)
-        files = {
-            name: (
-                cell.path(name)
-                if kind == "cell"
-                else cell.round_path(name, int(wildcards.round))
-            )
-            for name in ("predictions", "phases")
-        }
-        model, corpus = GRID.method_model(cell.method), GRID.corpus_text()
-        return json.dumps(cell.command(model, corpus, **files))
-
-    return command
+def cell_command(wildcards):
+    """A timed job's command (nerbench.grid.Cell.command), as JSON: a cell's, or one round's."""
+    cell = wildcard_cell(wildcards)
+    files = {
+        name: (
+            cell.round_path(name, int(wildcards.round))
+            if "round" in wildcards.keys()
+            else cell.path(name)
+        )
+        for name in ("predictions", "phases")
+    }
+    model, corpus = GRID.method_model(cell.method), GRID.corpus_text()
+    return json.dumps(cell.command(model, corpus, **files))
 
 
 def cell_identity(wildcards):
