@@ -123,13 +123,21 @@ def serving_cell(wildcards):
     )
 
 
+SERVE = "scripts/serve.py"  # the LoadGen harness a serving job runs its method in
+
+
+def serve_code():
+    """serve.py and every file it runs (nerbench.sources): editing any of it serves again."""
+    return repo_paths(sources.code_dependencies(SERVE))
+
+
 def serving_inputs(wildcards):
     """A serving cell's: its method's program, model and corpus, serve.py's code, and for a BEST
     batch size its method's process cells (the fastest gives the batch size)."""
     cell = serving_cell(wildcards)
     refuse_unplaceable(cell.machine)
     inputs = method_inputs(cell.method)
-    inputs["serve"] = repo_paths(sources.code_dependencies("scripts/serve.py"))
+    inputs["serve"] = serve_code()
     inputs["best_of"] = best_of(cell)
     return inputs
 

@@ -61,13 +61,13 @@ rule serving_overhead:
     at once, in each scenario, and the Rust binary's pipe with requests of no sentence.
     """
     input:
+        # serve.py alone, not run_cell.py's harness(): this job runs no cell.
         machine_inputs,
-        **harness(),
         program=GRID.registry.methods["onnxruntime-ner"]["program"],
         model=GRID.model_dir("onnx"),
         corpus=GRID.corpus_text(),
-        serve_script=f"{REPO}/scripts/serve.py",
-        serve=repo_paths(sources.code_dependencies("scripts/serve.py")),
+        script=str(REPO / SERVE),
+        serve=serve_code(),
     output:
         results(MACHINE_FILES["serving_overhead"]),
     log:
@@ -82,6 +82,6 @@ rule serving_overhead:
     params:
         min_duration_s=config["serving"]["min_duration_s"],
     shell:
-        "python {input.serve_script:q} --overhead --corpus {input.corpus:q} --out {output:q}"
+        "python {input.script:q} --overhead --corpus {input.corpus:q} --out {output:q}"
         " --predictions /dev/null --log-dir - --min-duration-s {params.min_duration_s}"
         " -- {input.program:q} -d cpu -m {input.model:q} > {log:q} 2>&1"
