@@ -29,9 +29,9 @@ rule serve_cell:
             shlex.quote(path) for path in best_of(serving_cell(w))
         ),
     shell:
-        "python {input.script:q} --serving --settings {params.settings:q} --cell {params.cell:q}"
+        "python {input.script:q} --settings {params.settings:q} --cell {params.cell:q}"
         " --command {params.command:q} --model {input.model:q} --out {output.result:q}"
-        " --predictions {output.predictions:q} --serve-result {output.loadgen:q}/serve.json"
+        " --predictions {output.predictions:q}"
         " --parallelism {params.parallelism:q} --best-of {params.best_of} --log {log:q}"
         " --quiet-start-s {resources.quiet_start_s} --quiet-share {resources.quiet_share} > {log:q} 2>&1"
 

@@ -65,14 +65,15 @@ def method_command(args) -> list[str]:
     return [part.format(**fill) for part in args.command]
 
 
+def option(command: list[str], flag: str, default=None):
+    """The value the command gives `flag` (its first), or `default`."""
+    return command[command.index(flag) + 1] if flag in command else default
+
+
 def thread_use(command: list[str]) -> Threads:
     """The threads the cell runs with: the program's --threads, in --workers sessions (+dp) of their
     share, times a serving cell's --engines (predictors side by side)."""
-
-    def value(flag: str, default: int) -> int:
-        return int(command[command.index(flag) + 1]) if flag in command else default
-
-    threads, workers, engines = value("--threads", 1), value("--workers", 1), value("--engines", 1)
+    threads, workers, engines = (int(option(command, flag, 1)) for flag in ("--threads", "--workers", "--engines"))
     return Threads(threads=threads * engines, workers=workers * engines, intra_op=threads // workers)
 
 
@@ -142,6 +143,11 @@ def failure_reason(command: list[str], timeout: float) -> str:
     print(output, end="")
     if code is None:
         return f"failed under hyperfine; run again to show why, it ran past {limit:.0f} s"
+    return last_line(output, code)
+
+
+def last_line(output: str, code: int) -> str:
+    """Why a program failed: the last line it wrote (its one-line error), else its exit code."""
     lines = [line for line in output.splitlines() if line.strip()]
     return lines[-1].strip() if lines else f"exit code {code}"
 
@@ -179,67 +185,70 @@ def placement_problem(args) -> str | None:
     return None
 
 
+def run_watched(args, argv: list[str]) -> tuple[int | None, str, dict]:
+    """Run argv once in a process group of its own, after waiting for a quiet host, with the
+    host's load and speed watched around it (and a CUDA cell's GPU memory): its exit code (None:
+    timed out), its output, and the record's fields about the host."""
+    quiet = host_load.quiet_start(args.threads, args.quiet_share, args.quiet_start_s)
+    if quiet["waited_seconds"]:
+        print(f"waited {quiet['waited_seconds']} s for a quiet host{' and gave up' if quiet['gave_up'] else ''}")
+    with GroupGpuMemory() as gpu_memory:
+        print("$", shlex.join(argv), flush=True)
+        with host_load.watched() as (speed, contention):
+            on_start = gpu_memory.watch if args.device == "cuda" else None
+            code, output = run_group(argv, args.timeout, on_start=on_start)
+    print(output, end="", flush=True)
+    host = {
+        "gpu_memory_peak_bytes": gpu_memory.peak_bytes,
+        "quiet_start": QuietStart(**quiet),
+        "contention": Contention(**contention.record),
+        "host_speed": HostSpeed(**speed.record),
+    }
+    return code, output, host
+
+
+def timed_out(args) -> CellRecord:
+    return failed(f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)")
+
+
 def time_cell(args, command: list[str]) -> CellRecord:
     """The cell's record: hyperfine's statistics (with the peak GPU memory of a CUDA cell) and the
     host around the runs, or the reason it failed."""
     if shutil.which("hyperfine") is None:
         return failed("hyperfine is not on the PATH (`make hyperfine` installs it)")
-    problem = placement_problem(args)
-    if problem:
-        return failed(problem)
-    quiet = host_load.quiet_start(args.threads, args.quiet_share, args.quiet_start_s)
-    if quiet["waited_seconds"]:
-        print(f"waited {quiet['waited_seconds']} s for a quiet host{' and gave up' if quiet['gave_up'] else ''}")
-    with tempfile.TemporaryDirectory() as scratch, GroupGpuMemory() as gpu_memory:
+    with tempfile.TemporaryDirectory() as scratch:
         export = Path(scratch) / "hyperfine.json"
-        hyperfine = hyperfine_command(args, command, export)
-        print("$", shlex.join(hyperfine), flush=True)
-        with host_load.watched() as (speed, contention):
-            on_start = gpu_memory.watch if args.device == "cuda" else None
-            code, output = run_group(hyperfine, args.timeout, on_start=on_start)
-        print(output, end="", flush=True)
+        code, output, host = run_watched(args, hyperfine_command(args, command, export))
         if code == 0:
             return CellRecord(
                 status=Status.OK,
                 runs=Runs.from_hyperfine(json.loads(export.read_text())),
-                gpu_memory_peak_bytes=gpu_memory.peak_bytes,
-                quiet_start=QuietStart(**quiet),
-                contention=Contention(**contention.record),
                 # hyperfine's own warnings (statistical outliers, a first run much slower) are kept.
                 hyperfine_warnings=[
                     line.strip() for line in output.splitlines() if line.strip().startswith("Warning:")
                 ],
-                host_speed=HostSpeed(**speed.record),
+                **host,
             )
     if code is None:
-        return failed(f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)")
+        return timed_out(args)
     return failed(failure_reason(command, args.timeout))
 
 
 def serve_cell(args, command: list[str]) -> CellRecord:
     """A serving cell: its command (scripts/serve.py: the method in one warm process under
-    LoadGen) run once, alone, with the host watched around it; its LoadGen runs read back."""
-    problem = placement_problem(args)
-    if problem:
-        return failed(problem)
-    quiet = host_load.quiet_start(args.threads, args.quiet_share, args.quiet_start_s)
-    with GroupGpuMemory() as gpu_memory:
-        print("$", shlex.join(command), flush=True)
-        with host_load.watched() as (speed, contention):
-            on_start = gpu_memory.watch if args.device == "cuda" else None
-            code, output = run_group(command, args.timeout, on_start=on_start)
-    print(output, end="", flush=True)
+    LoadGen) run once, alone, with the host watched around it; its LoadGen runs read back from
+    where the command writes them (serve.py --out)."""
+    code, output, host = run_watched(args, command)
     if code is None:
-        return failed(f"timed out after {args.timeout:.0f} s (benchmark.timeout_s)")
+        return timed_out(args)
     if code != 0:
-        lines = [line.strip() for line in output.splitlines() if line.strip()]
-        return failed(lines[-1] if lines else f"exit code {code}")
-    served = json.loads(Path(args.serve_result).read_text())
+        return failed(last_line(output, code))
+    served = json.loads(Path(option(command, "--out")).read_text())
     return CellRecord(
         status=Status.OK,
         serving=Serving(
             scenario=served["scenario"],
-            batch_size=int(command[command.index("-b") + 1]),
+            batch_size=int(option(command, "-b")),
             parallelism=args.parallelism,
             engines=served["engines"],
             load_seconds=served["load_seconds"],
@@ -250,10 +259,7 @@ def serve_cell(args, command: list[str]) -> CellRecord:
             peak_rss_bytes=served.get("peak_rss_bytes"),
             settings=args.settings.get("serving", {}),
         ),
-        gpu_memory_peak_bytes=gpu_memory.peak_bytes,
-        quiet_start=QuietStart(**quiet),
-        contention=Contention(**contention.record),
-        host_speed=HostSpeed(**speed.record),
+        **host,
     )
 
 
@@ -289,10 +295,6 @@ def parse_arguments():
     for name in ("model", "out", "predictions", "log"):
         parser.add_argument(f"--{name}", required=True)
     parser.add_argument("--phases", help="the program's --timings file (a process cell's)")
-    parser.add_argument("--serving", action="store_true", help="a serving cell: run the command once, no hyperfine")
-    parser.add_argument(
-        "--serve-result", help="where a serving cell's command writes its LoadGen runs (serve.py --out)"
-    )
     parser.add_argument("--parallelism", default="auto", help="a serving cell's workers x threads")
     parser.add_argument(
         "--best-of", nargs="*", default=[], help="a BEST serving cell's: its method's process cells, by batch size"
@@ -311,6 +313,7 @@ def parse_arguments():
         args.cell[key] for key in ("machine", "method", "device", "batch_size")
     )
     args.scenario = args.cell.get("scenario", "process")
+    args.serving = args.scenario != "process"  # run once under LoadGen (serve.py), not hyperfine
     args.partition = args.settings["machine"].get("partition")
     # hyperfine's warm-up and runs: a process cell's (a serving cell's runs are LoadGen's).
     args.warmup, args.runs = args.settings.get("warmup"), args.settings.get("runs")
@@ -332,6 +335,8 @@ def main() -> None:
     try:
         if "{batch_size}" in command:
             record = failed("no process cell of its method ran on this machine and device: no best batch size")
+        elif problem := placement_problem(args):
+            record = failed(problem)
         else:
             record = (serve_cell if args.serving else time_cell)(args, command)
     except Stopped as stopped:
