@@ -135,10 +135,15 @@ class Runner:
         self.args, self.sut, self.samples = args, sut, samples
         self.runs: list[dict] = []
 
+    def test(self, rate: float, log_dir: Path, accuracy: bool) -> None:
+        """One LoadGen test of the SUT at `rate`, its logs in log_dir (no trace: empty unless asked for)."""
+        run_test(self.sut, loadgen_settings(self.args, self.samples, rate, accuracy=accuracy), log_dir, self.samples)
+        self.check_engines()
+        (log_dir / "mlperf_log_trace.json").unlink(missing_ok=True)
+
     def perform(self, rate: float) -> dict:
         log_dir = Path(self.args.log_dir) / f"run-{len(self.runs)}"
-        run_test(self.sut, loadgen_settings(self.args, self.samples, rate, accuracy=False), log_dir, self.samples)
-        self.check_engines()
+        self.test(rate, log_dir, accuracy=False)
         detail = parse_detail(log_dir)
         run = {
             "mode": "performance",
@@ -146,7 +151,6 @@ class Runner:
             "log_dir": str(log_dir),
             "loadgen": {key: value for key, value in detail.items() if key.startswith(KEPT)},
         }
-        (log_dir / "mlperf_log_trace.json").unlink(missing_ok=True)  # empty unless asked for
         self.runs.append(run)
         return run
 
@@ -155,11 +159,9 @@ class Runner:
         log_dir = Path(self.args.log_dir) / "accuracy"
         self.sut.respond = True
         try:
-            run_test(self.sut, loadgen_settings(self.args, self.samples, rate, accuracy=True), log_dir, self.samples)
+            self.test(rate, log_dir, accuracy=True)
         finally:
             self.sut.respond = False
-        self.check_engines()
-        (log_dir / "mlperf_log_trace.json").unlink(missing_ok=True)
         return accuracy_answers(log_dir, self.samples)
 
     def check_engines(self) -> None:
