@@ -15,7 +15,7 @@ import yaml
 
 from conftest import REGISTRY, SMOKE, grid_of, make_in, small_grid
 from frames import read_summary
-from nerbench.record import Status
+from nerbench.record import CellRecord, Status
 from synthetic import TWO_MACHINES, build, host_speed, make_tables, rewrite_times, small_tree, step_commands
 
 # ---- from the smoke run ----
@@ -177,7 +177,7 @@ def test_the_tables_take_phases_only_from_cells_that_ran(tmp_path):
             Path(cell.path(kind)).write_text(text)
         Path(cell.path("check")).parent.mkdir(parents=True, exist_ok=True)
         Path(cell.path("check")).write_text(json.dumps({"status": "ok", "agreement_pct": 100.0}))
-    ran, stale, truncated = (cell_row(cell, {}, {}) for cell in grid.cells)
+    ran, stale, truncated = (cell_row(cell, CellRecord.read(cell.path("result")), {}, {}) for cell in grid.cells)
     assert ran.phase_inference == 0.5
     assert stale.phase_inference is None
     assert truncated.phase_inference is None

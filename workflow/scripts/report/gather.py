@@ -44,13 +44,18 @@ CHECK_COLUMNS = (
 
 
 def cell_row(
-    cell: Cell, roofline: dict, flops: dict, criterion: dict | None = None, price: float | None = None
+    cell: Cell,
+    record: CellRecord | None,
+    roofline: dict,
+    flops: dict,
+    criterion: dict | None = None,
+    price: float | None = None,
 ) -> SummaryRow:
-    """One summary row: the cell as the grid describes it, its timing, check and environment."""
+    """One summary row: the cell as the grid describes it, its record (None: it has none), its
+    check and environment."""
     row = SummaryRow(**cell.key._asdict(), dtype=cell.method.dtype)
     if not cell.available:
         return replace(row, status=Status.NOT_AVAILABLE, reason=cell.unavailable_reason)
-    record = CellRecord.read(cell.path("result"))
     if record is None:
         return replace(row, status=Status.MISSING, log=cell.path("log"))
     row = replace(row, status=record.status, reason=record.reason, log=cell.path("log"), command=record.cell.command)
@@ -221,12 +226,11 @@ def roofline_probes(roofline: dict | None) -> list[float]:
     return probe_rates(speeds)
 
 
-def environments(grid: Grid) -> dict[str, list[dict]]:
+def environments(grid: Grid, records: dict[Cell, CellRecord | None]) -> dict[str, list[dict]]:
     """Where the measurements came from: per machine, once per interpreter (each cell file keeps
     its own). Every node of a cluster shares the environment's path, so the machine is the key."""
     found: dict[str, dict] = {machine.name: {} for machine in grid.machines}
-    for cell in grid.runnable():
-        record = CellRecord.read(cell.path("result"))
+    for cell, record in records.items():
         if record and record.status == Status.OK:
             found[cell.machine.name].setdefault(record.environment["python_executable"], record.environment)
     return {machine: list(by_python.values()) for machine, by_python in found.items()}
@@ -241,13 +245,21 @@ def main() -> None:
     results = Path(grid.results())
     rooflines = {machine: load_json(path) or {} for machine, path in grid.rooflines().items()}
     flops = load_json(args.flops) or {}
+    records = {cell: CellRecord.read(cell.path("result")) for cell in grid.runnable()}  # each read once
     rows = [
-        cell_row(cell, rooflines[cell.machine.name], flops, grid.config["accept"], grid.price_per_hour(cell.machine))
+        cell_row(
+            cell,
+            records.get(cell),
+            rooflines[cell.machine.name],
+            flops,
+            grid.config["accept"],
+            grid.price_per_hour(cell.machine),
+        )
         for cell in grid.cells
     ]
     rows = with_host_speed(rows, rooflines)
     write_summary(results / "summary.csv", rows)
-    write_atomically(results / "environment.json", json.dumps(environments(grid), indent=1) + "\n")
+    write_atomically(results / "environment.json", json.dumps(environments(grid, records), indent=1) + "\n")
     print(f"{len(rows)} cells: {results / 'summary.csv'}, {results / 'environment.json'}")
 
 
