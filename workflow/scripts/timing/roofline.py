@@ -30,7 +30,7 @@ import numpy as np
 import common  # noqa: F401  (puts the grid package on the path)
 import host_load
 from nerbench.flops import model_shape
-from nerbench.host import CPU_FEATURES, VNNI_FLAGS, cpu_flags
+from nerbench.host import CPU_FEATURES, VNNI_FLAGS, cpu_description, cpu_flags
 from nerbench.record import write_atomically
 from nerbench.trust import contended
 from nerlib.cores import physical_cores
@@ -188,13 +188,8 @@ NARROW_UNITS = {("AuthenticAMD", 25): 256}
 
 def cpu_identity() -> tuple[str, int] | None:
     """(vendor, family) from /proc/cpuinfo, None where it does not say."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return None
-    vendor = re.search(r"^vendor_id\s*:\s*(\S+)", text, re.M)
-    family = re.search(r"^cpu family\s*:\s*(\d+)", text, re.M)
-    return (vendor.group(1), int(family.group(1))) if vendor and family else None
+    info = cpu_description()
+    return (info["vendor"], int(info["family"])) if "vendor" in info and "family" in info else None
 
 
 def vector_bits(flags: set[str], identity: tuple[str, int] | None) -> int:
