@@ -105,7 +105,6 @@ def test_the_schema_lists_every_random_preset_the_build_knows():
     import yaml
 
     from build_model import PRESETS
-    from conftest import REPO
     from families import PRESETS as FAMILY_PRESETS
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
@@ -119,7 +118,7 @@ def test_the_bert_headed_minilm_reaches_its_f1_floor(tmp_path):
     method at batch size 8, F1 at least 0.85 on the 1000 test sentences, every method agreeing."""
     import pandas as pd
 
-    from conftest import REPO, run_snakemake
+    from conftest import run_snakemake
 
     workdir = Path(os.environ.get("NERBENCH_SLOW_WORKDIR", tmp_path))
     run_snakemake(workdir, "--cores", "2", configfile=REPO / "configs" / "minilm-bert.yaml")
@@ -134,11 +133,8 @@ def test_the_bert_headed_minilm_reaches_its_f1_floor(tmp_path):
 
 def test_allow_pickle_still_loads_a_safetensors_model(smoke_models, tmp_path):
     assert not list(smoke_models["torch"].glob("*.bin"))
-    done = subprocess.run(
-        [sys.executable, REPO / "workflow/scripts/model/build_model.py", "--source", "local", "--allow-pickle"]
-        + ["--path", smoke_models["torch"], "--out", tmp_path / "out"],
-        capture_output=True,
-        text=True,
+    done = build_model(
+        "--source", "local", "--allow-pickle", "--path", smoke_models["torch"], "--out", tmp_path / "out"
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "model.safetensors").is_file()

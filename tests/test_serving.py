@@ -2,7 +2,6 @@
 and the Rust method on the smoke model, their accuracy runs against the process cells, the dynamic
 batcher, the harness's own costs, and what a bad setting or a dying method gives."""
 
-import json
 import os
 import subprocess
 import sys
@@ -320,5 +319,5 @@ def test_a_serving_grid_times_only_its_serving_cells_and_tabulates_them(smoke_cl
         assert f"CPU, {scenario}" in head, head
     assert "Not MLPerf-compliant" in tables and "The harness alone, on this machine" in tables
     assert (results / "verified.txt").is_file()
-    summary = json.loads(json.dumps(sorted((results / "summary.csv").read_text().splitlines()[0].split(","))))
-    assert {"scenario", "sentences_per_s", "latency_p99_ms", "server_qps"} <= set(summary)
+    header = (results / "summary.csv").read_text().splitlines()[0].split(",")
+    assert {"scenario", "sentences_per_s", "latency_p99_ms", "server_qps"} <= set(header)

@@ -32,7 +32,7 @@ from conftest import (
     workflow_environment,
 )
 from nerbench.config import extend
-from test_grid import BAD_CONFIGS
+from test_grid import BAD_CONFIGS, query
 
 # ---- the plan ----
 
@@ -309,8 +309,7 @@ def test_make_shell_is_this_clones_environment():
     ],
 )
 def test_a_model_that_cannot_be_is_one_line(model, line, tmp_path):
-    query = [sys.executable, str(REPO / "workflow/scripts/query.py"), "model", model, str(REPO / "config.yaml")]
-    done = subprocess.run(query, cwd=tmp_path, capture_output=True, text=True)
+    done = query("model", model, str(REPO / "config.yaml"), cwd=tmp_path)
     assert done.returncode != 0 and done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"nerbench: config error: {line}") and not list(tmp_path.iterdir())
 
@@ -318,14 +317,12 @@ def test_a_model_that_cannot_be_is_one_line(model, line, tmp_path):
 def test_a_model_gets_a_results_folder_of_its_own(tmp_path):
     """Beside the config's results, never over them, named by where the model comes from: two folders
     of one name, or two revisions of one Hub model, never share a model folder or results."""
-    query = [sys.executable, str(REPO / "workflow/scripts/query.py"), "model"]
-    run = {"cwd": tmp_path, "capture_output": True, "text": True}
-    names = []
+    written_to = []
     for parent in ("a", "b"):
         mine = tmp_path / parent / "minilm-conll"  # the config's own model's name, twice
         mine.mkdir(parents=True)
         (mine / "config.json").write_text('{"model_type": "distilbert"}')
-        written = subprocess.run([*query, str(mine), str(REPO / "config.yaml")], **run)
+        written = query("model", str(mine), str(REPO / "config.yaml"), cwd=tmp_path)
         assert written.returncode == 0, written.stderr
         name = f"minilm-conll-{hashlib.sha256(str(mine).encode()).hexdigest()[:6]}"
         assert written.stdout.strip() == f"results/models/{name}/model.yaml"
@@ -333,10 +330,10 @@ def test_a_model_gets_a_results_folder_of_its_own(tmp_path):
             "results": f"results/models/{name}",
             "model": {"name": name, "source": "local", "local": {"path": str(mine)}, "allow_pickle": False},
         }
-        names.append(name)
-    assert len(set(names)) == 2
+        written_to.append(written.stdout)
+    assert len(set(written_to)) == 2, written_to
     for revision, spec in (("main", "hub:org/name"), ("v2", "hub:org/name@v2")):
-        hub = subprocess.run([*query, spec, str(REPO / "config.yaml")], **run)
+        hub = query("model", spec, str(REPO / "config.yaml"), cwd=tmp_path)
         name = f"org--name-{hashlib.sha256(f'org/name@{revision}'.encode()).hexdigest()[:6]}"
         assert yaml.safe_load((tmp_path / hub.stdout.strip()).read_text())["model"] == {
             "name": name,
@@ -454,10 +451,7 @@ def test_every_readme_command_is_run_somewhere():
 @pytest.mark.e2e
 def test_a_slurm_machine_run_without_the_cluster_profile_is_refused_before_any_job(tmp_path):
     """Its cells would be recorded as failed and its peaks measured on this host, looking finished."""
-    settings = yaml.safe_load(SMOKE.read_text())
-    settings["machines"] = [{"name": "epyc", "partition": "cpu", "cpus": 2, "devices": ["cpu"]}]
-    config = tmp_path / "slurm.yaml"
-    config.write_text(yaml.safe_dump(settings))
+    config = smoke_with({"machines": [{"name": "epyc", "partition": "cpu", "cpus": 2, "devices": ["cpu"]}]}, tmp_path)
     done = run_snakemake(tmp_path, "--cores", "1", configfile=config, check=False)
     assert done.returncode != 0
     assert (
