@@ -112,7 +112,7 @@ def test_what_an_entry_applies_to_must_be_in_the_registry(kind, name, key, value
 def test_the_default_grid_has_every_method_on_the_devices_it_runs_on():
     grid = grid_of({})
     expected = sum(len(REGISTRY.parse(m).devices) for m in DEFAULT["benchmark"]["methods"]) * 5
-    assert len(grid.process_cells()) == expected
+    assert len([cell for cell in grid.cells if not cell.serving]) == expected
     assert {cell.machine.name for cell in grid.cells} == {"local"}
     assert grid.cell(CellKey("local", "ort-lean", "cpu", 8)).path("result") == "results/cells/ort-lean/cpu-bs8.json"
 
@@ -125,7 +125,7 @@ def test_without_a_gpu_the_cuda_cells_are_not_runnable():
 
 def test_ten_machines_give_1300_cells_whose_keys_and_files_are_all_different():
     grid = grid_of(TEN_MACHINES)
-    assert len(grid.process_cells()) == 1300
+    assert len([cell for cell in grid.cells if not cell.serving]) == 1300
     assert len({cell.key for cell in grid.cells}) == len(grid.cells)
     files = [cell.path(kind) for cell in grid.cells for kind in cell.files]
     assert len(set(files)) == len(files)

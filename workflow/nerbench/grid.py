@@ -171,10 +171,6 @@ class Cell:
         fields.update(scenario=self.scenario_label, batch_size=self.batch_size, batch=batch)
         return str(Path(self.results) / pattern.format(**fields, **more))
 
-    def describe(self) -> dict:
-        """The cell as result files and summary.csv record it."""
-        return {**self.key._asdict(), "dtype": self.method.dtype, "log": self.path("log")}
-
     def command(self, model: str, corpus: str, predictions: str, phases: str) -> list[str]:
         """The timed command line, built once here: the method's program (a script of the repository
         run by {python}, or a built program in the working directory), its shared options and its
@@ -353,9 +349,6 @@ class Grid:
         ):
             return f"{name} is not timed as a process (benchmark.methods), whose fastest cell gives its batch size"
         return ""
-
-    def process_cells(self) -> list[Cell]:
-        return [cell for cell in self.cells if not cell.serving]
 
     def best_candidates(self, cell: Cell) -> list[Cell]:
         """The process cells a BEST serving cell takes its batch size from: its method's on its
