@@ -9,7 +9,21 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, SMOKE, config_error_of, grid_of, planned_jobs, read_json, run_snakemake
+import ort_dylib
+from conftest import (
+    LEAN,
+    REPO,
+    SCRIPTS,
+    SMOKE,
+    TRICKY,
+    config_error_of,
+    grid_of,
+    planned_jobs,
+    read_json,
+    run_method,
+    run_rust,
+    run_snakemake,
+)
 from nerbench.record import CellRecord, Status
 from nerbench.registry import Registry
 
@@ -31,11 +45,11 @@ def serving_config(tmp_path, **serving) -> "os.PathLike":
 
 
 def serve_command(smoke_models, tmp_path, scenario, *options, program=None):
-    program = program or [str(REPO / "scripts/ort-lean.py"), "-d", "cpu", "-b", "4", "-m", str(smoke_models["onnx"])]
+    program = program or [str(REPO / LEAN), "-d", "cpu", "-b", "4", "-m", str(smoke_models["onnx"])]
     return [
         sys.executable,
-        str(REPO / "scripts/serve.py"),
-        *("--scenario", scenario, "--corpus", str(REPO / "tests/data/tricky.txt")),
+        str(SCRIPTS / "serve.py"),
+        *("--scenario", scenario, "--corpus", str(TRICKY)),
         *("--out", str(tmp_path / "serve.json"), "--predictions", str(tmp_path / "p.jsonl")),
         *("--log-dir", str(tmp_path / "loadgen"), "--min-duration-s", "0.5", "--server-runs", "1", *options),
         "--",
@@ -205,9 +219,9 @@ def test_a_part_of_a_method_can_refuse_a_scenario():
 def test_each_scenario_answers_every_sentence_as_the_method_does(smoke_models, tmp_path, scenario):
     """The accuracy run's answers, in corpus order, are the method's own -o output: the same
     bytes where the batches are the method's (offline, single-stream at batch size 1)."""
-    program = [str(REPO / "scripts/ort-lean.py"), "-d", "cpu", "-b", "1", "-m", str(smoke_models["onnx"])]
-    subprocess.run([sys.executable, *program, "-o", tmp_path / "own.jsonl", REPO / "tests/data/tricky.txt"], check=True)
-    subprocess.run(serve_command(smoke_models, tmp_path, scenario, program=program), check=True)
+    options = ["-d", "cpu", "-b", "1", "-m", str(smoke_models["onnx"])]
+    run_method(LEAN, *options, "-o", tmp_path / "own.jsonl", TRICKY)
+    subprocess.run(serve_command(smoke_models, tmp_path, scenario, program=[str(REPO / LEAN), *options]), check=True)
     assert (tmp_path / "p.jsonl").read_bytes() == (tmp_path / "own.jsonl").read_bytes()
     served = read_json(tmp_path / "serve.json")
     assert served["scenario"] == scenario and served["runs"] and served["load_seconds"] > 0
@@ -219,17 +233,10 @@ def test_each_scenario_answers_every_sentence_as_the_method_does(smoke_models, t
 
 def test_the_rust_binary_is_served_through_its_pipe(smoke_models, tmp_path):
     program = [str(smoke_models["rust"]), "-d", "cpu", "-b", "4", "-m", str(smoke_models["onnx"]), "--sort"]
-    env = {**os.environ, "ORT_DYLIB_PATH": ort_library()}
-    subprocess.run([*program, "-o", tmp_path / "own.jsonl", REPO / "tests/data/tricky.txt"], check=True, env=env)
+    run_rust(*program, "-o", tmp_path / "own.jsonl", TRICKY)
+    env = {**os.environ, "ORT_DYLIB_PATH": str(ort_dylib.library_path())}
     subprocess.run(serve_command(smoke_models, tmp_path, "offline", program=program), check=True, env=env)
     assert (tmp_path / "p.jsonl").read_bytes() == (tmp_path / "own.jsonl").read_bytes()
-
-
-def ort_library() -> str:
-    sys.path.insert(0, str(REPO / "scripts"))
-    import ort_dylib
-
-    return str(ort_dylib.library_path())
 
 
 def test_a_rate_no_run_can_hold_is_recorded_as_no_valid_run(smoke_models, tmp_path):
@@ -241,7 +248,6 @@ def test_a_rate_no_run_can_hold_is_recorded_as_no_valid_run(smoke_models, tmp_pa
 
 
 def test_the_dynamic_batcher_forms_batches_of_at_most_the_batch_size(tmp_path):
-    sys.path.insert(0, str(REPO / "scripts"))
     from nerlib.serving import Sut, run_test
     from serve import loadgen_settings, parse_arguments
 
@@ -266,7 +272,7 @@ def test_a_method_that_dies_mid_run_is_one_line(smoke_models, tmp_path):
     dying = tmp_path / "dying.py"
     dying.write_text(
         "import sys\n"
-        f"sys.path.insert(0, {str(REPO / 'scripts')!r})\n"
+        f"sys.path.insert(0, {str(SCRIPTS)!r})\n"
         "from nerlib.frame import Program\n"
         "calls = []\n"
         "def load(args):\n"
@@ -285,7 +291,7 @@ def test_a_method_that_dies_mid_run_is_one_line(smoke_models, tmp_path):
 
 def test_the_harness_costs_are_measured_alone(smoke_models, tmp_path):
     program = [str(smoke_models["rust"]), "-d", "cpu", "-m", str(smoke_models["onnx"])]
-    env = {**os.environ, "ORT_DYLIB_PATH": ort_library()}
+    env = {**os.environ, "ORT_DYLIB_PATH": str(ort_dylib.library_path())}
     command = serve_command(smoke_models, tmp_path, "offline", program=program)
     command[command.index("--scenario") : command.index("--scenario") + 2] = ["--overhead"]
     subprocess.run(command, check=True, env=env)
