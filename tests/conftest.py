@@ -289,6 +289,18 @@ def replace_bytes(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+def plan_after_edit(workdir: Path, path: Path) -> subprocess.CompletedProcess:
+    """A dry run in `workdir` after a content edit of `path` (Snakemake compares checksums, so a
+    touch alone would not count), the file restored afterwards with its times."""
+    original, stat = path.read_bytes(), path.stat()
+    try:
+        replace_bytes(path, original + b"\n# edited\n")
+        return run_snakemake(workdir, "-n", "--cores", "1")
+    finally:
+        replace_bytes(path, original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
 def run_cell_arguments(tmp_path, method, model, corpus, batch_size=4, machines=(), **benchmark) -> list[str]:
     """run_cell.py's command line for one cell, with the settings the rule would give it."""
     benchmark = {"warmup": 0, "runs": 1, **benchmark}

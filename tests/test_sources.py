@@ -2,7 +2,6 @@
 code re-times its methods' cells, the timing harness every cell, analysis only the steps that
 import it; each rule's inputs follow what its code imports."""
 
-import os
 import re
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REGISTRY, REPO, SMOKE, STAGES, grid_of, planned_jobs, replace_bytes, run_snakemake
+from conftest import REGISTRY, REPO, SMOKE, STAGES, grid_of, plan_after_edit, planned_jobs
 from nerbench import sources
 
 PYTHON_PROGRAMS = {name: entry["program"] for name, entry in REGISTRY.methods.items() if not entry["built"]}
@@ -85,16 +84,8 @@ def test_a_module_that_names_a_file_in_a_docstring_does_not_depend_on_it(tmp_pat
 
 
 def edited_plan(smoke, path: Path) -> dict[str, int]:
-    """The jobs a dry run plans after a content edit of `path` (Snakemake compares checksums, so a
-    touch alone would not count), restored afterwards with its times."""
-    original, stat = path.read_bytes(), path.stat()
-    try:
-        replace_bytes(path, original + b"\n# edited\n")
-        done = run_snakemake(smoke["workdir"], "-n", "--cores", "1")
-    finally:
-        replace_bytes(path, original)
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    jobs = planned_jobs(done.stdout)
+    """The jobs a dry run plans after a content edit of `path`."""
+    jobs = planned_jobs(plan_after_edit(smoke["workdir"], path).stdout)
     print(f"{path.relative_to(REPO)}: {jobs}", file=sys.stderr)
     return jobs
 

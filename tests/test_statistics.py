@@ -144,15 +144,21 @@ def test_the_configured_drift_widens_the_tables_intervals_and_says_so(tmp_path):
         assert float(wide_low) <= float(low) and float(wide_high) >= float(high)
 
 
-@pytest.mark.complete
-def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_path):
+def tabulated_trees(tmp_path, count: int) -> list:
+    """`count` small trees (seeds 0, 1, ...), each gathered and tabulated: their results folders."""
     folders = []
-    for seed in range(3):
+    for seed in range(count):
         folder = tmp_path / f"run-{seed}"
         folder.mkdir()
         grid = small_tree(folder, seed=seed)
         make_tables(grid, folder)
         folders.append(folder / grid.results())
+    return folders
+
+
+@pytest.mark.complete
+def test_repeated_grids_are_judged_by_the_spread_of_their_headline_ratios(tmp_path):
+    folders = tabulated_trees(tmp_path, 3)
     done = subprocess.run(
         [sys.executable, STEPS / "report/repeatability.py", *folders], capture_output=True, text=True, check=True
     )
@@ -250,17 +256,11 @@ def test_repeatability_reads_a_folder_with_serving_cells(tmp_path):
 
     from nerbench.record import read_rows, write_summary
 
-    folders = []
-    for seed in range(2):
-        folder = tmp_path / f"run-{seed}"
-        folder.mkdir()
-        grid = small_tree(folder, seed=seed)
-        make_tables(grid, folder)
-        summary = folder / grid.results() / "summary.csv"
-        rows = read_rows(summary)
+    folders = tabulated_trees(tmp_path, 2)
+    for folder in folders:
+        rows = read_rows(folder / "summary.csv")
         served = dataclasses.replace(rows[0], scenario="offline", times=None, round_means=None, mean=None, runs=None)
-        write_summary(summary, [*rows, served])
-        folders.append(summary.parent)
+        write_summary(folder / "summary.csv", [*rows, served])
     done = subprocess.run([sys.executable, STEPS / "report/repeatability.py", *folders], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert f"- {folders[0]}: 6 cells, " in done.stdout, done.stdout
